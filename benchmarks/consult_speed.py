@@ -1,0 +1,62 @@
+"""Measure, side by side in one run: engine time per consultation with (a) a fresh experta engine
+each time and (b) the project's reused engine, and the whole-process time of a JSON consultation.
+
+Targets: (b) at least 5x faster than (a); the whole process under 150 ms.
+Run: python benchmarks/consult_speed.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mm_advisor import answers as answers_mod, rulebase
+from mm_advisor.engine import CompiledRuleBase
+
+TOP = Path(__file__).resolve().parents[1]
+PROFILES = sorted((TOP / "facts" / "profiles").glob("*.yaml"))
+
+
+def per_consultation(run, profiles, rounds: int) -> float:
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for answers in profiles:
+            run(answers)
+    return (time.perf_counter() - start) / (rounds * len(profiles))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+    kb = rulebase.load(TOP / "rules", TOP / "facts")
+    profiles = [answers_mod.read_file(str(p), kb.schema).values for p in PROFILES]
+    reused = CompiledRuleBase(kb)
+    fresh = per_consultation(lambda a: CompiledRuleBase(kb).run(a), profiles, args.rounds)
+    warm = per_consultation(reused.run, profiles, args.rounds)
+
+    command = [sys.executable, "-c", "from mm_advisor.cli import main; main()", "consult",
+               "--answers", str(TOP / "facts" / "profiles" / "career-accelerator.yaml"),
+               "--format", "json"]
+    subprocess.run(command, check=True, capture_output=True)  # warm the file cache
+    times = []
+    for _ in range(10):
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    whole = statistics.median(times)
+
+    print(f"profiles: {len(profiles)}, rounds: {args.rounds}, rules: {len(kb.rules)}")
+    print(f"(a) fresh engine per consultation: {fresh * 1000:8.2f} ms")
+    print(f"(b) reused engine (reset):         {warm * 1000:8.2f} ms")
+    print(f"    speed-up (a)/(b):              {fresh / warm:8.1f}x   (target >= 5x)")
+    print(f"whole process, consult --format json (median of 10): {whole * 1000:.0f} ms"
+          f"   (target < 150 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""A consultation: run the compiled rules on answers, weigh the evidence, decide and look around.
+
+The decision policy, in the order it applies:
+1. If a decision rule (`then: conclude`) fired, its option is the recommendation. Decision rules
+   carry low salience so they run after the evidence, and only the first one fires.
+2. Otherwise the option with the highest total score wins, where each fired rule adds its weights.
+3. If no option has a positive total, or two share the highest, the result is `undetermined`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .conditions import DerivedTest, Not, describe, evaluate, facts_read, thresholds
+from .engine import CompiledRuleBase, Run
+from .rulebase import Rule, RuleBase
+from .schema import UNDETERMINED
+
+
+@dataclass(frozen=True)
+class Decision:
+    recommendation: str
+    reason: str  # "rule", "score", "no-evidence" or "tie"
+    rule: Rule | None
+    scores: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A rule that did not fire, and the first of its conditions that stopped it."""
+
+    rule: Rule
+    condition: str  # the condition in words
+    index: int  # its position in `when` (-1: a decision had already been made)
+    value: bool | None  # False, or None when unknown
+    seen: tuple[tuple[str, Any], ...]  # the facts it read and their values
+
+
+@dataclass(frozen=True)
+class Change:
+    """An answer that, changed alone, changes the recommendation."""
+
+    fact: str
+    value: Any
+    recommendation: str
+
+
+@dataclass(frozen=True)
+class Result:
+    answers: Mapping[str, Any]
+    run: Run
+    decision: Decision
+    blocked: tuple[Blocked, ...]
+    deciders: tuple[Change, ...]  # for an undetermined result: answers that would decide
+
+    @property
+    def recommendation(self) -> str:
+        return self.decision.recommendation
+
+
+class Advisor:
+    """Consultations against one rule base, compiled once and reused."""
+
+    def __init__(self, rulebase: RuleBase):
+        self.rulebase = rulebase
+        self.compiled = CompiledRuleBase(rulebase)
+        conditions = [c for rule in rulebase.rules for c in rule.when]
+        self.domains = {name: spec.domain(thresholds(conditions, name, rulebase.schema.background))
+                        for name, spec in rulebase.schema.facts.items()}
+
+    def consult(self, answers: Mapping[str, Any]) -> Result:
+        """Run the rules on `answers` (every fact name -> typed value or None) and explain."""
+        answers = {name: answers.get(name) for name in self.rulebase.schema.facts}
+        run = self.compiled.run(answers)
+        decision = decide(self.rulebase, run)
+        deciders: tuple[Change, ...] = ()
+        if decision.recommendation == UNDETERMINED:
+            unknown = [name for name, value in answers.items() if value is None]
+            deciders = tuple(c for c in self.what_if(answers, unknown)
+                             if c.recommendation != UNDETERMINED)
+        return Result(answers, run, decision, self.why_not(answers, run), deciders)
+
+    def recommend(self, answers: Mapping[str, Any]) -> str:
+        return decide(self.rulebase, self.compiled.run(answers)).recommendation
+
+    def what_if(self, answers: Mapping[str, Any], facts: list[str] | None = None) -> list[Change]:
+        """Each single-answer change (among `facts`, default all) that changes the recommendation."""
+        base = self.recommend(answers)
+        changes = []
+        for name in facts if facts is not None else self.rulebase.schema.facts:
+            for value in (*self.domains[name], None):
+                if value == answers.get(name) and (value is None) == (answers.get(name) is None):
+                    continue
+                outcome = self.recommend({**answers, name: value})
+                if outcome != base:
+                    changes.append(Change(name, value, outcome))
+        return changes
+
+    def why_not(self, answers: Mapping[str, Any], run: Run) -> tuple[Blocked, ...]:
+        """For every rule that did not fire, the first condition that was not true at the end."""
+        fired = {f.rule.id for f in run.firings}
+        derived = set(run.derived)
+        background = self.rulebase.schema.background
+        blocked = []
+        for rule in self.rulebase.rules:
+            if rule.id in fired:
+                continue
+            for index, cond in enumerate(rule.when):
+                value = evaluate(cond, answers, derived, background)
+                if value is not True:
+                    seen = tuple((f, answers.get(f)) for f in facts_read(cond))
+                    blocked.append(Blocked(rule, describe(cond, self.rulebase.schema), index,
+                                           value, seen))
+                    break
+            else:
+                if rule.conclude and run.conclusion is not None:
+                    blocked.append(Blocked(
+                        rule, f"no decision made yet (decision rule '{run.conclusion.rule.id}' "
+                        "had already decided)", -1, False, ()))
+                else:
+                    blocked.append(Blocked(rule, _ordering_note(rule), -1, False, ()))
+        return tuple(blocked)
+
+
+def _ordering_note(rule: Rule) -> str:
+    """Why a rule whose conditions hold at the end still did not fire: a `not` was false earlier."""
+    negated = [c.part.name for c in rule.when if isinstance(c, Not) and isinstance(c.part, DerivedTest)]
+    return ("its conditions held only after it was checked"
+            + (f" ({', '.join(negated)} was derived too late)" if negated else ""))
+
+
+def tally(rulebase: RuleBase, run: Run) -> dict[str, int]:
+    """The total weight each option received from the rules that fired."""
+    scores = {name: 0 for name in rulebase.schema.options}
+    for firing in run.firings:
+        for option, weight in firing.rule.score:
+            scores[option] += weight
+    return scores
+
+
+def decide(rulebase: RuleBase, run: Run) -> Decision:
+    """Apply the documented decision policy (see the module docstring)."""
+    scores = tally(rulebase, run)
+    if run.conclusion is not None:
+        return Decision(run.conclusion.rule.conclude, "rule", run.conclusion.rule, scores)
+    best = max(scores.values(), default=0)
+    leaders = [name for name, score in scores.items() if score == best]
+    if best <= 0:
+        return Decision(UNDETERMINED, "no-evidence", None, scores)
+    if len(leaders) > 1:
+        return Decision(UNDETERMINED, "tie", None, scores)
+    return Decision(leaders[0], "score", None, scores)

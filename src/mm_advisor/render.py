@@ -1,0 +1,108 @@
+"""Render a trace document as text for a person, safely: no control sequence reaches the screen."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import textwrap
+from typing import Any, Iterable
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: Any) -> str:
+    """`text` with terminal control characters (escape sequences included) made visible."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
+def value(v: Any) -> str:
+    if v is None:
+        return "unknown"
+    if v is True:
+        return "yes"
+    if v is False:
+        return "no"
+    return safe(v)
+
+
+def width() -> int:
+    return max(40, min(100, shutil.get_terminal_size((80, 24)).columns))
+
+
+def para(text: str, indent: int = 2) -> str:
+    pad = " " * indent
+    return textwrap.fill(safe(text), width(), initial_indent=pad, subsequent_indent=pad)
+
+
+def scores(doc: dict[str, Any]) -> str:
+    return ", ".join(f"{safe(k)} {v:+d}" for k, v in doc["scores"].items())
+
+
+def field(label: str, text: str, indent: int = 7) -> str:
+    """One labelled line of a block, wrapped under its own indent."""
+    pad = " " * indent
+    return textwrap.fill(safe(text), width(), initial_indent=f"{pad}{label}: ",
+                         subsequent_indent=pad + "  ")
+
+
+def firing(f: dict[str, Any], number: int | None = None) -> list[str]:
+    """A fired rule: what it matched, what it added, what it cites and where it stands."""
+    head = f"{number if number is not None else f['seq']:>3}. {safe(f['rule'])}: {safe(f['title'])}"
+    lines = [head]
+    on = ", ".join(
+        f"{safe(m['fact'])} = {value(m['value'])}" if m["kind"] != "derived"
+        else f"derived {safe(m['fact'])}" for m in f["matched"])
+    if on:
+        lines.append(field("on", on))
+    adds = [f"derived {safe(d)}" for d in f["derived"]]
+    adds += [f"{safe(k)} {w:+d}" for k, w in f["score"].items()]
+    if f["concluded"]:
+        adds.append(f"decision: {safe(f['concluded'])}")
+    if adds:
+        lines.append(field("adds", ", ".join(adds)))
+    lines.append(field("cites", f"{f['source']['section']}: \"{f['source']['quote']}\""))
+    lines.append(f"       at {safe(f['location'])}")
+    return lines
+
+
+def deciders(doc: dict[str, Any]) -> list[str]:
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for c in doc["deciders"]:
+        grouped.setdefault((c["fact"], c["recommendation"]), []).append(value(c["value"]))
+    return [f"  {safe(fact)} = {' or '.join(values)}  ->  {safe(rec)}"
+            for (fact, rec), values in grouped.items()]
+
+
+def expectations(doc: dict[str, Any]) -> list[str]:
+    """The recommended option's columns of the comparison table."""
+    lines = []
+    for kind, rows in doc["expect"].items():
+        lines.append(f"  {safe(rows.get('column', kind))}")
+        shown = {k: v for k, v in rows.items() if k != "column"}
+        pad = max((len(k) for k in shown), default=0)
+        lines += [f"    {safe(k).ljust(pad)}  {safe(v)}" for k, v in shown.items()]
+    return lines
+
+
+def consultation(doc: dict[str, Any], labels: dict[str, str]) -> str:
+    """The text a person reads after a consultation."""
+    rec = doc["recommendation"]
+    out = [f"Recommendation: {safe(labels.get(rec, rec))} ({safe(rec)})", "", para(doc["summary"]), ""]
+    out.append("Rules fired, in order:" if doc["fired"] else "No rule fired.")
+    for f in doc["fired"]:
+        out += firing(f)
+    out += ["", f"Weighed evidence: {scores(doc)}"]
+    if doc["deciders"]:
+        out += ["", "Answers that would decide:"] + deciders(doc)
+    if doc["expect"]:
+        out += ["", "What to expect (the article's comparison table):"] + expectations(doc)
+    return "\n".join(out) + "\n"
+
+
+def table(rows: Iterable[tuple[str, ...]]) -> str:
+    rows = [tuple(safe(c) for c in r) for r in rows]
+    if not rows:
+        return ""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1]
+                     for r in rows) + "\n"

@@ -1,0 +1,313 @@
+"""Load and validate a knowledge base: the fact files, then the rule files that use them."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .conditions import Condition, ConditionParser
+from .errors import KnowledgeBaseError, Problem, did_you_mean
+from .schema import NAME, Citation, Schema, SchemaBuilder
+from .yamlsrc import Mark, Node, check_keys, expect, load_file, text
+
+ARTICLE = "article.txt"
+RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_RULE_KEYS = ("id", "title", "source", "salience", "when", "then")
+_THEN_KEYS = ("derive", "score", "conclude")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule: conditions over facts, and what it adds when they all hold."""
+
+    id: str
+    title: str
+    source: Citation
+    salience: int
+    when: tuple[Condition, ...]
+    derive: tuple[str, ...]
+    score: tuple[tuple[str, int], ...]
+    conclude: str | None
+    mark: Mark
+    location: str  # "rules/<file>:<line>", the same wherever the rule base is installed
+    order: int  # position in the rule base: breaks salience ties, earlier first
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    logical: str  # "rules/<name>" or "facts/<name>"
+    digest: str
+
+
+@dataclass(frozen=True)
+class RuleBase:
+    """A validated knowledge base, ready to compile."""
+
+    schema: Schema
+    rules: tuple[Rule, ...]
+    files: tuple[SourceFile, ...]
+    digest: str
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+def shipped_dirs() -> tuple[Path, Path]:
+    """The knowledge base shipped with the package, or the source tree's when run from a checkout."""
+    packaged = resources.files("mm_advisor") / "kb"
+    if packaged.is_dir():
+        return Path(str(packaged / "rules")), Path(str(packaged / "facts"))
+    top = Path(__file__).resolve().parents[2]
+    return top / "rules", top / "facts"
+
+
+def display_path(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def load(rules_dir: Path | None = None, facts_dir: Path | None = None) -> RuleBase:
+    """Load, parse and type-check a knowledge base; KnowledgeBaseError lists every problem."""
+    rulebase, problems = check(rules_dir, facts_dir)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise KnowledgeBaseError(errors)
+    return rulebase
+
+
+def check(rules_dir: Path | None = None,
+          facts_dir: Path | None = None) -> tuple[RuleBase | None, list[Problem]]:
+    """Load what can be loaded and return it with every problem found (for lint)."""
+    default_rules, default_facts = shipped_dirs()
+    rules_dir = Path(rules_dir or default_rules)
+    facts_dir = Path(facts_dir or default_facts)
+    problems: list[Problem] = []
+    files: list[SourceFile] = []
+
+    builder = SchemaBuilder(problems)
+    for path in _yaml_files(facts_dir, "facts", problems):
+        builder.add_file(_load(path, problems, files, "facts"), display_path(path))
+    schema = builder.build()
+    article = _article(facts_dir, files)
+
+    parser = RuleParser(schema, article, problems)
+    for path in _yaml_files(rules_dir, "rules", problems):
+        parser.add_file(_load(path, problems, files, "rules"), path.name)
+    files.sort(key=lambda f: f.logical)
+    digest = hashlib.sha256("".join(f"{f.digest}  {f.logical}\n" for f in files).encode()).hexdigest()
+    problems.sort()
+    return RuleBase(schema, tuple(parser.rules), tuple(files), f"sha256:{digest}"), problems
+
+
+def _yaml_files(folder: Path, what: str, problems: list[Problem]) -> list[Path]:
+    if not folder.is_dir():
+        problems.append(Problem(display_path(folder), 1, 1, f"the {what} folder does not exist",
+                                "missing-file"))
+        return []
+    found = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not found:
+        problems.append(Problem(display_path(folder), 1, 1, f"no {what} files (*.yaml) here",
+                                "missing-file"))
+    return found
+
+
+def file_digest(data: bytes) -> str:
+    """sha256 of a file's canonical form: its bytes with line endings normalised to LF."""
+    return "sha256:" + hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def _load(path: Path, problems: list[Problem], files: list[SourceFile], kind: str) -> Node | None:
+    files.append(SourceFile(f"{kind}/{path.name}", file_digest(path.read_bytes())))
+    try:
+        return load_file(str(path), display_path(path))
+    except KnowledgeBaseError as exc:
+        problems.extend(exc.problems)
+        return None
+
+
+def _article(facts_dir: Path, files: list[SourceFile]) -> str | None:
+    path = facts_dir / ARTICLE
+    if not path.is_file():
+        return None
+    data = path.read_bytes()
+    files.append(SourceFile(f"facts/{ARTICLE}", file_digest(data)))
+    return _normalise(data.decode("utf-8", errors="replace"))
+
+
+def _normalise(words: str) -> str:
+    """Text compared for citations: one space between words, plain quotes and dashes."""
+    table = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
+                           "\u2013": "-", "\u2014": "-", "\u00a0": " "})
+    return " ".join(words.translate(table).split()).lower()
+
+
+class RuleParser:
+    """Parses rule files against a schema, recording every problem found."""
+
+    def __init__(self, schema: Schema, article: str | None, problems: list[Problem]):
+        self.schema = schema
+        self.article = article
+        self.problems = problems
+        self.conditions = ConditionParser(schema, problems)
+        self.rules: list[Rule] = []
+        self.seen: dict[str, Mark] = {}
+
+    def add_file(self, root: Node | None, name: str) -> None:
+        if root is None:
+            return
+        if not expect(root, "map", "a rule file", self.problems):
+            return
+        check_keys(root, ("rules",), ("rules",), "a rule file", self.problems)
+        rules = root.value.get("rules")
+        if rules is not None and expect(rules, "seq", "'rules'", self.problems):
+            for node in rules.value:
+                self._rule(node, name)
+
+    def _rule(self, node: Node, file_name: str) -> None:
+        if not expect(node, "map", "a rule", self.problems):
+            return
+        check_keys(node, _RULE_KEYS, ("id", "title", "source", "when", "then"), "a rule",
+                   self.problems)
+        v = node.value
+        rule_id = self._id(v.get("id"))
+        title = text(v.get("title"), "'title'", self.problems)
+        source = self._citation(v.get("source"))
+        salience = self._salience(v.get("salience"))
+        when = self._when(v.get("when"))
+        then = self._then(v.get("then"))
+        if None in (rule_id, title, source, salience, when, then):
+            return
+        self.seen[rule_id] = node.mark
+        self.rules.append(Rule(rule_id, title, source, salience, when, *then, node.mark,
+                               f"rules/{file_name}:{node.mark.line}", len(self.rules)))
+
+    def _id(self, node: Node | None) -> str | None:
+        rule_id = text(node, "'id'", self.problems)
+        if rule_id is None:
+            return None
+        if not RULE_ID.match(rule_id):
+            self.problems.append(node.mark.problem(
+                f"rule id '{rule_id}' must be lower-case letters, digits and -", "bad-id"))
+            return None
+        if rule_id in self.seen:
+            first = self.seen[rule_id]
+            self.problems.append(node.mark.problem(
+                f"duplicate rule id '{rule_id}' (first at {first.path}:{first.line})",
+                "duplicate-id"))
+            return None
+        return rule_id
+
+    def _citation(self, node: Node | None) -> Citation | None:
+        if node is None:
+            return None
+        if not expect(node, "map", "'source'", self.problems):
+            return None
+        check_keys(node, ("section", "quote"), ("section", "quote"), "'source'", self.problems)
+        section = text(node.value.get("section"), "'section'", self.problems)
+        quote = text(node.value.get("quote"), "'quote'", self.problems)
+        if section is None or quote is None:
+            return None
+        if self.article is not None:
+            for key, words in (("section", section), ("quote", quote)):
+                if _normalise(words) not in self.article:
+                    self.problems.append(node.value[key].mark.problem(
+                        f"the {key} '{words}' does not appear in the article ({ARTICLE})",
+                        "citation"))
+                    return None
+        return Citation(section, quote)
+
+    def _salience(self, node: Node | None) -> int | None:
+        if node is None:
+            return 0
+        if isinstance(node.value, int) and not isinstance(node.value, bool) \
+                and -1000 <= node.value <= 1000:
+            return node.value
+        self.problems.append(node.mark.problem(
+            f"'salience' must be a whole number from -1000 to 1000, not {node.describe()}",
+            "type-mismatch"))
+        return None
+
+    def _when(self, node: Node | None) -> tuple[Condition, ...] | None:
+        if node is None or not expect(node, "seq", "'when'", self.problems):
+            return None
+        if not node.value:
+            self.problems.append(node.mark.problem("'when' needs at least one condition",
+                                                   "condition-shape"))
+            return None
+        parsed = [self.conditions.parse(item) for item in node.value]
+        return None if None in parsed else tuple(parsed)
+
+    def _then(self, node: Node | None) -> tuple[Any, Any, Any] | None:
+        if node is None or not expect(node, "map", "'then'", self.problems):
+            return None
+        check_keys(node, _THEN_KEYS, (), "'then'", self.problems)
+        if not set(_THEN_KEYS) & set(node.value):
+            self.problems.append(node.mark.problem(
+                "'then' needs at least one of: derive, score, conclude", "condition-shape"))
+            return None
+        derive = self._derive(node.value.get("derive"))
+        score = self._score(node.value.get("score"))
+        conclude = self._option(node.value.get("conclude"), "'conclude'")
+        if derive is None or score is None or conclude is False:
+            return None
+        return derive, score, conclude
+
+    def _derive(self, node: Node | None) -> tuple[str, ...] | None:
+        if node is None:
+            return ()
+        items = node.value if node.kind == "seq" else [node]
+        names = []
+        for item in items:
+            name = item.value if item.kind == "scalar" else None
+            if not isinstance(name, str) or name not in self.schema.derived:
+                hint = did_you_mean(name, self.schema.derived) if isinstance(name, str) else ""
+                self.problems.append(item.mark.problem(
+                    f"'derive' names an undeclared derived fact {item.describe()}{hint}; "
+                    f"declare it under 'derived' in facts/", "unknown-fact"))
+                return None
+            names.append(name)
+        return tuple(names)
+
+    def _score(self, node: Node | None) -> tuple[tuple[str, int], ...] | None:
+        if node is None:
+            return ()
+        if not expect(node, "map", "'score'", self.problems):
+            return None
+        scores = []
+        for name, weight in node.value.items():
+            if self._option(Node("scalar", name, node.key_marks[name]), "'score'") is False:
+                return None
+            if not isinstance(weight.value, int) or isinstance(weight.value, bool) \
+                    or weight.value == 0 or abs(weight.value) > 100:
+                self.problems.append(weight.mark.problem(
+                    f"a weight is a non-zero whole number from -100 to 100, not {weight.describe()}",
+                    "type-mismatch"))
+                return None
+            scores.append((name, weight.value))
+        return tuple(scores)
+
+    def _option(self, node: Node | None, what: str) -> str | None | bool:
+        """The option named by `node`, None when absent, False after a problem."""
+        if node is None:
+            return None
+        name = node.value
+        if isinstance(name, str) and name in self.schema.options:
+            return name
+        options = self.schema.options
+        self.problems.append(node.mark.problem(
+            f"{what} names an unknown option {node.describe()}"
+            f"{did_you_mean(name, options) if isinstance(name, str) else ''}; "
+            f"expected one of: {', '.join(options)}", "unknown-option"))
+        return False

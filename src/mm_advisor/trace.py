@@ -1,0 +1,171 @@
+"""The trace document: everything a consultation did, as versioned, digest-sealed JSON."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from typing import Any
+
+from . import __version__
+from .advisor import Result
+from .answers import Answers
+from .engine import EXPERTA_VERSION
+from .errors import TraceError
+from .rulebase import RuleBase
+from .schema import UNDETERMINED, Schema
+
+TRACE_VERSION = 1
+UNSEALED = ("content_digest", "created_at")  # fields outside the digested content
+
+
+def build(rulebase: RuleBase, answers: Answers, result: Result) -> dict[str, Any]:
+    """The trace of one consultation; identical inputs give an identical document."""
+    schema = rulebase.schema
+    decision = result.decision
+    doc: dict[str, Any] = {
+        "trace_version": TRACE_VERSION,
+        "tool": {"name": "mm-advisor", "version": __version__, "experta": EXPERTA_VERSION},
+        "rulebase": {"digest": rulebase.digest,
+                     "files": [{"path": f.logical, "digest": f.digest} for f in rulebase.files]},
+        "recommendation": decision.recommendation,
+        "summary": summary(schema, result),
+        "decision": {"reason": decision.reason,
+                     "rule": decision.rule.id if decision.rule else None},
+        "scores": dict(decision.scores),
+        "answers": {name: {"value": answers.values[name], "origin": answers.origins[name]}
+                    for name in schema.facts},
+        "fired": [_firing(f, result.run.fact_ids) for f in result.run.firings],
+        "derived": list(result.run.derived),
+        "not_fired": [_blocked(b) for b in result.blocked],
+        "deciders": [{"fact": c.fact, "value": c.value, "recommendation": c.recommendation}
+                     for c in result.deciders],
+        "expect": expectations(schema, decision.recommendation),
+    }
+    doc["content_digest"] = content_digest(doc)
+    return doc
+
+
+def _firing(firing, fact_ids) -> dict[str, Any]:
+    rule = firing.rule
+    return {
+        "seq": firing.seq,
+        "rule": rule.id,
+        "title": rule.title,
+        "source": {"section": rule.source.section, "quote": rule.source.quote},
+        "location": rule.location,
+        "salience": rule.salience,
+        "matched": [{"kind": m.kind, "fact": m.name, "value": m.value, "id": m.id}
+                    for m in firing.matched],
+        "bindings": dict(firing.bindings),
+        "derived": list(firing.derived),
+        "already_derived": list(firing.already),
+        "score": dict(rule.score),
+        "concluded": rule.conclude,
+    }
+
+
+def _blocked(blocked) -> dict[str, Any]:
+    return {
+        "rule": blocked.rule.id,
+        "title": blocked.rule.title,
+        "location": blocked.rule.location,
+        "condition": blocked.condition,
+        "index": blocked.index,
+        "result": "unknown" if blocked.value is None else "false",
+        "seen": dict(blocked.seen),
+    }
+
+
+def expectations(schema: Schema, recommendation: str) -> dict[str, dict[str, Any]]:
+    """What to expect of the recommended option: its columns of the comparison table."""
+    option = schema.options.get(recommendation)
+    if option is None:
+        return {}
+    return {kind: {attr: value for attr, value in schema.rows(kind)
+                   if not isinstance(value, (int, float))} for kind in option.expect}
+
+
+def _render(schema: Schema, name: str, value: Any) -> str:
+    return f"{name} = {schema.facts[name].render(value)}"
+
+
+def summary(schema: Schema, result: Result) -> str:
+    """One paragraph that says what was recommended and the reasons that weighed most."""
+    decision = result.decision
+    scores = ", ".join(f"{name} {score:+d}" for name, score in decision.scores.items())
+    if decision.recommendation == UNDETERMINED:
+        why = ("no option gathered positive evidence" if decision.reason == "no-evidence"
+               else "the strongest options are tied")
+        text = f"There is not enough evidence to recommend an option: {why} ({scores})."
+        if result.deciders:
+            firsts = list(dict.fromkeys(c.fact for c in result.deciders))
+            text += f" Answering {_join(firsts[:4])} would decide it."
+        return text
+    label = schema.options[decision.recommendation].label
+    if decision.reason == "rule":
+        text = (f"{label} is recommended: the decision rule '{decision.rule.id}' settled it "
+                f"({decision.rule.title}). Weighed evidence: {scores}.")
+    else:
+        text = f"{label} is recommended: it gathered the most weighed evidence ({scores})."
+    reasons = sorted(((dict(f.rule.score).get(decision.recommendation, 0), f.seq, f.rule)
+                      for f in result.run.firings), key=lambda r: (-r[0], r[1]))
+    titles = [rule.title for weight, _, rule in reasons if weight > 0][:3]
+    if titles:
+        text += " The strongest reasons: " + "; ".join(titles) + "."
+    return text
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def canonical(doc: dict[str, Any]) -> bytes:
+    """The digested form of a trace: sorted keys, no spaces, UTF-8, sealed fields left out."""
+    content = {k: v for k, v in doc.items() if k not in UNSEALED}
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def content_digest(doc: dict[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(canonical(doc)).hexdigest()
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def stamped(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document with its `created_at` time, the one field that differs between runs."""
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return {**doc, "created_at": now}
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename: never half-written."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".mm-advisor-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def load(path: str) -> dict[str, Any]:
+    """Read a trace file; TraceError names the file and what is wrong."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    except FileNotFoundError:
+        raise TraceError(f"{path}: no such file") from None
+    except json.JSONDecodeError as exc:
+        raise TraceError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TraceError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("trace_version") != TRACE_VERSION:
+        raise TraceError(f"{path}: not an mm-advisor trace (trace_version {TRACE_VERSION} expected)")
+    return doc

@@ -1,0 +1,57 @@
+"""Shared fixtures: the repository's knowledge base, and small broken copies of it."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mm_advisor import rulebase
+from mm_advisor.advisor import Advisor
+from mm_advisor.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+RULES = REPO / "rules"
+FACTS = REPO / "facts"
+PROFILES = FACTS / "profiles"
+
+
+@pytest.fixture(scope="session")
+def kb() -> rulebase.RuleBase:
+    return rulebase.load(RULES, FACTS)
+
+
+@pytest.fixture(scope="session")
+def advisor(kb) -> Advisor:
+    return Advisor(kb)
+
+
+KB_ARGS = ("--rules", str(RULES), "--facts", str(FACTS))
+
+
+def invoke(*args: str, input: str | None = None):
+    """Run the CLI in-process; stdout and stderr are kept apart."""
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def broken_kb(tmp_path, monkeypatch):
+    """A copy of the shipped facts plus one rule file with the given text; paths shown relative."""
+
+    def make(rule_text: str, name: str = "bad.yaml") -> tuple[Path, Path]:
+        facts = tmp_path / "facts"
+        shutil.copytree(FACTS, facts, ignore=shutil.ignore_patterns("profiles"), dirs_exist_ok=True)
+        rules = tmp_path / "rules"
+        rules.mkdir(exist_ok=True)
+        (rules / name).write_text(textwrap.dedent(rule_text).lstrip("\n"), encoding="utf-8")
+        monkeypatch.chdir(tmp_path)
+        return Path("rules"), Path("facts")
+
+    return make
+
+
+def problems_of(rules: Path, facts: Path) -> list[str]:
+    return [str(p) for p in rulebase.check(rules, facts)[1]]

@@ -1,0 +1,211 @@
+"""The command line, driven through click's CliRunner: output, prompts and every bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mm_advisor.cli import cli
+
+from conftest import FACTS, KB_ARGS, PROFILES, RULES, invoke
+
+CAREER = str(PROFILES / "career-accelerator.yaml")
+
+
+def test_consult_with_answers_prints_recommendation_rules_and_expectations():
+    result = invoke("consult", *KB_ARGS, "--answers", CAREER)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("Recommendation: A MicroMasters program (micromasters)\n")
+    assert "Rules fired, in order:\n  1. full-degree-exceeds-time:" in out
+    assert 'cites: Career Acceleration and Skill Enhancement: "If you\'re looking' in out
+    assert "at rules/2-smart-investment.yaml:3" in out
+    assert "    duration     Typically 6 months to 1.5 years" in out
+
+
+def test_json_output_has_the_contracted_fields():
+    result = invoke("consult", *KB_ARGS, "--answers", CAREER, "--format", "json")
+    doc = json.loads(result.stdout)
+    for key in ("recommendation", "summary", "fired", "answers", "derived", "scores", "rulebase"):
+        assert key in doc
+    assert doc["recommendation"] == "micromasters"
+    first = doc["fired"][0]
+    assert first["rule"] == "full-degree-exceeds-time"
+    assert first["location"] == "rules/1-derived.yaml:43"
+    assert first["matched"] == [
+        {"kind": "answer", "fact": "months_available", "value": 12, "id": 13},
+        {"kind": "background", "fact": "full_masters.duration_min_months", "value": 18, "id": 16}]
+    assert doc["answers"]["months_available"] == {"value": 12, "origin": "answers-file"}
+    assert doc["answers"]["budget"] == {"value": None, "origin": "default"}
+    assert doc["rulebase"]["digest"].startswith("sha256:")
+    assert "micromasters_goal" in doc["derived"]
+
+
+def test_json_is_byte_identical_for_identical_inputs():
+    outputs = {invoke("consult", *KB_ARGS, "--answers", CAREER, "--format", "json").stdout
+               for _ in range(3)}
+    assert len(outputs) == 1
+
+
+def test_set_overrides_the_answers_file():
+    result = invoke("consult", *KB_ARGS, "--answers", CAREER, "--set", "wants_complete_degree=yes",
+                    "--set", "career_requires_masters_degree=yes", "--format", "json")
+    doc = json.loads(result.stdout)
+    assert doc["answers"]["wants_complete_degree"] == {"value": True, "origin": "set"}
+
+
+def test_answers_from_stdin():
+    result = invoke("consult", *KB_ARGS, "--answers", "-", "--format", "json",
+                    input='{"unsure_about_graduate_degree": "yes"}')
+    assert json.loads(result.stdout)["recommendation"] == "micromasters"
+
+
+def test_undetermined_lists_the_answers_that_would_decide():
+    result = invoke("consult", *KB_ARGS, "--set", "budget=medium")
+    assert result.stdout.startswith("Recommendation: undetermined (undetermined)")
+    assert "Answers that would decide:\n" in result.stdout
+    assert "  wants_complete_degree = yes  ->  full_masters\n" in result.stdout
+
+
+@pytest.mark.parametrize("text, message", [
+    ("budjet: low\n", "Error: {f}:1:1: unknown fact 'budjet' (did you mean 'budget'?)"),
+    ("months_available: -3\n",
+     "Error: {f}:1:19: fact 'months_available': -3 is outside the allowed range 1-120"),
+    ("budget: lots\n", "Error: {f}:1:9: fact 'budget': 'lots' is not one of low, medium, high"),
+    ("working_professional: perhaps\n",
+     "Error: {f}:1:23: fact 'working_professional': 'perhaps' is not an answer to a yes/no "
+     "question; use yes, no or unknown"),
+    ("budget: [low, high]\n",
+     "Error: {f}:1:9: fact 'budget': expected a single value, not a list"),
+    ("budget: low\n  oops: [\n", "Error: {f}:2:7: invalid YAML: mapping values are not allowed here"),
+    ("- budget\n", "Error: {f}:1:1: an answers file is a mapping from fact name to answer, not a list"),
+    ("months_available: 2.5\n",
+     "Error: {f}:1:19: fact 'months_available': '2.5' is not a whole number; expected a whole "
+     "number 1-120"),
+])
+def test_bad_answers_are_one_line_and_exit_2(tmp_path, text, message):
+    path = tmp_path / "answers.yaml"
+    path.write_text(text)
+    result = invoke("consult", *KB_ARGS, "--answers", str(path))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == message.format(f=path) + "\n"
+
+
+def test_missing_answers_file(tmp_path):
+    result = invoke("consult", *KB_ARGS, "--answers", str(tmp_path / "none.yaml"))
+    assert (result.exit_code, result.stderr) == (2, f"Error: {tmp_path}/none.yaml:1:1: no such file\n")
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("budget", "Error: --set 'budget': expected NAME=VALUE"),
+    ("budgt=low", "Error: --set budgt=low: unknown fact 'budgt' (did you mean 'budget'?)"),
+    ("months_available=abc",
+     "Error: --set months_available=abc: fact 'months_available': 'abc' is not a whole number; "
+     "expected a whole number 1-120"),
+])
+def test_bad_set_values(setting, message):
+    result = invoke("consult", *KB_ARGS, "--set", setting)
+    assert (result.exit_code, result.stderr) == (2, message + "\n")
+
+
+def test_bad_option_value_is_a_usage_error():
+    result = invoke("consult", *KB_ARGS, "--format", "xml")
+    assert result.exit_code == 2 and "Invalid value for '--format'" in result.stderr
+
+
+def test_broken_rule_file_stops_consult_with_its_position(broken_kb):
+    rules, facts = broken_kb("rules:\n  - id: x\n    title: t\n    source: {section: Flexibility, "
+                             "quote: Flexibility}\n    when: [{fact: budjet, is: low}]\n"
+                             "    then: {score: {micromasters: 1}}\n")
+    result = invoke("consult", "--rules", str(rules), "--facts", str(facts))
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: rules/bad.yaml:5:19: unknown fact 'budjet' (did you mean "
+                             "'budget'?)\n")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    from click.testing import CliRunner
+
+    from mm_advisor.errors import AnswerError
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--debug", "consult", *KB_ARGS, "--set", "x=1"])
+    assert isinstance(result.exception, AnswerError)
+
+
+def test_interactive_consultation_asks_every_question_and_re_asks_invalid_answers():
+    lines = ["yes", "yes", "", "maybe", "no", "", "yes", "no", "no", "", "", "", "", "500", "12",
+             "lots", "low"]
+    result = invoke("consult", *KB_ARGS, input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("[yes/no/unknown]") == 13  # 12 yes/no questions, one re-asked
+    assert "Not accepted: 'maybe' is not an answer to a yes/no question; use yes, no or unknown." \
+        in result.stderr
+    assert "Not accepted: 500 is outside the allowed range 1-120." in result.stderr
+    assert "How large is your education budget? [low/medium/high/unknown]:" in result.stderr
+    assert result.stdout.startswith("Recommendation: A MicroMasters program (micromasters)")
+
+
+def test_end_of_input_during_questions_exits_130_and_writes_nothing(tmp_path):
+    trace = tmp_path / "t.json"
+    result = invoke("consult", *KB_ARGS, "--trace-out", str(trace), input="yes\n")
+    assert result.exit_code == 130
+    assert result.stderr.endswith("Interrupted.\n")
+    assert not trace.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_trace_out_writes_the_json_with_a_timestamp(tmp_path):
+    trace = tmp_path / "t.json"
+    result = invoke("consult", *KB_ARGS, "--answers", CAREER, "--trace-out", str(trace),
+                    "--format", "json")
+    written = json.loads(trace.read_text())
+    printed = json.loads(result.stdout)
+    assert "created_at" in written and "created_at" not in printed
+    assert written["content_digest"] == printed["content_digest"]
+
+
+def test_questions_lists_the_vocabulary():
+    result = invoke("questions", *KB_ARGS)
+    assert result.stdout.splitlines()[0].split()[:2] == ["wants_career_acceleration", "yes/no"]
+    assert "months_available" in result.stdout and "a whole number 1-120" in result.stdout
+    names = [q["name"] for q in json.loads(invoke("questions", *KB_ARGS, "--format", "json").stdout)]
+    assert len(names) == 14 and names[-1] == "budget"
+
+
+def test_rules_list():
+    result = invoke("rules", "list", *KB_ARGS)
+    assert result.stdout.splitlines()[0].startswith("cost-sensitive-by-goal")
+    assert "[Cost Reduction]" in result.stdout.splitlines()[0]
+
+
+def test_rules_lint_is_clean_on_the_shipped_files():
+    result = invoke("rules", "lint", *KB_ARGS)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "No problems found.\n")
+
+
+def test_rules_lint_prints_every_problem_and_exits_1(broken_kb):
+    rules, facts = broken_kb("rules:\n  - id: Bad\n")
+    result = invoke("rules", "lint", "--rules", str(rules), "--facts", str(facts))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == "rules/bad.yaml:2:5: error: a rule is missing 'source' [syntax]"
+    assert result.stderr == "5 problems found.\n"
+
+
+def test_every_command_has_help():
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, path + [name])
+
+    for path, command in walk(cli, []):
+        assert command.help, f"{' '.join(path)} has no help text"
+        assert invoke(*path, "--help").exit_code == 0
+
+
+def test_default_knowledge_base_is_the_repositorys():
+    """Without --rules/--facts the shipped copy is used; it must match the repository's files."""
+    default = json.loads(invoke("consult", "--answers", CAREER, "--format", "json").stdout)
+    explicit = json.loads(invoke("consult", *KB_ARGS, "--answers", CAREER, "--format", "json").stdout)
+    assert default["rulebase"] == explicit["rulebase"]

@@ -1,0 +1,120 @@
+"""The experta adapter: the import workaround, deterministic firing, exact agenda updates."""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import sys
+
+from mm_advisor import engine
+from mm_advisor.engine import DeterministicStrategy, experta
+
+from conftest import FACTS, PROFILES, RULES
+
+
+def test_experta_imports_without_leaving_the_collections_alias():
+    assert engine.EXPERTA_VERSION == "1.9.4"
+    if sys.version_info >= (3, 10):
+        assert not hasattr(collections, "Mapping")
+    import frozendict
+
+    assert issubclass(frozendict.frozendict, collections.abc.Mapping)
+
+
+def test_experta_import_leaves_root_logging_alone():
+    script = ("import logging; before = list(logging.getLogger().handlers); "
+              "import mm_advisor.engine; assert logging.getLogger().handlers == before")
+    subprocess.run([sys.executable, "-c", script], check=True)
+
+
+def test_firing_order_is_salience_then_rule_file_order(advisor):
+    answers = {"wants_career_acceleration": True, "skill_in_high_demand": True,
+               "working_professional": True, "career_requires_masters_degree": False,
+               "months_available": 12}
+    fired = [f.rule.id for f in advisor.compiled.run(answers).firings]
+    assert fired == [
+        "needs-flexibility", "full-degree-exceeds-time", "micromasters-fits-time",
+        "career-acceleration", "flexibility", "industry-recognition",
+        "duration-full-degree-too-long", "duration-micromasters-fits", "flexibility-row",
+        "high-quality-content", "credential-row-certificate",
+    ]
+
+
+def test_engine_is_reused_and_reset_between_consultations(advisor):
+    first = advisor.compiled.run({"wants_complete_degree": True})
+    advisor.compiled.run({"unsure_about_graduate_degree": True})
+    again = advisor.compiled.run({"wants_complete_degree": True})
+    assert [f.rule.id for f in first.firings] == [f.rule.id for f in again.firings]
+    assert first.derived == again.derived == ("full_degree_goal",)
+
+
+def _consult_json(seed: str) -> bytes:
+    env = {**os.environ, "PYTHONHASHSEED": seed}
+    args = ["consult", "--rules", str(RULES), "--facts", str(FACTS),
+            "--answers", str(PROFILES / "stepping-stone.yaml"), "--format", "json"]
+    return subprocess.run([sys.executable, "-c", "from mm_advisor.cli import main; main()", *args],
+                          env=env, check=True, capture_output=True).stdout
+
+
+def test_same_answers_give_byte_identical_json_across_processes():
+    outputs = {_consult_json(seed) for seed in ("0", "1", "4242", "random")}
+    assert len(outputs) == 1
+
+
+class _Rule:
+    def __init__(self, name):
+        self.__name__ = name
+
+
+class _Activation:
+    def __init__(self, rule, *fact_ids):
+        self.rule = _Rule(rule)
+        self.facts = [{"__factid__": i} for i in fact_ids]
+        self.key = None
+
+
+def test_ties_break_by_rule_order_not_by_hash():
+    strategy = DeterministicStrategy({"a": (0, 0), "b": (0, 1), "c": (5, 2)})
+    agenda = experta.agenda.Agenda()
+    acts = [_Activation("b", 1), _Activation("a", 1), _Activation("c", 1)]
+    strategy.update_agenda(agenda, acts, [])
+    order = [agenda.get_next().rule.__name__ for _ in range(3)]
+    assert order == ["c", "a", "b"]
+
+
+def test_cancelled_activations_are_removed_exactly():
+    strategy = DeterministicStrategy({"a": (0, 0), "b": (0, 1)})
+    agenda = experta.agenda.Agenda()
+    keep, drop, other = _Activation("a", 1, 2), _Activation("a", 3), _Activation("b", 3)
+    strategy.update_agenda(agenda, [keep, drop, other], [])
+    strategy.update_agenda(agenda, [], [_Activation("a", 3)])
+    assert [(a.rule.__name__, a.key[2]) for a in agenda.activations] == [("b", (3,)), ("a", (2, 1))]
+
+
+def test_a_retracted_fact_cancels_every_activation_it_supported():
+    Fact, Rule = experta.Fact, experta.Rule
+    fired = []
+
+    def victim_rule(name):
+        def action(self):
+            fired.append(name)
+
+        action.__name__ = name
+        return Rule(Fact(victim=True))(action)
+
+    members = {f"stale{i}": victim_rule(f"stale{i}") for i in range(1, 5)}
+
+    def retractor(self, victim):
+        fired.append("retractor")
+        self.retract(victim)
+
+    members["retractor"] = Rule(Fact(step=1), experta.AS.victim << Fact(victim=True),
+                                salience=10)(retractor)
+    probe = type("Probe", (experta.KnowledgeEngine,), members)()
+    probe.strategy = DeterministicStrategy({"retractor": (10, 0),
+                                            **{f"stale{i}": (0, i) for i in range(1, 5)}})
+    probe.reset()
+    probe.declare(Fact(step=1), Fact(victim=True))
+    probe.run()
+    assert fired == ["retractor"]
