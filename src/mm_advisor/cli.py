@@ -9,9 +9,11 @@ from typing import Any, Callable
 
 import click
 
-from . import __version__, answers as answers_mod, render, rulebase as rulebase_mod, trace
+from . import __version__, answers as answers_mod, render, rulebase as rulebase_mod, trace, verify
 from .advisor import Advisor
 from .errors import AdvisorError
+from .explain import Explainer, to_markdown, to_text
+from .log import ConsultationLog
 from .rulebase import RuleBase
 
 
@@ -65,6 +67,11 @@ def format_option(*choices: str) -> Callable:
                         show_default=True, help="Output format.")
 
 
+def log_option(help_text: str) -> Callable:
+    return click.option("--log", "log_path", metavar="PATH", envvar="MM_ADVISOR_LOG",
+                        type=click.Path(dir_okay=False), help=help_text + " [env: MM_ADVISOR_LOG]")
+
+
 def labels(rb: RuleBase) -> dict[str, str]:
     return {name: option.label for name, option in rb.schema.options.items()}
 
@@ -77,9 +84,11 @@ def labels(rb: RuleBase) -> dict[str, str]:
               help="Answer one fact; repeatable. Overrides --answers.")
 @click.option("--trace-out", metavar="FILE", type=click.Path(dir_okay=False),
               help="Also write the trace of this consultation to FILE (atomically).")
+@log_option("Append the trace to this SQLite consultation log (off unless given).")
 @format_option("text", "json")
 def consult(rules_dir: Path | None, facts_dir: Path | None, answers_file: str | None,
-            settings: tuple[str, ...], trace_out: str | None, fmt: str) -> None:
+            settings: tuple[str, ...], trace_out: str | None, log_path: str | None,
+            fmt: str) -> None:
     """Run a consultation: ask the questions (or read answers) and recommend an option."""
     rb = rulebase_mod.load(rules_dir, facts_dir)
     schema = rb.schema
@@ -92,8 +101,15 @@ def consult(rules_dir: Path | None, facts_dir: Path | None, answers_file: str | 
     answers = given.completed(schema)
     result = Advisor(rb).consult(answers.values)
     doc = trace.build(rb, answers, result)
-    if trace_out:
-        trace.write_atomic(trace_out, trace.dumps(trace.stamped(doc)))
+    if trace_out or log_path:
+        stamped = trace.stamped(doc)
+        if trace_out:
+            trace.write_atomic(trace_out, trace.dumps(stamped))
+        if log_path:
+            log = ConsultationLog(log_path)
+            entry = log.append(stamped)
+            log.close()
+            click.echo(f"Logged as consultation {entry} in {log_path}.", err=True)
     if fmt == "json":
         click.echo(trace.dumps(doc), nl=False)
     else:
@@ -161,6 +177,84 @@ def rules_lint(rules_dir: Path | None, facts_dir: Path | None) -> None:
         click.echo(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found.", err=True)
         raise click.exceptions.Exit(1)
     click.echo("No problems found.", err=True)
+
+
+@cli.command()
+@kb_options
+@click.argument("trace_file", metavar="TRACE", type=click.Path(dir_okay=False))
+@click.option("--rule", "rule_id", metavar="ID", help="Explain one rule: did it fire, on what, or why not.")
+@format_option("text", "markdown")
+def explain(rules_dir: Path | None, facts_dir: Path | None, trace_file: str, rule_id: str | None,
+            fmt: str) -> None:
+    """Explain a trace: how it was reached, why not the other options, and what if."""
+    doc = trace.load(trace_file)
+    verify.check_shape(doc, trace_file)
+    explainer = Explainer(doc, Advisor(rulebase_mod.load(rules_dir, facts_dir)))
+    sections = explainer.sections(rule_id)
+    click.echo((to_markdown if fmt == "markdown" else to_text)(explainer.header(), sections),
+               nl=False)
+
+
+@cli.group()
+def audit() -> None:
+    """Verify past traces and read the consultation log."""
+
+
+@audit.command("verify")
+@kb_options
+@click.argument("trace_file", metavar="TRACE", type=click.Path(dir_okay=False))
+def audit_verify(rules_dir: Path | None, facts_dir: Path | None, trace_file: str) -> None:
+    """Check a trace for tampering, compare its rule base and replay it; exit 1 if anything differs."""
+    doc = trace.load(trace_file)
+    verify.check_shape(doc, trace_file)
+    rb = rulebase_mod.load(rules_dir, facts_dir)
+    outcome = verify.verify(doc, rb, Advisor(rb))
+    click.echo(verify.report(outcome), nl=False)
+    if not outcome.ok:
+        raise click.exceptions.Exit(1)
+
+
+def _open_log(log_path: str | None) -> ConsultationLog:
+    if not log_path:
+        raise UserError("no consultation log: give --log PATH or set MM_ADVISOR_LOG")
+    if not Path(log_path).is_file():
+        raise UserError(f"{log_path}: no such consultation log")
+    return ConsultationLog(log_path)
+
+
+@audit.command("list")
+@log_option("The consultation log to read.")
+@click.option("--recommendation", help="Only consultations with this recommendation.")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+              help="Only consultations at or after this date (UTC), YYYY-MM-DD[THH:MM:SS].")
+def audit_list(log_path: str | None, recommendation: str | None, since: Any) -> None:
+    """List the logged consultations: id, time, recommendation and content digest."""
+    log = _open_log(log_path)
+    since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
+    rows = log.entries(recommendation, since_text)
+    click.echo(render.table((str(i), at, rec, digest[:19]) for i, at, rec, digest in rows), nl=False)
+    click.echo(f"{len(rows)} consultation{'' if len(rows) == 1 else 's'}.", err=True)
+
+
+@audit.command("show")
+@kb_options
+@log_option("The consultation log to read.")
+@click.argument("entry_id", metavar="ID", type=int)
+def audit_show(rules_dir: Path | None, facts_dir: Path | None, log_path: str | None,
+               entry_id: int) -> None:
+    """Show one logged consultation as the person saw it."""
+    doc = _open_log(log_path).trace(entry_id)
+    rb_labels = labels(rulebase_mod.load(rules_dir, facts_dir))
+    click.echo(f"Consultation {entry_id}, {render.safe(doc.get('created_at', ''))}\n")
+    click.echo(render.consultation(doc, rb_labels), nl=False)
+
+
+@audit.command("export")
+@log_option("The consultation log to read.")
+@click.argument("entry_id", metavar="ID", type=int)
+def audit_export(log_path: str | None, entry_id: int) -> None:
+    """Print one logged consultation's trace JSON (which `audit verify` accepts)."""
+    click.echo(trace.dumps(_open_log(log_path).trace(entry_id)), nl=False)
 
 
 def main() -> None:

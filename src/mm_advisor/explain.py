@@ -1,0 +1,195 @@
+"""Explain a trace for a person: HOW it was reached, WHY NOT the other options, and WHAT IF.
+
+The explanation is built as sections of indented lines, then rendered as text or Markdown.
+What-if answers come from re-running the current rules, never from guessing.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import render
+from .advisor import Advisor
+from .answers import parse_recorded
+from .errors import AdvisorError, did_you_mean
+from .render import safe, value
+
+
+@dataclass
+class Section:
+    title: str
+    lines: list[tuple[int, str]] = field(default_factory=list)
+
+    def add(self, depth: int, text: str) -> None:
+        self.lines.append((depth, text))
+
+
+def _cite(f: dict[str, Any]) -> str:
+    return f"{f['source']['section']}: \"{f['source']['quote']}\" ({f['location']})"
+
+
+def _facts(f: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [m for m in f["matched"] if m["kind"] == kind]
+
+
+class Explainer:
+    """Builds the explanation of one trace, against the current rule base for what-if."""
+
+    def __init__(self, doc: dict[str, Any], advisor: Advisor):
+        self.doc = doc
+        self.advisor = advisor
+        self.labels = {n: o.label for n, o in advisor.rulebase.schema.options.items()}
+        self.derived_by = {d: f for f in doc["fired"] for d in f["derived"]}
+        self.shown: dict[str, set[int]] = {}
+
+    def sections(self, rule_id: str | None = None) -> list[Section]:
+        if rule_id is not None:
+            return [self.rule(rule_id)]
+        return [self.how(), self.why_not(), self.what_if()]
+
+    def header(self) -> list[str]:
+        doc = self.doc
+        rec = doc["recommendation"]
+        lines = [f"Recommendation: {safe(self.labels.get(rec, rec))} ({safe(rec)})"]
+        if doc["rulebase"]["digest"] != self.advisor.rulebase.digest:
+            lines.append("Note: the current rule files differ from the ones this trace was made "
+                         "with; what-if uses the current ones (see `mm-advisor audit verify`).")
+        return lines + ["", safe(doc["summary"])]
+
+    def chain(self, section: Section, f: dict[str, Any], depth: int) -> None:
+        """A fired rule, then the answers and derived facts it stood on, down to the answers.
+
+        A rule already shown in this section is named again but not expanded twice.
+        """
+        if f["seq"] in self.shown.setdefault(section.title, set()):
+            section.add(depth, f"{safe(f['rule'])} (step {f['seq']}, shown above)")
+            return
+        self.shown[section.title].add(f["seq"])
+        section.add(depth, f"{safe(f['rule'])}: {safe(f['title'])}")
+        section.add(depth + 1, f"cites {safe(_cite(f))}")
+        answers = [f"{safe(m['fact'])} = {value(m['value'])}"
+                   for m in f["matched"] if m["kind"] != "derived"]
+        if answers:
+            section.add(depth + 1, "on " + ", ".join(answers))
+        for m in _facts(f, "derived"):
+            source = self.derived_by.get(m["fact"])
+            section.add(depth + 1, f"derived {safe(m['fact'])}, from:")
+            if source is not None:
+                self.chain(section, source, depth + 2)
+
+    def how(self) -> Section:
+        doc = self.doc
+        rec = doc["recommendation"]
+        section = Section("How it was reached")
+        decision = doc["decision"]
+        if decision["reason"] == "rule":
+            section.add(0, "Decided by a decision rule, after all the evidence was in:")
+            self.chain(section, next(f for f in doc["fired"] if f["rule"] == decision["rule"]), 1)
+        elif rec == "undetermined":
+            why = ("no option gathered positive evidence" if decision["reason"] == "no-evidence"
+                   else "the strongest options are tied")
+            section.add(0, f"Undetermined: {why} ({render.scores(doc)}).")
+        else:
+            section.add(0, f"{safe(rec)} gathered the most weighed evidence ({render.scores(doc)}).")
+        support = [f for f in doc["fired"] if f["score"].get(rec, 0) > 0]
+        if support:
+            section.add(0, f"Evidence for {safe(rec)}:")
+            for f in support:
+                section.add(1, f"{f['score'][rec]:+d} from:")
+                self.chain(section, f, 2)
+        if not doc["fired"]:
+            section.add(0, "No rule fired: the answers given meet no rule's conditions.")
+        return section
+
+    def why_not(self) -> Section:
+        doc = self.doc
+        section = Section("Why not the other options")
+        blocked = {b["rule"]: b for b in doc["not_fired"]}
+        rules = {r.id: r for r in self.advisor.rulebase.rules}
+        for option, total in doc["scores"].items():
+            if option == doc["recommendation"]:
+                continue
+            section.add(0, f"{safe(option)} ({total:+d}):")
+            fired = [f for f in doc["fired"] if f["score"].get(option)]
+            for f in fired:
+                section.add(1, f"{f['score'][option]:+d} {safe(f['rule'])}: {safe(f['title'])}")
+            if doc["decision"]["reason"] == "rule":
+                section.add(1, f"the decision rule {safe(doc['decision']['rule'])} concluded "
+                               f"{safe(doc['recommendation'])}")
+            missing = [b for rid, b in blocked.items() if rid in rules and
+                       (dict(rules[rid].score).get(option, 0) > 0 or rules[rid].conclude == option)]
+            if missing:
+                section.add(1, "would have supported it, but did not fire:")
+            for b in missing:
+                rule = rules[b["rule"]]
+                gain = ("would decide it" if rule.conclude == option
+                        else f"{dict(rule.score)[option]:+d}")
+                section.add(2, f"{safe(b['rule'])} ({gain}): {safe(b['title'])}")
+                section.add(3, self._stopped(b))
+        return section
+
+    @staticmethod
+    def _stopped(b: dict[str, Any]) -> str:
+        if b["index"] < 0:
+            return f"stopped: {safe(b['condition'])}"
+        seen = ", ".join(f"{safe(k)} was {value(v)}" for k, v in b["seen"].items())
+        verdict = "unknown" if b["result"] == "unknown" else "false"
+        return (f"stopped by condition {b['index'] + 1}, {safe(b['condition'])}: {verdict}"
+                + (f" ({seen})" if seen else ""))
+
+    def what_if(self) -> Section:
+        section = Section("What if an answer changed")
+        answers = parse_recorded(self.doc["answers"], self.advisor.rulebase.schema).values
+        changes = self.advisor.what_if({n: answers.get(n) for n in self.advisor.rulebase.schema.facts})
+        if not changes:
+            section.add(0, "No single changed answer would change the recommendation.")
+            return section
+        section.add(0, "Changing one answer at a time (found by re-running the rules):")
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for c in changes:
+            grouped.setdefault((c.fact, c.recommendation), []).append(value(c.value))
+        for (fact, rec), values in grouped.items():
+            was = value(answers.get(fact))
+            section.add(1, f"{safe(fact)} = {' or '.join(values)} (was {was}) -> {safe(rec)}")
+        return section
+
+    def rule(self, rule_id: str) -> Section:
+        section = Section(f"Rule {rule_id}")
+        fired = next((f for f in self.doc["fired"] if f["rule"] == rule_id), None)
+        if fired is not None:
+            section.add(0, f"Fired as step {fired['seq']}:")
+            self.chain(section, fired, 1)
+            adds = [f"derived {safe(d)}" for d in fired["derived"]]
+            adds += [f"{safe(k)} {w:+d}" for k, w in fired["score"].items()]
+            if adds:
+                section.add(1, "added " + ", ".join(adds))
+            return section
+        blocked = next((b for b in self.doc["not_fired"] if b["rule"] == rule_id), None)
+        if blocked is None:
+            known = [f["rule"] for f in self.doc["fired"]] + [b["rule"] for b in self.doc["not_fired"]]
+            raise AdvisorError(f"the trace has no rule '{rule_id}'{did_you_mean(rule_id, known)}")
+        section.add(0, f"Did not fire: {safe(blocked['title'])} ({safe(blocked['location'])})")
+        section.add(1, self._stopped(blocked))
+        return section
+
+
+def to_text(header: list[str], sections: list[Section]) -> str:
+    out = [render.para(line, 0) if line else "" for line in header]
+    for s in sections:
+        out += ["", s.title, "-" * len(s.title)]
+        for depth, text in s.lines:
+            pad = "  " * (depth + 1)
+            out.append(textwrap.fill(text, render.width(), initial_indent=pad,
+                                     subsequent_indent=pad + "    "))
+    return "\n".join(out) + "\n"
+
+
+def to_markdown(header: list[str], sections: list[Section]) -> str:
+    title, *rest = header
+    out = [f"# {title}", *rest]
+    for s in sections:
+        out += ["", f"## {s.title}", ""]
+        out += [f"{'  ' * depth}- {text}" for depth, text in s.lines]
+    return "\n".join(out) + "\n"
