@@ -58,7 +58,7 @@ def test_trace_records_everything_the_auditor_needs(tmp_path):
     research = next(b for b in doc["not_fired"] if b["rule"] == "research-opportunities")
     assert research == {"rule": "research-opportunities",
                         "title": "Research opportunities come with a full master's",
-                        "location": "rules/3-full-masters.yaml:32",
+                        "location": "rules/3-full-masters.yaml:33",
                         "condition": "wants_research_experience is yes", "index": 0,
                         "result": "unknown", "seen": {"wants_research_experience": None}}
     assert doc["content_digest"] == trace.content_digest(doc)

@@ -20,7 +20,7 @@ def test_consult_with_answers_prints_recommendation_rules_and_expectations():
     assert out.startswith("Recommendation: A MicroMasters program (micromasters)\n")
     assert "Rules fired, in order:\n  1. full-degree-exceeds-time:" in out
     assert 'cites: Career Acceleration and Skill Enhancement: "If you\'re looking' in out
-    assert "at rules/2-smart-investment.yaml:3" in out
+    assert "at rules/2-smart-investment.yaml:4" in out
     assert "    duration     Typically 6 months to 1.5 years" in out
 
 
@@ -32,7 +32,7 @@ def test_json_output_has_the_contracted_fields():
     assert doc["recommendation"] == "micromasters"
     first = doc["fired"][0]
     assert first["rule"] == "full-degree-exceeds-time"
-    assert first["location"] == "rules/1-derived.yaml:43"
+    assert first["location"] == "rules/1-derived.yaml:44"
     assert first["matched"] == [
         {"kind": "answer", "fact": "months_available", "value": 12, "id": 13},
         {"kind": "background", "fact": "full_masters.duration_min_months", "value": 18, "id": 16}]
@@ -182,15 +182,17 @@ def test_rules_list():
 
 def test_rules_lint_is_clean_on_the_shipped_files():
     result = invoke("rules", "lint", *KB_ARGS)
-    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "No problems found.\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "0 errors, 0 warnings.\n")
 
 
 def test_rules_lint_prints_every_problem_and_exits_1(broken_kb):
     rules, facts = broken_kb("rules:\n  - id: Bad\n")
     result = invoke("rules", "lint", "--rules", str(rules), "--facts", str(facts))
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[0] == "rules/bad.yaml:2:5: error: a rule is missing 'source' [syntax]"
-    assert result.stderr == "5 problems found.\n"
+    assert result.stdout.splitlines()[0] == (
+        "rules/bad.yaml:2:5: error: a rule has no citation: add 'source' with the article's "
+        "section and a quote [no-citation]")
+    assert result.stderr == "5 errors, 0 warnings.\n"
 
 
 def test_every_command_has_help():

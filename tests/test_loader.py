@@ -129,7 +129,8 @@ def test_malformed_yaml_gives_the_parser_position(broken_kb):
 def test_missing_keys_and_bad_salience(broken_kb):
     text = "rules:\n  - id: x\n    title: t\n    salience: high\n"
     assert problems_of(*broken_kb(text)) == [
-        "rules/bad.yaml:2:5: a rule is missing 'source'",
+        "rules/bad.yaml:2:5: a rule has no citation: add 'source' with the article's section and "
+        "a quote",
         "rules/bad.yaml:2:5: a rule is missing 'then'",
         "rules/bad.yaml:2:5: a rule is missing 'when'",
         "rules/bad.yaml:4:15: 'salience' must be a whole number from -1000 to 1000, not 'high'",
@@ -158,8 +159,8 @@ def test_load_raises_with_first_problem_and_count(broken_kb):
     with pytest.raises(KnowledgeBaseError) as err:
         rulebase.load(rules, facts)
     assert str(err.value) == (
-        "rules/bad.yaml:2:5: a rule is missing 'source' (and 4 more problems; run "
-        "`mm-advisor rules lint`)")
+        "rules/bad.yaml:2:5: a rule has no citation: add 'source' with the article's section and "
+        "a quote (and 4 more problems; run `mm-advisor rules lint`)")
 
 
 def test_missing_folder(tmp_path, monkeypatch):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import functools
 import json
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
-from . import __version__, answers as answers_mod, render, rulebase as rulebase_mod, trace, verify
+from . import __version__, answers as answers_mod, lint, render, rulebase as rulebase_mod
+from . import graph, scenarios as scenarios_mod, trace, verify
 from .advisor import Advisor
-from .errors import AdvisorError
+from .errors import AdvisorError, did_you_mean
 from .explain import Explainer, to_markdown, to_text
 from .log import ConsultationLog
 from .rulebase import RuleBase
@@ -146,6 +148,14 @@ def questions(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
                nl=False)
 
 
+@cli.command("schema")
+@click.argument("kind", type=click.Choice(["rules", "facts", "scenarios", "trace"]))
+def schema_command(kind: str) -> None:
+    """Print the JSON Schema of a rule, fact, scenario or trace file (for editors and checks)."""
+    click.echo((resources.files("mm_advisor") / "schemas" / f"{kind}.schema.json").read_text(),
+               nl=False)
+
+
 @cli.group()
 def rules() -> None:
     """Inspect and check the rule base."""
@@ -168,15 +178,96 @@ def rules_list(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None
 
 @rules.command("lint")
 @kb_options
-def rules_lint(rules_dir: Path | None, facts_dir: Path | None) -> None:
-    """Validate the rule and fact files; print every problem as path:line:col: message."""
-    _, problems = rulebase_mod.check(rules_dir, facts_dir)
-    for p in problems:
-        click.echo(f"{p.path}:{p.line}:{p.col}: {p.severity}: {render.safe(p.message)} [{p.code}]")
-    if problems:
-        click.echo(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} found.", err=True)
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+@format_option("parsable", "github", "json")
+def rules_lint(rules_dir: Path | None, facts_dir: Path | None, strict: bool, fmt: str) -> None:
+    """Check the rule and fact files: errors stop them loading, warnings flag rules that cannot
+    fire, redundancy and gaps. Each problem is printed as path:line:col: severity: message [code]."""
+    problems = lint.lint(rules_dir, facts_dir)
+    if fmt == "json":
+        click.echo(json.dumps([{"path": p.path, "line": p.line, "column": p.col,
+                                "severity": p.severity, "code": p.code, "message": p.message}
+                               for p in problems], indent=2, ensure_ascii=False))
+    for p in problems if fmt != "json" else ():
+        message = render.safe(p.message)
+        if fmt == "github":
+            click.echo(f"::{p.severity} file={p.path},line={p.line},col={p.col},"
+                       f"title={p.code}::{message}")
+        else:
+            click.echo(f"{p.path}:{p.line}:{p.col}: {p.severity}: {message} [{p.code}]")
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    click.echo(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}.",
+               err=True)
+    if errors or (strict and warnings):
         raise click.exceptions.Exit(1)
-    click.echo("No problems found.", err=True)
+
+
+@rules.command("graph")
+@kb_options
+@format_option("mermaid", "dot")
+def rules_graph(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
+    """Draw facts -> rules -> derived facts -> options (Mermaid for Markdown, or Graphviz dot)."""
+    rb = rulebase_mod.load(rules_dir, facts_dir)
+    click.echo((graph.dot if fmt == "dot" else graph.mermaid)(rb), nl=False)
+
+
+@rules.command("show")
+@kb_options
+@click.argument("rule_id", metavar="ID")
+def rules_show(rules_dir: Path | None, facts_dir: Path | None, rule_id: str) -> None:
+    """Show one rule: citation, conditions, conclusions, what it reads and what depends on it."""
+    rb = rulebase_mod.load(rules_dir, facts_dir)
+    try:
+        rule = rb.rule(rule_id)
+    except KeyError:
+        raise UserError(f"no rule '{rule_id}'"
+                        f"{did_you_mean(rule_id, [r.id for r in rb.rules])}") from None
+    click.echo(graph.show(rb, rule), nl=False)
+
+
+@rules.command("test")
+@kb_options
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--min-coverage", type=click.FloatRange(0, 100), metavar="N",
+              help="Also fail when fewer than N% of the rules fire in some scenario.")
+def rules_test(rules_dir: Path | None, facts_dir: Path | None, files: tuple[Path, ...],
+               min_coverage: float | None) -> None:
+    """Run scenario tests (default: the facts folder's scenarios/*.yaml) and report coverage."""
+    rb = rulebase_mod.load(rules_dir, facts_dir)
+    paths = list(files) or scenarios_mod.default_files(
+        Path(facts_dir or rulebase_mod.shipped_dirs()[1]))
+    if not paths:
+        raise UserError("no scenario files: give FILES or add facts/scenarios/*.yaml")
+    outcomes, coverage = scenarios_mod.run(scenarios_mod.load(paths, rb), Advisor(rb))
+    for outcome in outcomes:
+        sc = outcome.scenario
+        click.echo(f"{'PASS' if outcome.passed else 'FAIL'}  {render.safe(sc.name)}  ({sc.where})")
+        for line in outcome.differences:
+            click.echo(f"      {render.safe(line)}")
+    failed = sum(not o.passed for o in outcomes)
+    click.echo(f"\n{len(outcomes)} scenarios: {len(outcomes) - failed} passed, {failed} failed.")
+    fired = sum(coverage.rules.values())
+    click.echo(f"Rule coverage: {fired}/{len(coverage.rules)} rules fired "
+               f"({coverage.rule_percent:.1f}%)")
+    click.echo(f"Condition coverage: {coverage.both_ways()}/{len(coverage.conditions)} conditions "
+               f"seen both true and false ({coverage.condition_percent:.1f}%)")
+    idle = [r for r in rb.rules if not coverage.rules[r.id]]
+    if idle:
+        click.echo("Rules fired by no scenario:")
+        for rule in idle:
+            click.echo(f"  {rule.id} ({rule.location})")
+    uncovered = scenarios_mod.uncovered_conditions(coverage, rb)
+    if uncovered:
+        click.echo("Conditions never seen both true and false:")
+        for line in uncovered:
+            click.echo(f"  {render.safe(line)}")
+    low = min_coverage is not None and coverage.rule_percent < min_coverage
+    if low:
+        click.echo(f"Rule coverage {coverage.rule_percent:.1f}% is below --min-coverage "
+                   f"{min_coverage:g}.", err=True)
+    if failed or low:
+        raise click.exceptions.Exit(1)
 
 
 @cli.command()

@@ -12,7 +12,7 @@ from typing import Any
 
 from .conditions import Condition, ConditionParser
 from .errors import KnowledgeBaseError, Problem, did_you_mean
-from .schema import NAME, Citation, Schema, SchemaBuilder
+from .schema import Citation, Schema, SchemaBuilder
 from .yamlsrc import Mark, Node, check_keys, expect, load_file, text
 
 ARTICLE = "article.txt"
@@ -178,9 +178,12 @@ class RuleParser:
     def _rule(self, node: Node, file_name: str) -> None:
         if not expect(node, "map", "a rule", self.problems):
             return
-        check_keys(node, _RULE_KEYS, ("id", "title", "source", "when", "then"), "a rule",
-                   self.problems)
+        check_keys(node, _RULE_KEYS, ("id", "title", "when", "then"), "a rule", self.problems)
         v = node.value
+        if "source" not in v:
+            self.problems.append(node.mark.problem(
+                "a rule has no citation: add 'source' with the article's section and a quote",
+                "no-citation"))
         rule_id = self._id(v.get("id"))
         title = text(v.get("title"), "'title'", self.problems)
         source = self._citation(v.get("source"))

@@ -1,0 +1,164 @@
+"""Semantic checks of a rule base that loads: rules that can never fire, redundancy, gaps, cycles.
+
+Each check is a function yielding Problems (severity "warning": the rule base still runs, but it
+does not mean what its author wants). `CHECKS` lists them with their codes, as yamllint does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Callable, Iterator
+
+from . import rulebase as rulebase_mod
+from .conditions import DerivedTest, Not, derived_read, evaluate, facts_read, thresholds
+from .errors import Problem
+from .rulebase import Rule, RuleBase
+
+_MAX_ASSIGNMENTS = 50_000
+
+
+def _warn(mark, message: str, code: str) -> Problem:
+    return mark.problem(message, code, "warning")
+
+
+def _positive_derived(rule: Rule) -> list[DerivedTest]:
+    return [c for c in rule.when if isinstance(c, DerivedTest)]
+
+
+def _negated_derived(rule: Rule) -> list[DerivedTest]:
+    return [c.part for c in rule.when if isinstance(c, Not) and isinstance(c.part, DerivedTest)]
+
+
+def unsatisfiable(rb: RuleBase) -> Iterator[Problem]:
+    """Conditions that contradict each other, so the rule can never fire."""
+    schema = rb.schema
+    for rule in rb.rules:
+        negated = {d.name for d in _negated_derived(rule)}
+        clash = [d.name for d in _positive_derived(rule) if d.name in negated]
+        if clash:
+            yield _warn(rule.mark, f"rule '{rule.id}' can never fire: it needs '{clash[0]}' both "
+                        "derived and not derived", "unsatisfiable")
+            continue
+        conds = [c for c in rule.when if not derived_read(c)]
+        facts = list(dict.fromkeys(f for c in conds for f in facts_read(c)))
+        domains = [(*schema.facts[f].domain(thresholds(conds, f, schema.background)), None)
+                   for f in facts]
+        size = 1
+        for d in domains:
+            size *= len(d)
+        if not facts or size > _MAX_ASSIGNMENTS:
+            continue
+        if not any(all(evaluate(c, dict(zip(facts, values)), (), schema.background) is True
+                       for c in conds) for values in itertools.product(*domains)):
+            yield _warn(rule.mark, f"rule '{rule.id}' can never fire: its conditions on "
+                        f"{', '.join(facts)} contradict each other", "unsatisfiable")
+
+
+def underived(rb: RuleBase) -> Iterator[Problem]:
+    """A rule needs a derived fact that no rule derives."""
+    produced = {name for rule in rb.rules for name in rule.derive}
+    for rule in rb.rules:
+        for test in _positive_derived(rule):
+            if test.name not in produced:
+                yield _warn(test.mark, f"rule '{rule.id}' can never fire: no rule derives "
+                            f"'{test.name}'", "underived-fact")
+
+
+def redundant(rb: RuleBase) -> Iterator[Problem]:
+    """Rules with the same conclusion whose conditions are identical or include another's."""
+    for a, b in itertools.combinations(rb.rules, 2):
+        if (a.derive, a.score, a.conclude) != (b.derive, b.score, b.conclude):
+            continue
+        ca, cb = set(a.when), set(b.when)
+        where = f"{a.mark.path}:{a.mark.line}"
+        if ca == cb:
+            yield _warn(b.mark, f"rule '{b.id}' has the same conditions and conclusion as "
+                        f"'{a.id}' ({where})", "duplicate-rule")
+        elif ca < cb or cb < ca:
+            wide, narrow = (a, b) if ca < cb else (b, a)
+            yield _warn(narrow.mark, f"rule '{narrow.id}' is subsumed by '{wide.id}' "
+                        f"({wide.mark.path}:{wide.mark.line}): whenever it fires, '{wide.id}' "
+                        "fires too with the same conclusion", "subsumed-rule")
+
+
+def unused(rb: RuleBase) -> Iterator[Problem]:
+    """Questions no rule reads, and derived facts no rule tests or derives."""
+    read = {f for rule in rb.rules for c in rule.when for f in facts_read(c)}
+    for spec in rb.schema.facts.values():
+        if spec.name not in read:
+            yield _warn(spec.mark, f"fact '{spec.name}' is asked but no rule uses it", "unused-fact")
+    tested = {d for rule in rb.rules for c in rule.when for d in derived_read(c)}
+    produced = {name for rule in rb.rules for name in rule.derive}
+    for spec in rb.schema.derived.values():
+        if spec.name not in tested:
+            what = "tested" if spec.name in produced else "derived or tested"
+            yield _warn(spec.mark, f"derived fact '{spec.name}' is never {what} by any rule",
+                        "unused-derived")
+
+
+def unreachable(rb: RuleBase) -> Iterator[Problem]:
+    """Options that no rule can recommend."""
+    for option in rb.schema.options.values():
+        if not any(rule.conclude == option.name or dict(rule.score).get(option.name, 0) > 0
+                   for rule in rb.rules):
+            yield _warn(option.mark, f"no rule can recommend '{option.name}': none concludes it "
+                        "or gives it a positive score", "unreachable-option")
+
+
+def cycles(rb: RuleBase) -> Iterator[Problem]:
+    """Derived facts that depend on each other, so none of their rules can fire first."""
+    edges: dict[str, set[str]] = {}
+    origin: dict[tuple[str, str], Rule] = {}
+    for rule in rb.rules:
+        for test in _positive_derived(rule):
+            for name in rule.derive:
+                edges.setdefault(test.name, set()).add(name)
+                origin.setdefault((test.name, name), rule)
+    reported: set[frozenset[str]] = set()
+    for start in sorted(edges):
+        stack = [(start, [start])]
+        while stack:
+            node, path = stack.pop()
+            for nxt in sorted(edges.get(node, ())):
+                if nxt == start:
+                    key = frozenset(path)
+                    if key not in reported:
+                        reported.add(key)
+                        rule = origin[(path[-1], start)]
+                        yield _warn(rule.mark, "derived facts form a cycle: "
+                                    f"{' -> '.join(path + [start])}; no rule in it can fire first",
+                                    "derived-cycle")
+                elif nxt not in path:
+                    stack.append((nxt, path + [nxt]))
+
+
+def negation_order(rb: RuleBase) -> Iterator[Problem]:
+    """A rule tests that a fact is not derived, but may run before the rule that derives it."""
+    for rule in rb.rules:
+        for test in _negated_derived(rule):
+            for other in rb.rules:
+                if test.name in other.derive and other.salience <= rule.salience:
+                    yield _warn(test.mark, f"rule '{rule.id}' tests that '{test.name}' is not "
+                                f"derived, but '{other.id}', which derives it, has salience "
+                                f"{other.salience}, not above {rule.salience}: '{rule.id}' may "
+                                "fire before it", "negation-order")
+
+
+CHECKS: tuple[tuple[str, Callable[[RuleBase], Iterator[Problem]]], ...] = (
+    ("unsatisfiable", unsatisfiable),
+    ("underived-fact", underived),
+    ("duplicate-rule, subsumed-rule", redundant),
+    ("unused-fact, unused-derived", unused),
+    ("unreachable-option", unreachable),
+    ("derived-cycle", cycles),
+    ("negation-order", negation_order),
+)
+
+
+def lint(rules_dir: Path | None = None, facts_dir: Path | None = None) -> list[Problem]:
+    """Every problem of a knowledge base: load errors, then (when it loads) semantic warnings."""
+    rb, problems = rulebase_mod.check(rules_dir, facts_dir)
+    if any(p.severity == "error" for p in problems):
+        return problems
+    return sorted(problems + [p for _, check in CHECKS for p in check(rb)])
