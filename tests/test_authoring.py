@@ -1,0 +1,54 @@
+"""The advisor's guide and the pre-commit hooks do what they say, followed to the letter."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import textwrap
+
+import yaml
+
+from conftest import FACTS, REPO, RULES, invoke
+
+GUIDE = (REPO / "docs" / "authoring.md").read_text()
+
+
+def _block(marker: str) -> str:
+    block = next(b for b in re.findall(r"```yaml\n(.*?)```", GUIDE, re.S) if marker in b)
+    return "\n" + textwrap.indent(textwrap.dedent(block), "  ")
+
+
+def test_the_worked_change_in_the_guide(tmp_path, monkeypatch):
+    shutil.copytree(RULES, tmp_path / "rules")
+    shutil.copytree(FACTS, tmp_path / "facts")
+    monkeypatch.chdir(tmp_path)
+    kb = ("--rules", "rules", "--facts", "facts")
+    with open("facts/scenarios/1-smart-investment.yaml", "a") as fh:
+        fh.write(_block("flexibility counts twice"))
+    before = invoke("rules", "test", *kb)
+    assert before.exit_code == 2
+    assert before.stderr.strip() in GUIDE
+    with open("rules/2-smart-investment.yaml", "a") as fh:
+        fh.write(_block("id: flexibility-both"))
+    assert invoke("rules", "lint", "--strict", *kb).stderr == "0 errors, 0 warnings.\n"
+    after = invoke("rules", "test", *kb, "--min-coverage", "100")
+    assert after.exit_code == 0
+    assert "PASS  Working and balancing commitments, flexibility counts twice" in after.stdout
+    rules = tmp_path / "rules" / "2-smart-investment.yaml"
+    text = rules.read_text()
+    cut = text.index("id: flexibility-both")
+    rules.write_text(text[:cut] + text[cut:].replace("fact: needs_flexible_schedule",
+                                                     "fact: needs_flexible_schedul", 1))
+    typo = invoke("rules", "lint", *kb).stdout.strip()
+    assert f"`{typo[:60]}" in GUIDE.replace("\n   ", " ")
+
+
+def test_pre_commit_hooks_run_clean_on_the_shipped_files(monkeypatch):
+    monkeypatch.chdir(REPO)
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert [h["id"] for h in hooks] == ["mm-advisor-lint", "mm-advisor-test"]
+    for hook in hooks:
+        program, *args = shlex.split(hook["entry"])
+        assert program == "mm-advisor" and hook["pass_filenames"] is False
+        assert invoke(*args).exit_code == 0, hook["id"]
