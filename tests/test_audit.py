@@ -39,7 +39,8 @@ def test_interactive_and_empty_traces_validate(tmp_path):
     empty = json.loads(consult_trace(tmp_path, "--set", "budget=unknown").read_text())
     jsonschema.validate(empty, SCHEMA)
     out = tmp_path / "i.json"
-    invoke("consult", *KB_ARGS, "--trace-out", str(out), input="yes\n" * 12 + "12\nlow\n")
+    invoke("consult", *KB_ARGS, "--ask-all", "--trace-out", str(out),
+           input="yes\n" * 12 + "12\nlow\n\n")
     doc = json.loads(out.read_text())
     jsonschema.validate(doc, SCHEMA)
     assert {a["origin"] for a in doc["answers"].values()} == {"prompt"}

@@ -137,14 +137,15 @@ def test_debug_shows_the_traceback(tmp_path):
 
 def test_interactive_consultation_asks_every_question_and_re_asks_invalid_answers():
     lines = ["yes", "yes", "", "maybe", "no", "", "yes", "no", "no", "", "", "", "", "500", "12",
-             "lots", "low"]
-    result = invoke("consult", *KB_ARGS, input="\n".join(lines) + "\n")
+             "lots", "low", ""]
+    result = invoke("consult", *KB_ARGS, "--ask-all", input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.count("[yes/no/unknown]") == 13  # 12 yes/no questions, one re-asked
+    assert result.stderr.count("[yes/no/unknown; why/back/skip/help]") == 13  # one re-asked
     assert "Not accepted: 'maybe' is not an answer to a yes/no question; use yes, no or unknown." \
         in result.stderr
     assert "Not accepted: 500 is outside the allowed range 1-120." in result.stderr
-    assert "How large is your education budget? [low/medium/high/unknown]:" in result.stderr
+    assert "How large is your education budget?\n   [low/medium/high/unknown; why/back/skip/help]:" \
+        in result.stderr
     assert result.stdout.startswith("Recommendation: A MicroMasters program (micromasters)")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
@@ -15,7 +16,9 @@ from . import graph, scenarios as scenarios_mod, trace, verify
 from .advisor import Advisor
 from .errors import AdvisorError, did_you_mean
 from .explain import Explainer, to_markdown, to_text
+from .interview import Interview, use_color
 from .log import ConsultationLog
+from .relevance import Planner
 from .rulebase import RuleBase
 
 
@@ -87,19 +90,34 @@ def labels(rb: RuleBase) -> dict[str, str]:
 @click.option("--trace-out", metavar="FILE", type=click.Path(dir_okay=False),
               help="Also write the trace of this consultation to FILE (atomically).")
 @log_option("Append the trace to this SQLite consultation log (off unless given).")
+@click.option("--ask-all", is_flag=True,
+              help="Ask every question in order, not only those that can change the result.")
+@click.option("--no-input", is_flag=True,
+              help="Never ask: facts not given by --answers or --set are unknown (for scripts).")
+@click.option("--save-answers", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Save the answers given to FILE (atomically, also on Ctrl-C) to resume later "
+                   "with --answers.")
 @format_option("text", "json")
 def consult(rules_dir: Path | None, facts_dir: Path | None, answers_file: str | None,
             settings: tuple[str, ...], trace_out: str | None, log_path: str | None,
-            fmt: str) -> None:
-    """Run a consultation: ask the questions (or read answers) and recommend an option."""
+            ask_all: bool, no_input: bool, save_answers: str | None, fmt: str) -> None:
+    """Run a consultation: ask what matters (or read answers) and recommend an option.
+
+    Interactive by default. With --answers or --set, only the missing questions that can still
+    change the recommendation are asked, and only on a terminal."""
     rb = rulebase_mod.load(rules_dir, facts_dir)
     schema = rb.schema
     given = answers_mod.Answers()
     if answers_file:
         answers_mod.read_file(answers_file, schema, given)
     answers_mod.parse_set(settings, schema, given)
-    if not answers_file and not settings:
-        ask_all(schema, given)
+    supplied = bool(answers_file or settings)
+    ask = not no_input and answers_file != "-" and (not supplied or stdin_is_terminal())
+    interview = Interview(rb, Planner(rb), given, ask_all=ask_all, save_to=save_answers)
+    if ask:
+        interview.run()
+    else:
+        interview.save()
     answers = given.completed(schema)
     result = Advisor(rb).consult(answers.values)
     doc = trace.build(rb, answers, result)
@@ -115,22 +133,15 @@ def consult(rules_dir: Path | None, facts_dir: Path | None, answers_file: str | 
     if fmt == "json":
         click.echo(trace.dumps(doc), nl=False)
     else:
-        click.echo(render.consultation(doc, labels(rb)), nl=False)
+        text = render.consultation(doc, labels(rb))
+        if use_color(sys.stdout):
+            head, rest = text.split("\n", 1)
+            text = click.style(head, bold=True) + "\n" + rest
+        click.echo(text, nl=False, color=use_color(sys.stdout))
 
 
-def ask_all(schema, given: answers_mod.Answers) -> None:
-    """Ask every question in order, re-asking with the reason when an answer is invalid."""
-    click.echo("Answer each question; press Enter (or type 'unknown') if you do not know.\n",
-               err=True)
-    for name, spec in schema.facts.items():
-        while True:
-            raw = click.prompt(f"{spec.question} [{spec.allowed()}/unknown]", default="unknown",
-                               show_default=False, err=True)
-            try:
-                given.give(name, spec.parse(raw), answers_mod.PROMPT)
-                break
-            except ValueError as exc:
-                click.echo(f"  Not accepted: {exc}.", err=True)
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 @cli.command()

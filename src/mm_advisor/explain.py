@@ -182,7 +182,7 @@ def to_text(header: list[str], sections: list[Section]) -> str:
         for depth, text in s.lines:
             pad = "  " * (depth + 1)
             out.append(textwrap.fill(text, render.width(), initial_indent=pad,
-                                     subsequent_indent=pad + "    "))
+                                     subsequent_indent=pad + "    ", break_on_hyphens=False))
     return "\n".join(out) + "\n"
 
 

@@ -31,7 +31,8 @@ def width() -> int:
 
 def para(text: str, indent: int = 2) -> str:
     pad = " " * indent
-    return textwrap.fill(safe(text), width(), initial_indent=pad, subsequent_indent=pad)
+    return textwrap.fill(safe(text), width(), initial_indent=pad, subsequent_indent=pad,
+                         break_on_hyphens=False)
 
 
 def scores(doc: dict[str, Any]) -> str:
@@ -42,7 +43,7 @@ def field(label: str, text: str, indent: int = 7) -> str:
     """One labelled line of a block, wrapped under its own indent."""
     pad = " " * indent
     return textwrap.fill(safe(text), width(), initial_indent=f"{pad}{label}: ",
-                         subsequent_indent=pad + "  ")
+                         subsequent_indent=pad + "  ", break_on_hyphens=False)
 
 
 def firing(f: dict[str, Any], number: int | None = None) -> list[str]:
