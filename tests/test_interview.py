@@ -1,0 +1,210 @@
+"""The interview: which questions it asks, why/back/skip/help, review, resuming, and that the
+shortened interview always reaches the full questionnaire's recommendation."""
+
+from __future__ import annotations
+
+import os
+import pty
+import random
+import re
+import select
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from mm_advisor import cli as cli_module
+from mm_advisor.relevance import Planner
+
+from conftest import KB_ARGS, invoke
+
+
+@pytest.fixture(scope="module")
+def planner(kb):
+    return Planner(kb)
+
+
+def asked(kb, stderr: str) -> list[str]:
+    """The facts asked, in order, read from the interview's prompts."""
+    by_question = {spec.question: name for name, spec in kb.schema.facts.items()}
+    found = [by_question[m] for m in re.findall(r"^\d+\. (.+)$", stderr, re.M)]
+    return [f for i, f in enumerate(found) if i == 0 or found[i - 1] != f]
+
+
+def test_a_stepping_stone_needs_three_questions(kb):
+    result = invoke("consult", *KB_ARGS, input="12\nyes\nyes\n\n")
+    assert result.exit_code == 0, result.stderr
+    assert asked(kb, result.stderr) == ["months_available", "wants_complete_degree",
+                                        "program_offers_credit_pathway"]
+    assert result.stdout.startswith("Recommendation: A MicroMasters as a stepping stone")
+    assert "\nNot asked (11), because no answer could change the recommendation:\n" in result.stderr
+    assert "  wants_research_experience: the recommendation can no longer change\n" in result.stderr
+
+
+def test_a_career_accelerator_is_asked_eight_questions(kb):
+    answers = ["12", "no", "no", "no", "no", "", "yes", "yes", ""]
+    result = invoke("consult", *KB_ARGS, input="\n".join(answers) + "\n")
+    assert asked(kb, result.stderr) == [
+        "months_available", "wants_complete_degree", "career_requires_masters_degree",
+        "unsure_about_graduate_degree", "wants_to_reduce_cost", "budget",
+        "wants_career_acceleration", "skill_in_high_demand"]
+    assert result.stdout.startswith("Recommendation: A MicroMasters program (micromasters)")
+
+
+def test_ask_all_asks_every_question_in_order(kb):
+    result = invoke("consult", *KB_ARGS, "--ask-all", input="\n" * 15)
+    assert asked(kb, result.stderr) == list(kb.schema.facts)
+
+
+def test_why_names_the_rules_this_answer_decides_with_citations():
+    result = invoke("consult", *KB_ARGS, input="why\n12\nyes\nyes\n\n")
+    err = result.stderr
+    assert "[a whole number 1-120/unknown; why/back/skip/help]" in err
+    assert "  Still possible: full_masters, micromasters, micromasters_pathway,\n    undetermined." in err
+    assert ("    - Fewer months than a full master's typically takes\n"
+            "      (full-degree-exceeds-time): if months_available <\n"
+            "      full_masters.duration_min_months (18), it derives\n"
+            "      full_degree_exceeds_time.\n"
+            "        cites MicroMasters vs. Full Master's Degree: A Comparison: \"Typically\n"
+            "          1.5 to 3 years\"\n") in err
+
+
+def test_back_changes_the_previous_answer(kb):
+    result = invoke("consult", *KB_ARGS, "--format", "json",
+                    input="12\nback\n3\nyes\nback\nno\n" + "\n" * 20)
+    assert asked(kb, result.stderr)[:5] == [
+        "months_available", "wants_complete_degree", "months_available", "wants_complete_degree",
+        "program_offers_credit_pathway"]
+    assert result.stderr.count("\n2. Is your ultimate goal a complete graduate") == 3
+    doc = yaml.safe_load(result.stdout)
+    assert doc["answers"]["months_available"]["value"] == 3
+    assert doc["answers"]["wants_complete_degree"]["value"] is False
+
+
+def test_back_at_the_first_question_says_so():
+    result = invoke("consult", *KB_ARGS, input="back\n12\nyes\nyes\n\n")
+    assert "  There is no earlier answer to go back to.\n" in result.stderr
+
+
+def test_skip_and_enter_are_unknown_and_help_explains():
+    result = invoke("consult", *KB_ARGS, "--format", "json", input="help\nskip\n" + "\n" * 20)
+    assert ("  A MicroMasters typically takes 6 months to 1.5 years; a full master's 1.5 to 3\n"
+            "    years.\n  Allowed answers: a whole number 1-120, or unknown.\n") in result.stderr
+    doc = yaml.safe_load(result.stdout)
+    assert doc["answers"]["months_available"] == {"value": None, "origin": "prompt"}
+    assert doc["recommendation"] == "undetermined"
+
+
+def test_review_lets_the_person_change_an_answer_before_the_conclusion(kb):
+    result = invoke("consult", *KB_ARGS, "--format", "json",
+                    input="12\nyes\nyes\n9\n2\nno\n" + "\n" * 20)
+    err = result.stderr
+    assert ("Your answers:\n  1. wants_complete_degree = yes\n"
+            "  2. program_offers_credit_pathway = yes\n  3. months_available = 12\n") in err
+    assert "  Not accepted: type a number from 1 to 3, or press Enter.\n" in err
+    doc = yaml.safe_load(result.stdout)
+    assert doc["answers"]["program_offers_credit_pathway"]["value"] is False
+    assert doc["recommendation"] != "micromasters_pathway"
+
+
+def test_interrupted_interview_saves_the_answers_and_resumes(kb, tmp_path, monkeypatch):
+    saved = tmp_path / "answers.yaml"
+    result = invoke("consult", *KB_ARGS, "--save-answers", str(saved), input="12\nyes\n")
+    assert result.exit_code == 130
+    assert yaml.safe_load(saved.read_text()) == {"months_available": 12,
+                                                 "wants_complete_degree": True}
+    assert [p.name for p in tmp_path.iterdir()] == ["answers.yaml"]
+    monkeypatch.setattr(cli_module, "stdin_is_terminal", lambda: True)
+    resumed = invoke("consult", *KB_ARGS, "--answers", str(saved), input="yes\n\n")
+    assert asked(kb, resumed.stderr) == ["program_offers_credit_pathway"]
+    assert resumed.stdout.startswith("Recommendation: A MicroMasters as a stepping stone")
+
+
+def test_answers_files_are_not_completed_without_a_terminal_or_with_no_input(tmp_path,
+                                                                            monkeypatch):
+    partial = tmp_path / "p.yaml"
+    partial.write_text("months_available: 12\n")
+    quiet = invoke("consult", *KB_ARGS, "--answers", str(partial))
+    assert quiet.stderr == "" and quiet.exit_code == 0
+    monkeypatch.setattr(cli_module, "stdin_is_terminal", lambda: True)
+    scripted = invoke("consult", *KB_ARGS, "--answers", str(partial), "--no-input")
+    assert scripted.stderr == "" and scripted.exit_code == 0
+    assert invoke("consult", *KB_ARGS, "--no-input").stderr == ""
+
+
+def test_no_colour_off_a_terminal():
+    result = invoke("consult", *KB_ARGS, input="12\nyes\nyes\n\n")
+    assert "\x1b" not in result.stdout + result.stderr
+
+
+def _interview(planner, advisor, full: dict) -> tuple[list[str], str]:
+    answers: dict = {}
+    free = frozenset(planner.schema.facts)
+    order = []
+    while (fact := planner.next_question(answers, free)) is not None:
+        answers[fact] = full[fact]
+        free -= {fact}
+        order.append(fact)
+    return order, advisor.recommend(answers)
+
+
+def test_shortened_interview_reaches_the_full_questionnaires_recommendation(planner, advisor,
+                                                                           kb, capsys):
+    rng = random.Random(20261128)
+    facts = list(kb.schema.facts)
+    lengths = []
+    for _ in range(300):
+        full = {}
+        for name in facts:
+            spec = kb.schema.facts[name]
+            values = (list(spec.domain()) if spec.type != "number"
+                      else [rng.randint(spec.minimum, spec.maximum), rng.randint(1, 24)])
+            full[name] = rng.choice(values + [None])
+        order, recommendation = _interview(planner, advisor, full)
+        assert recommendation == advisor.recommend(full), (full, order)
+        lengths.append(len(order))
+    mean = statistics.mean(lengths)
+    with capsys.disabled():
+        print(f"\ninterview length over 300 random profiles: mean {mean:.2f}, max {max(lengths)},"
+              f" min {min(lengths)} of {len(facts)} questions")
+    assert mean < 0.7 * len(facts) and max(lengths) <= len(facts)
+
+
+def test_interview_in_a_real_terminal():
+    """Drive the installed program in a pseudo-terminal: colour on, why, back, finish."""
+    transcript = _run_in_pty(["why", "12", "back", "12", "yes", "yes", ""], {})
+    assert "Still possible:" in transcript
+    # asked, asked again after `why`, and again after `back`
+    assert transcript.count("1. \x1b[1mHow many months can you commit to study?") == 3
+    assert "\x1b[1mRecommendation: A MicroMasters as a stepping stone" in transcript
+    plain = _run_in_pty(["12", "yes", "yes", ""], {"NO_COLOR": "1"})
+    assert "\x1b[" not in plain and "Recommendation: A MicroMasters as a stepping stone" in plain
+
+
+def _run_in_pty(lines: list[str], env: dict) -> str:
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a real terminal on stdin, stdout and stderr
+        os.environ.update({"COLUMNS": "80", "LINES": "40", "TERM": "xterm", **env})
+        os.environ.pop("NO_COLOR", None) if "NO_COLOR" not in env else None
+        os.execv(sys.executable, [sys.executable, "-c", "from mm_advisor.cli import main; main()",
+                                  "consult", *KB_ARGS])
+    output = b""
+    pending = list(lines)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            if pending and output.rstrip().endswith((b"help]:", b"recommendation:")):
+                os.write(fd, pending.pop(0).encode() + b"\r")
+    os.waitpid(pid, 0)
+    return output.decode(errors="replace").replace("\r\n", "\n")
