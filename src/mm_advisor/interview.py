@@ -81,9 +81,13 @@ class Interview:
         """Ask one question until it is answered; return a fact to ask next when going back."""
         spec = self.schema.facts[fact]
         number = len(self.history) + 1
-        question = click.style(spec.question, bold=True) if use_color() else spec.question
+        lines = textwrap.wrap(f"{number}. {safe(spec.question)}", width(), subsequent_indent="   ",
+                              break_on_hyphens=False)
+        first, rest = lines[0].split(" ", 1)
+        rest = "\n".join([rest, *lines[1:]])
+        question = f"{first} {click.style(rest, bold=True) if use_color() else rest}"
         while True:
-            raw = click.prompt(f"\n{number}. {question}\n   [{spec.allowed()}/unknown; {COMMANDS}]",
+            raw = click.prompt(f"\n{question}\n   [{spec.allowed()}/unknown; {COMMANDS}]",
                                default="unknown", show_default=False, err=True)
             word = raw.strip().lower()
             if word == "why":
@@ -124,7 +128,7 @@ class Interview:
 
     def review(self) -> bool:
         """Show the answers; return True when the person changed one (so ask again)."""
-        asked = [f for f in self.schema.facts if self.given.origins.get(f) == PROMPT]
+        asked = list(self.history)
         if not asked:
             return False
         self.out("\nYour answers:")
