@@ -6,7 +6,10 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import yaml
+
 from .errors import AnswerError, KnowledgeBaseError, did_you_mean
+from .files import write_atomic
 from .schema import Schema
 from .yamlsrc import load_file, load_text
 
@@ -83,6 +86,12 @@ def parse_set(items: tuple[str, ...], schema: Schema, into: Answers | None = Non
         except ValueError as exc:
             raise AnswerError(f"--set {item}: fact '{name}': {exc}") from None
     return answers
+
+
+def save(path: str, answers: Answers) -> None:
+    """Write the answers given as a YAML answers file, atomically, to resume with --answers."""
+    data = {name: "unknown" if value is None else value for name, value in answers.values.items()}
+    write_atomic(path, yaml.safe_dump(data, sort_keys=False))
 
 
 def parse_recorded(recorded: Mapping[str, Any], schema: Schema) -> Answers:

@@ -11,15 +11,14 @@ from typing import Any, Callable
 
 import click
 
-from . import __version__, answers as answers_mod, lint, render, rulebase as rulebase_mod
-from . import graph, scenarios as scenarios_mod, trace, verify
+from . import __version__, answers as answers_mod, render, rulebase as rulebase_mod, trace
 from .advisor import Advisor
 from .errors import AdvisorError, did_you_mean
-from .explain import Explainer, to_markdown, to_text
-from .interview import Interview, use_color
-from .log import ConsultationLog
-from .relevance import Planner
+from .files import write_atomic
+from .render import use_color
 from .rulebase import RuleBase
+
+# Commands import the modules only they need, so a consultation starts fast.
 
 
 class UserError(click.ClickException):
@@ -113,19 +112,23 @@ def consult(rules_dir: Path | None, facts_dir: Path | None, answers_file: str | 
     answers_mod.parse_set(settings, schema, given)
     supplied = bool(answers_file or settings)
     ask = not no_input and answers_file != "-" and (not supplied or stdin_is_terminal())
-    interview = Interview(rb, Planner(rb), given, ask_all=ask_all, save_to=save_answers)
     if ask:
-        interview.run()
-    else:
-        interview.save()
+        from .interview import Interview
+        from .relevance import Planner
+
+        Interview(rb, Planner(rb), given, ask_all=ask_all, save_to=save_answers).run()
+    elif save_answers:
+        answers_mod.save(save_answers, given)
     answers = given.completed(schema)
     result = Advisor(rb).consult(answers.values)
     doc = trace.build(rb, answers, result)
     if trace_out or log_path:
         stamped = trace.stamped(doc)
         if trace_out:
-            trace.write_atomic(trace_out, trace.dumps(stamped))
+            write_atomic(trace_out, trace.dumps(stamped))
         if log_path:
+            from .log import ConsultationLog
+
             log = ConsultationLog(log_path)
             entry = log.append(stamped)
             log.close()
@@ -194,6 +197,8 @@ def rules_list(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None
 def rules_lint(rules_dir: Path | None, facts_dir: Path | None, strict: bool, fmt: str) -> None:
     """Check the rule and fact files: errors stop them loading, warnings flag rules that cannot
     fire, redundancy and gaps. Each problem is printed as path:line:col: severity: message [code]."""
+    from . import lint
+
     problems = lint.lint(rules_dir, facts_dir)
     if fmt == "json":
         click.echo(json.dumps([{"path": p.path, "line": p.line, "column": p.col,
@@ -219,6 +224,8 @@ def rules_lint(rules_dir: Path | None, facts_dir: Path | None, strict: bool, fmt
 @format_option("mermaid", "dot")
 def rules_graph(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
     """Draw facts -> rules -> derived facts -> options (Mermaid for Markdown, or Graphviz dot)."""
+    from . import graph
+
     rb = rulebase_mod.load(rules_dir, facts_dir)
     click.echo((graph.dot if fmt == "dot" else graph.mermaid)(rb), nl=False)
 
@@ -228,6 +235,8 @@ def rules_graph(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> Non
 @click.argument("rule_id", metavar="ID")
 def rules_show(rules_dir: Path | None, facts_dir: Path | None, rule_id: str) -> None:
     """Show one rule: citation, conditions, conclusions, what it reads and what depends on it."""
+    from . import graph
+
     rb = rulebase_mod.load(rules_dir, facts_dir)
     try:
         rule = rb.rule(rule_id)
@@ -245,6 +254,8 @@ def rules_show(rules_dir: Path | None, facts_dir: Path | None, rule_id: str) -> 
 def rules_test(rules_dir: Path | None, facts_dir: Path | None, files: tuple[Path, ...],
                min_coverage: float | None) -> None:
     """Run scenario tests (default: the facts folder's scenarios/*.yaml) and report coverage."""
+    from . import scenarios as scenarios_mod
+
     rb = rulebase_mod.load(rules_dir, facts_dir)
     paths = list(files) or scenarios_mod.default_files(
         Path(facts_dir or rulebase_mod.shipped_dirs()[1]))
@@ -289,6 +300,9 @@ def rules_test(rules_dir: Path | None, facts_dir: Path | None, files: tuple[Path
 def explain(rules_dir: Path | None, facts_dir: Path | None, trace_file: str, rule_id: str | None,
             fmt: str) -> None:
     """Explain a trace: how it was reached, why not the other options, and what if."""
+    from . import verify
+    from .explain import Explainer, to_markdown, to_text
+
     doc = trace.load(trace_file)
     verify.check_shape(doc, trace_file)
     explainer = Explainer(doc, Advisor(rulebase_mod.load(rules_dir, facts_dir)))
@@ -307,6 +321,8 @@ def audit() -> None:
 @click.argument("trace_file", metavar="TRACE", type=click.Path(dir_okay=False))
 def audit_verify(rules_dir: Path | None, facts_dir: Path | None, trace_file: str) -> None:
     """Check a trace for tampering, compare its rule base and replay it; exit 1 if anything differs."""
+    from . import verify
+
     doc = trace.load(trace_file)
     verify.check_shape(doc, trace_file)
     rb = rulebase_mod.load(rules_dir, facts_dir)
@@ -316,7 +332,9 @@ def audit_verify(rules_dir: Path | None, facts_dir: Path | None, trace_file: str
         raise click.exceptions.Exit(1)
 
 
-def _open_log(log_path: str | None) -> ConsultationLog:
+def _open_log(log_path: str | None):
+    from .log import ConsultationLog
+
     if not log_path:
         raise UserError("no consultation log: give --log PATH or set MM_ADVISOR_LOG")
     if not Path(log_path).is_file():

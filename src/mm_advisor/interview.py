@@ -3,27 +3,18 @@ first, and at any question answers `why`, `back`, `skip` and `help`."""
 
 from __future__ import annotations
 
-import os
-import sys
 import textwrap
 from typing import Callable
 
 import click
-import yaml
 
-from .answers import PROMPT, Answers
+from .answers import PROMPT, Answers, save
 from .conditions import describe
 from .relevance import Planner
-from .render import safe, width
+from .render import safe, use_color, width
 from .rulebase import RuleBase
-from .trace import write_atomic
 
 COMMANDS = "why/back/skip/help"
-
-
-def use_color(stream=None) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    return (stream or sys.stderr).isatty() and not os.environ.get("NO_COLOR")
 
 
 def _wrap(text: str, indent: int = 2) -> str:
@@ -162,11 +153,5 @@ class Interview:
             self.out(f"  {fact}: {reason}")
 
     def save(self) -> None:
-        if not self.save_to:
-            return
-        data = {f: _plain(v) for f, v in self.given.values.items()}
-        write_atomic(self.save_to, yaml.safe_dump(data, sort_keys=False))
-
-
-def _plain(value):
-    return "unknown" if value is None else value
+        if self.save_to:
+            save(self.save_to, self.given)

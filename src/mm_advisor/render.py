@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import sys
 import textwrap
 from typing import Any, Iterable
 
@@ -23,6 +25,11 @@ def value(v: Any) -> str:
     if v is False:
         return "no"
     return safe(v)
+
+
+def use_color(stream=None) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return (stream or sys.stderr).isatty() and not os.environ.get("NO_COLOR")
 
 
 def width() -> int:
