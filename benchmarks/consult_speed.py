@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from mm_advisor import answers as answers_mod, rulebase
+from mm_advisor import answers as answers_mod
+from mm_advisor import rulebase
 from mm_advisor.engine import CompiledRuleBase
 
 TOP = Path(__file__).resolve().parents[1]
@@ -39,9 +40,16 @@ def main() -> None:
     fresh = per_consultation(lambda a: CompiledRuleBase(kb).run(a), profiles, args.rounds)
     warm = per_consultation(reused.run, profiles, args.rounds)
 
-    command = [sys.executable, "-c", "from mm_advisor.cli import main; main()", "consult",
-               "--answers", str(TOP / "facts" / "profiles" / "career-accelerator.yaml"),
-               "--format", "json"]
+    command = [
+        sys.executable,
+        "-c",
+        "from mm_advisor.cli import main; main()",
+        "consult",
+        "--answers",
+        str(TOP / "facts" / "profiles" / "career-accelerator.yaml"),
+        "--format",
+        "json",
+    ]
     subprocess.run(command, check=True, capture_output=True)  # warm the file cache
     times = []
     for _ in range(10):
@@ -54,8 +62,10 @@ def main() -> None:
     print(f"(a) fresh engine per consultation: {fresh * 1000:8.2f} ms")
     print(f"(b) reused engine (reset):         {warm * 1000:8.2f} ms")
     print(f"    speed-up (a)/(b):              {fresh / warm:8.1f}x   (target >= 5x)")
-    print(f"whole process, consult --format json (median of 10): {whole * 1000:.0f} ms"
-          f"   (target < 150 ms)")
+    print(
+        f"whole process, consult --format json (median of 10): {whole * 1000:.0f} ms"
+        f"   (target < 150 ms)"
+    )
 
 
 if __name__ == "__main__":

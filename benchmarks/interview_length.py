@@ -33,8 +33,11 @@ def main() -> None:
     for _ in range(args.profiles):
         full = {}
         for name, spec in kb.schema.facts.items():
-            values = (list(spec.domain()) if spec.type != "number"
-                      else [rng.randint(spec.minimum, spec.maximum), rng.randint(1, 24)])
+            values = (
+                list(spec.domain())
+                if spec.type != "number"
+                else [rng.randint(spec.minimum, spec.maximum), rng.randint(1, 24)]
+            )
             full[name] = rng.choice(values + [None])
         answers: dict = {}
         free = frozenset(kb.schema.facts)
@@ -48,10 +51,14 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     total = len(kb.schema.facts)
     print(f"profiles: {args.profiles} (seed {args.seed}); full questionnaire: {total} questions")
-    print(f"shortened interview: mean {statistics.mean(lengths):.2f}, median "
-          f"{statistics.median(lengths):g}, max {max(lengths)}, min {min(lengths)} questions")
-    print(f"same recommendation as the full questionnaire: {args.profiles - mismatches}"
-          f"/{args.profiles}")
+    print(
+        f"shortened interview: mean {statistics.mean(lengths):.2f}, median "
+        f"{statistics.median(lengths):g}, max {max(lengths)}, min {min(lengths)} questions"
+    )
+    print(
+        f"same recommendation as the full questionnaire: {args.profiles - mismatches}"
+        f"/{args.profiles}"
+    )
     print(f"recommendations: {dict(sorted(outcomes.items()))}")
     print(f"planning time per interview: {elapsed / args.profiles * 1000:.1f} ms")
 

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from conftest import FACTS, KB_ARGS, PROFILES, RULES, invoke
 
 from mm_advisor import trace
 from mm_advisor.schema import UNDETERMINED
-
-from conftest import FACTS, KB_ARGS, PROFILES, RULES, invoke
 
 SCHEMA = json.loads((resources.files("mm_advisor") / "schemas" / "trace.schema.json").read_text())
 STEPPING = str(PROFILES / "stepping-stone.yaml")
@@ -39,37 +38,64 @@ def test_interactive_and_empty_traces_validate(tmp_path):
     empty = json.loads(consult_trace(tmp_path, "--set", "budget=unknown").read_text())
     jsonschema.validate(empty, SCHEMA)
     out = tmp_path / "i.json"
-    invoke("consult", *KB_ARGS, "--ask-all", "--trace-out", str(out),
-           input="yes\n" * 12 + "12\nlow\n\n")
+    invoke(
+        "consult",
+        *KB_ARGS,
+        "--ask-all",
+        "--trace-out",
+        str(out),
+        input="yes\n" * 12 + "12\nlow\n\n",
+    )
     doc = json.loads(out.read_text())
     jsonschema.validate(doc, SCHEMA)
     assert {a["origin"] for a in doc["answers"].values()} == {"prompt"}
 
 
 def test_trace_records_everything_the_auditor_needs(tmp_path):
-    doc = json.loads(consult_trace(tmp_path, "--answers", STEPPING, "--set", "budget=high")
-                     .read_text())
+    doc = json.loads(
+        consult_trace(tmp_path, "--answers", STEPPING, "--set", "budget=high").read_text()
+    )
     assert doc["tool"] == {"name": "mm-advisor", "version": "0.1.0", "experta": "1.9.4"}
     assert doc["answers"]["budget"] == {"value": "high", "origin": "set"}
     assert doc["answers"]["months_available"] == {"value": 12, "origin": "answers-file"}
     assert doc["answers"]["wants_research_experience"] == {"value": None, "origin": "default"}
     firing = next(f for f in doc["fired"] if f["rule"] == "full-degree-exceeds-time")
-    assert firing["bindings"] == {"v_months_available": 12, "b_full_masters__duration_min_months": 18}
+    assert firing["bindings"] == {
+        "v_months_available": 12,
+        "b_full_masters__duration_min_months": 18,
+    }
     assert firing["derived"] == ["full_degree_exceeds_time"] and firing["salience"] == 30
     research = next(b for b in doc["not_fired"] if b["rule"] == "research-opportunities")
-    assert research == {"rule": "research-opportunities",
-                        "title": "Research opportunities come with a full master's",
-                        "location": "rules/3-full-masters.yaml:33",
-                        "condition": "wants_research_experience is yes", "index": 0,
-                        "result": "unknown", "seen": {"wants_research_experience": None}}
+    assert research == {
+        "rule": "research-opportunities",
+        "title": "Research opportunities come with a full master's",
+        "location": "rules/3-full-masters.yaml:33",
+        "condition": "wants_research_experience is yes",
+        "index": 0,
+        "result": "unknown",
+        "seen": {"wants_research_experience": None},
+    }
     assert doc["content_digest"] == trace.content_digest(doc)
 
 
 def _trace_in_process(tmp_path: Path, seed: str) -> dict:
     out = tmp_path / f"trace-{seed}.json"
-    subprocess.run([sys.executable, "-c", "from mm_advisor.cli import main; main()", "consult",
-                    *KB_ARGS, "--answers", STEPPING, "--trace-out", str(out)],
-                   env={**os.environ, "PYTHONHASHSEED": seed}, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from mm_advisor.cli import main; main()",
+            "consult",
+            *KB_ARGS,
+            "--answers",
+            STEPPING,
+            "--trace-out",
+            str(out),
+        ],
+        env={**os.environ, "PYTHONHASHSEED": seed},
+        check=True,
+        capture_output=True,
+    )
     return json.loads(out.read_text())
 
 
@@ -83,17 +109,22 @@ def test_traces_are_identical_across_processes_but_for_created_at(tmp_path):
 def test_explain_tells_how_why_not_and_what_if(tmp_path):
     path = consult_trace(tmp_path, "--answers", STEPPING)
     out = invoke("explain", *KB_ARGS, str(path)).stdout
-    assert out.startswith("Recommendation: A MicroMasters as a stepping stone to a master's\n"
-                          "(micromasters_pathway)\n")
-    how = out[out.index("How it was reached"):out.index("Why not the other options")]
-    assert "    conflict-goals-credit-stacks: MicroMasters goals and a complete-degree goal\n" in how
+    assert out.startswith(
+        "Recommendation: A MicroMasters as a stepping stone to a master's\n(micromasters_pathway)\n"
+    )
+    how = out[out.index("How it was reached") : out.index("Why not the other options")]
+    assert (
+        "    conflict-goals-credit-stacks: MicroMasters goals and a complete-degree goal\n" in how
+    )
     assert "      derived micromasters_goal, from:\n        career-acceleration:" in how
-    why_not = out[out.index("Why not the other options"):out.index("What if an answer changed")]
-    assert ("      research-opportunities (+2): Research opportunities come with a full\n"
-            "          master's\n"
-            "        stopped by condition 1, wants_research_experience is yes: unknown\n"
-            "            (wants_research_experience was unknown)\n") in why_not
-    what_if = out[out.index("What if an answer changed"):]
+    why_not = out[out.index("Why not the other options") : out.index("What if an answer changed")]
+    assert (
+        "      research-opportunities (+2): Research opportunities come with a full\n"
+        "          master's\n"
+        "        stopped by condition 1, wants_research_experience is yes: unknown\n"
+        "            (wants_research_experience was unknown)\n"
+    ) in why_not
+    what_if = out[out.index("What if an answer changed") :]
     assert "    wants_complete_degree = no or unknown (was yes) -> micromasters\n" in what_if
 
 
@@ -103,8 +134,11 @@ def test_what_if_changes_are_real_reruns(tmp_path, advisor, kb):
     changes = advisor.what_if(answers)
     assert changes
     for change in changes:
-        assert advisor.consult({**answers, change.fact: change.value}).recommendation == \
-            change.recommendation != doc["recommendation"]
+        assert (
+            advisor.consult({**answers, change.fact: change.value}).recommendation
+            == change.recommendation
+            != doc["recommendation"]
+        )
 
 
 def test_explain_one_rule_fired_or_not(tmp_path):
@@ -116,14 +150,18 @@ def test_explain_one_rule_fired_or_not(tmp_path):
     assert ("    stopped by condition 1, budget is high: false (budget was medium)\n") in blocked
     missing = invoke("explain", *KB_ARGS, path, "--rule", "credit-stack")
     assert (missing.exit_code, missing.stderr) == (
-        2, "Error: the trace has no rule 'credit-stack' (did you mean 'credit-stacks'?)\n")
+        2,
+        "Error: the trace has no rule 'credit-stack' (did you mean 'credit-stacks'?)\n",
+    )
 
 
 def test_explain_markdown(tmp_path):
     path = str(consult_trace(tmp_path, "--answers", STEPPING))
     out = invoke("explain", *KB_ARGS, path, "--format", "markdown").stdout
-    assert out.startswith("# Recommendation: A MicroMasters as a stepping stone to a master's "
-                          "(micromasters_pathway)\n")
+    assert out.startswith(
+        "# Recommendation: A MicroMasters as a stepping stone to a master's "
+        "(micromasters_pathway)\n"
+    )
     assert "\n## How it was reached\n\n- Decided by a decision rule" in out
     assert "\n## What if an answer changed\n" in out
 
@@ -150,12 +188,16 @@ def test_terminal_control_sequences_never_reach_the_screen(tmp_path):
 def test_verify_intact_trace(tmp_path):
     path = str(consult_trace(tmp_path, "--answers", STEPPING))
     result = invoke("audit", "verify", *KB_ARGS, path)
-    assert (result.exit_code, result.stdout) == (0, (
-        "content digest: ok\n"
-        "rule base: same as the current rule and fact files\n"
-        "replay: recommendation reproduced (micromasters_pathway)\n"
-        "replay: same rules fired in the same order on the same facts\n"
-        "verified: trace intact and reproduced\n"))
+    assert (result.exit_code, result.stdout) == (
+        0,
+        (
+            "content digest: ok\n"
+            "rule base: same as the current rule and fact files\n"
+            "replay: recommendation reproduced (micromasters_pathway)\n"
+            "replay: same rules fired in the same order on the same facts\n"
+            "verified: trace intact and reproduced\n"
+        ),
+    )
 
 
 def test_verify_names_a_changed_rule_file_and_the_changed_firing(tmp_path):
@@ -164,10 +206,14 @@ def test_verify_names_a_changed_rule_file_and_the_changed_firing(tmp_path):
     shutil.copytree(RULES, kb / "rules")
     shutil.copytree(FACTS, kb / "facts")
     decision = kb / "rules" / "6-decision.yaml"
-    decision.write_text(decision.read_text().replace("      conclude: micromasters_pathway\n",
-                                                     "      score: {micromasters_pathway: 1}\n", 1))
-    result = invoke("audit", "verify", "--rules", str(kb / "rules"), "--facts", str(kb / "facts"),
-                    path)
+    decision.write_text(
+        decision.read_text().replace(
+            "      conclude: micromasters_pathway\n", "      score: {micromasters_pathway: 1}\n", 1
+        )
+    )
+    result = invoke(
+        "audit", "verify", "--rules", str(kb / "rules"), "--facts", str(kb / "facts"), path
+    )
     assert result.exit_code == 1
     out = result.stdout
     assert "rule base: DIFFERENT from the current files\n  changed: rules/6-decision.yaml\n" in out
@@ -181,7 +227,8 @@ def test_verify_names_a_changed_rule_file_and_the_changed_firing(tmp_path):
         "credit_stacks_into_degree=yes\n"
         "  +degree-goal-short-time on full_degree_goal=yes, full_degree_exceeds_time=yes, "
         "micromasters_fits_time=yes, credit_stacks_into_degree=yes\n"
-        "verification FAILED\n")
+        "verification FAILED\n"
+    )
 
 
 def test_verify_detects_a_flipped_byte(tmp_path):
@@ -193,7 +240,8 @@ def test_verify_detects_a_flipped_byte(tmp_path):
     result = invoke("audit", "verify", *KB_ARGS, str(path))
     assert result.exit_code == 1
     assert result.stdout.startswith(
-        "content digest: MISMATCH: the trace was edited after it was written\n")
+        "content digest: MISMATCH: the trace was edited after it was written\n"
+    )
 
 
 def test_verify_accepts_the_stdout_json_too(tmp_path):
@@ -202,11 +250,20 @@ def test_verify_accepts_the_stdout_json_too(tmp_path):
     assert invoke("audit", "verify", *KB_ARGS, str(path)).exit_code == 0
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{nope", "Error: {p}:1:2: not valid JSON: Expecting property name enclosed in double quotes"),
-    ("[]", "Error: {p}: not an mm-advisor trace (trace_version 1 expected)"),
-    ('{"trace_version": 1}', "Error: {p}: not an mm-advisor trace: 'answers' is missing or malformed"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            "{nope",
+            "Error: {p}:1:2: not valid JSON: Expecting property name enclosed in double quotes",
+        ),
+        ("[]", "Error: {p}: not an mm-advisor trace (trace_version 1 expected)"),
+        (
+            '{"trace_version": 1}',
+            "Error: {p}: not an mm-advisor trace: 'answers' is missing or malformed",
+        ),
+    ],
+)
 def test_bad_trace_files_are_one_line_and_exit_2(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
@@ -244,25 +301,35 @@ def test_log_is_off_by_default_and_written_when_asked(tmp_path, monkeypatch):
 
 def test_log_errors(tmp_path):
     assert invoke("audit", "list").stderr == (
-        "Error: no consultation log: give --log PATH or set MM_ADVISOR_LOG\n")
+        "Error: no consultation log: give --log PATH or set MM_ADVISOR_LOG\n"
+    )
     not_db = tmp_path / "x.db"
     not_db.write_text("hello, this is not a database" * 10)
     result = invoke("audit", "list", "--log", str(not_db))
     assert (result.exit_code, result.stderr) == (
-        2, f"Error: {not_db}: cannot open the consultation log: file is not a database\n")
+        2,
+        f"Error: {not_db}: cannot open the consultation log: file is not a database\n",
+    )
 
 
 def test_parallel_processes_lose_no_consultation(tmp_path):
     log = tmp_path / "log.db"
-    script = ("import sys\nfrom mm_advisor.cli import main\n"
-              "sys.argv = ['mm-advisor', 'consult', '--rules', sys.argv[1], '--facts', sys.argv[2],"
-              " '--answers', sys.argv[3], '--log', sys.argv[4], '--format', 'json']\n"
-              "for _ in range(5):\n"
-              "    try:\n        main()\n    except SystemExit as e:\n"
-              "        assert not e.code, e.code\n")
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(RULES), str(FACTS), STEPPING,
-                               str(log)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for _ in range(6)]
+    script = (
+        "import sys\nfrom mm_advisor.cli import main\n"
+        "sys.argv = ['mm-advisor', 'consult', '--rules', sys.argv[1], '--facts', sys.argv[2],"
+        " '--answers', sys.argv[3], '--log', sys.argv[4], '--format', 'json']\n"
+        "for _ in range(5):\n"
+        "    try:\n        main()\n    except SystemExit as e:\n"
+        "        assert not e.code, e.code\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(RULES), str(FACTS), STEPPING, str(log)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(6)
+    ]
     errors = [p.communicate()[1] for p in procs]
     assert all(p.returncode == 0 for p in procs), errors
     listing = invoke("audit", "list", "--log", str(log))

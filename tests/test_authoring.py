@@ -8,7 +8,6 @@ import shutil
 import textwrap
 
 import yaml
-
 from conftest import FACTS, REPO, RULES, invoke
 
 GUIDE = (REPO / "docs" / "authoring.md").read_text()
@@ -38,8 +37,10 @@ def test_the_worked_change_in_the_guide(tmp_path, monkeypatch):
     rules = tmp_path / "rules" / "2-smart-investment.yaml"
     text = rules.read_text()
     cut = text.index("id: flexibility-both")
-    rules.write_text(text[:cut] + text[cut:].replace("fact: needs_flexible_schedule",
-                                                     "fact: needs_flexible_schedul", 1))
+    rules.write_text(
+        text[:cut]
+        + text[cut:].replace("fact: needs_flexible_schedule", "fact: needs_flexible_schedul", 1)
+    )
     typo = invoke("rules", "lint", *kb).stdout.strip()
     assert f"`{typo[:60]}" in GUIDE.replace("\n   ", " ")
 

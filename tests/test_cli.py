@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import KB_ARGS, PROFILES, invoke
 
 from mm_advisor.cli import cli
-
-from conftest import FACTS, KB_ARGS, PROFILES, RULES, invoke
 
 CAREER = str(PROFILES / "career-accelerator.yaml")
 
@@ -19,7 +18,7 @@ def test_consult_with_answers_prints_recommendation_rules_and_expectations():
     out = result.stdout
     assert out.startswith("Recommendation: A MicroMasters program (micromasters)\n")
     assert "Rules fired, in order:\n  1. full-degree-exceeds-time:" in out
-    assert 'cites: Career Acceleration and Skill Enhancement: "If you\'re looking' in out
+    assert "cites: Career Acceleration and Skill Enhancement: \"If you're looking" in out
     assert "at rules/2-smart-investment.yaml:4" in out
     assert "    duration     Typically 6 months to 1.5 years" in out
 
@@ -35,7 +34,8 @@ def test_json_output_has_the_contracted_fields():
     assert first["location"] == "rules/1-derived.yaml:44"
     assert first["matched"] == [
         {"kind": "answer", "fact": "months_available", "value": 12, "id": 13},
-        {"kind": "background", "fact": "full_masters.duration_min_months", "value": 18, "id": 16}]
+        {"kind": "background", "fact": "full_masters.duration_min_months", "value": 18, "id": 16},
+    ]
     assert doc["answers"]["months_available"] == {"value": 12, "origin": "answers-file"}
     assert doc["answers"]["budget"] == {"value": None, "origin": "default"}
     assert doc["rulebase"]["digest"].startswith("sha256:")
@@ -43,21 +43,40 @@ def test_json_output_has_the_contracted_fields():
 
 
 def test_json_is_byte_identical_for_identical_inputs():
-    outputs = {invoke("consult", *KB_ARGS, "--answers", CAREER, "--format", "json").stdout
-               for _ in range(3)}
+    outputs = {
+        invoke("consult", *KB_ARGS, "--answers", CAREER, "--format", "json").stdout
+        for _ in range(3)
+    }
     assert len(outputs) == 1
 
 
 def test_set_overrides_the_answers_file():
-    result = invoke("consult", *KB_ARGS, "--answers", CAREER, "--set", "wants_complete_degree=yes",
-                    "--set", "career_requires_masters_degree=yes", "--format", "json")
+    result = invoke(
+        "consult",
+        *KB_ARGS,
+        "--answers",
+        CAREER,
+        "--set",
+        "wants_complete_degree=yes",
+        "--set",
+        "career_requires_masters_degree=yes",
+        "--format",
+        "json",
+    )
     doc = json.loads(result.stdout)
     assert doc["answers"]["wants_complete_degree"] == {"value": True, "origin": "set"}
 
 
 def test_answers_from_stdin():
-    result = invoke("consult", *KB_ARGS, "--answers", "-", "--format", "json",
-                    input='{"unsure_about_graduate_degree": "yes"}')
+    result = invoke(
+        "consult",
+        *KB_ARGS,
+        "--answers",
+        "-",
+        "--format",
+        "json",
+        input='{"unsure_about_graduate_degree": "yes"}',
+    )
     assert json.loads(result.stdout)["recommendation"] == "micromasters"
 
 
@@ -68,22 +87,39 @@ def test_undetermined_lists_the_answers_that_would_decide():
     assert "  wants_complete_degree = yes  ->  full_masters\n" in result.stdout
 
 
-@pytest.mark.parametrize("text, message", [
-    ("budjet: low\n", "Error: {f}:1:1: unknown fact 'budjet' (did you mean 'budget'?)"),
-    ("months_available: -3\n",
-     "Error: {f}:1:19: fact 'months_available': -3 is outside the allowed range 1-120"),
-    ("budget: lots\n", "Error: {f}:1:9: fact 'budget': 'lots' is not one of low, medium, high"),
-    ("working_professional: perhaps\n",
-     "Error: {f}:1:23: fact 'working_professional': 'perhaps' is not an answer to a yes/no "
-     "question; use yes, no or unknown"),
-    ("budget: [low, high]\n",
-     "Error: {f}:1:9: fact 'budget': expected a single value, not a list"),
-    ("budget: low\n  oops: [\n", "Error: {f}:2:7: invalid YAML: mapping values are not allowed here"),
-    ("- budget\n", "Error: {f}:1:1: an answers file is a mapping from fact name to answer, not a list"),
-    ("months_available: 2.5\n",
-     "Error: {f}:1:19: fact 'months_available': '2.5' is not a whole number; expected a whole "
-     "number 1-120"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("budjet: low\n", "Error: {f}:1:1: unknown fact 'budjet' (did you mean 'budget'?)"),
+        (
+            "months_available: -3\n",
+            "Error: {f}:1:19: fact 'months_available': -3 is outside the allowed range 1-120",
+        ),
+        ("budget: lots\n", "Error: {f}:1:9: fact 'budget': 'lots' is not one of low, medium, high"),
+        (
+            "working_professional: perhaps\n",
+            "Error: {f}:1:23: fact 'working_professional': 'perhaps' is not an answer to a yes/no "
+            "question; use yes, no or unknown",
+        ),
+        (
+            "budget: [low, high]\n",
+            "Error: {f}:1:9: fact 'budget': expected a single value, not a list",
+        ),
+        (
+            "budget: low\n  oops: [\n",
+            "Error: {f}:2:7: invalid YAML: mapping values are not allowed here",
+        ),
+        (
+            "- budget\n",
+            "Error: {f}:1:1: an answers file is a mapping from fact name to answer, not a list",
+        ),
+        (
+            "months_available: 2.5\n",
+            "Error: {f}:1:19: fact 'months_available': '2.5' is not a whole number; expected a whole "
+            "number 1-120",
+        ),
+    ],
+)
 def test_bad_answers_are_one_line_and_exit_2(tmp_path, text, message):
     path = tmp_path / "answers.yaml"
     path.write_text(text)
@@ -95,16 +131,24 @@ def test_bad_answers_are_one_line_and_exit_2(tmp_path, text, message):
 
 def test_missing_answers_file(tmp_path):
     result = invoke("consult", *KB_ARGS, "--answers", str(tmp_path / "none.yaml"))
-    assert (result.exit_code, result.stderr) == (2, f"Error: {tmp_path}/none.yaml:1:1: no such file\n")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {tmp_path}/none.yaml:1:1: no such file\n",
+    )
 
 
-@pytest.mark.parametrize("setting, message", [
-    ("budget", "Error: --set 'budget': expected NAME=VALUE"),
-    ("budgt=low", "Error: --set budgt=low: unknown fact 'budgt' (did you mean 'budget'?)"),
-    ("months_available=abc",
-     "Error: --set months_available=abc: fact 'months_available': 'abc' is not a whole number; "
-     "expected a whole number 1-120"),
-])
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("budget", "Error: --set 'budget': expected NAME=VALUE"),
+        ("budgt=low", "Error: --set budgt=low: unknown fact 'budgt' (did you mean 'budget'?)"),
+        (
+            "months_available=abc",
+            "Error: --set months_available=abc: fact 'months_available': 'abc' is not a whole number; "
+            "expected a whole number 1-120",
+        ),
+    ],
+)
 def test_bad_set_values(setting, message):
     result = invoke("consult", *KB_ARGS, "--set", setting)
     assert (result.exit_code, result.stderr) == (2, message + "\n")
@@ -116,13 +160,16 @@ def test_bad_option_value_is_a_usage_error():
 
 
 def test_broken_rule_file_stops_consult_with_its_position(broken_kb):
-    rules, facts = broken_kb("rules:\n  - id: x\n    title: t\n    source: {section: Flexibility, "
-                             "quote: Flexibility}\n    when: [{fact: budjet, is: low}]\n"
-                             "    then: {score: {micromasters: 1}}\n")
+    rules, facts = broken_kb(
+        "rules:\n  - id: x\n    title: t\n    source: {section: Flexibility, "
+        "quote: Flexibility}\n    when: [{fact: budjet, is: low}]\n"
+        "    then: {score: {micromasters: 1}}\n"
+    )
     result = invoke("consult", "--rules", str(rules), "--facts", str(facts))
     assert result.exit_code == 2
-    assert result.stderr == ("Error: rules/bad.yaml:5:19: unknown fact 'budjet' (did you mean "
-                             "'budget'?)\n")
+    assert result.stderr == (
+        "Error: rules/bad.yaml:5:19: unknown fact 'budjet' (did you mean 'budget'?)\n"
+    )
 
 
 def test_debug_shows_the_traceback(tmp_path):
@@ -136,16 +183,38 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 def test_interactive_consultation_asks_every_question_and_re_asks_invalid_answers():
-    lines = ["yes", "yes", "", "maybe", "no", "", "yes", "no", "no", "", "", "", "", "500", "12",
-             "lots", "low", ""]
+    lines = [
+        "yes",
+        "yes",
+        "",
+        "maybe",
+        "no",
+        "",
+        "yes",
+        "no",
+        "no",
+        "",
+        "",
+        "",
+        "",
+        "500",
+        "12",
+        "lots",
+        "low",
+        "",
+    ]
     result = invoke("consult", *KB_ARGS, "--ask-all", input="\n".join(lines) + "\n")
     assert result.exit_code == 0, result.stderr
     assert result.stderr.count("[yes/no/unknown; why/back/skip/help]") == 13  # one re-asked
-    assert "Not accepted: 'maybe' is not an answer to a yes/no question; use yes, no or unknown." \
+    assert (
+        "Not accepted: 'maybe' is not an answer to a yes/no question; use yes, no or unknown."
         in result.stderr
+    )
     assert "Not accepted: 500 is outside the allowed range 1-120." in result.stderr
-    assert "How large is your education budget?\n   [low/medium/high/unknown; why/back/skip/help]:" \
+    assert (
+        "How large is your education budget?\n   [low/medium/high/unknown; why/back/skip/help]:"
         in result.stderr
+    )
     assert result.stdout.startswith("Recommendation: A MicroMasters program (micromasters)")
 
 
@@ -159,8 +228,9 @@ def test_end_of_input_during_questions_exits_130_and_writes_nothing(tmp_path):
 
 def test_trace_out_writes_the_json_with_a_timestamp(tmp_path):
     trace = tmp_path / "t.json"
-    result = invoke("consult", *KB_ARGS, "--answers", CAREER, "--trace-out", str(trace),
-                    "--format", "json")
+    result = invoke(
+        "consult", *KB_ARGS, "--answers", CAREER, "--trace-out", str(trace), "--format", "json"
+    )
     written = json.loads(trace.read_text())
     printed = json.loads(result.stdout)
     assert "created_at" in written and "created_at" not in printed
@@ -171,7 +241,9 @@ def test_questions_lists_the_vocabulary():
     result = invoke("questions", *KB_ARGS)
     assert result.stdout.splitlines()[0].split()[:2] == ["wants_career_acceleration", "yes/no"]
     assert "months_available" in result.stdout and "a whole number 1-120" in result.stdout
-    names = [q["name"] for q in json.loads(invoke("questions", *KB_ARGS, "--format", "json").stdout)]
+    names = [
+        q["name"] for q in json.loads(invoke("questions", *KB_ARGS, "--format", "json").stdout)
+    ]
     assert len(names) == 14 and names[-1] == "budget"
 
 
@@ -192,7 +264,8 @@ def test_rules_lint_prints_every_problem_and_exits_1(broken_kb):
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == (
         "rules/bad.yaml:2:5: error: a rule has no citation: add 'source' with the article's "
-        "section and a quote [no-citation]")
+        "section and a quote [no-citation]"
+    )
     assert result.stderr == "5 errors, 0 warnings.\n"
 
 
@@ -210,5 +283,7 @@ def test_every_command_has_help():
 def test_default_knowledge_base_is_the_repositorys():
     """Without --rules/--facts the shipped copy is used; it must match the repository's files."""
     default = json.loads(invoke("consult", "--answers", CAREER, "--format", "json").stdout)
-    explicit = json.loads(invoke("consult", *KB_ARGS, "--answers", CAREER, "--format", "json").stdout)
+    explicit = json.loads(
+        invoke("consult", *KB_ARGS, "--answers", CAREER, "--format", "json").stdout
+    )
     assert default["rulebase"] == explicit["rulebase"]

@@ -7,10 +7,10 @@ import os
 import subprocess
 import sys
 
+from conftest import FACTS, PROFILES, RULES
+
 from mm_advisor import engine
 from mm_advisor.engine import DeterministicStrategy, experta
-
-from conftest import FACTS, PROFILES, RULES
 
 
 def test_experta_imports_without_leaving_the_collections_alias():
@@ -23,21 +23,34 @@ def test_experta_imports_without_leaving_the_collections_alias():
 
 
 def test_experta_import_leaves_root_logging_alone():
-    script = ("import logging; before = list(logging.getLogger().handlers); "
-              "import mm_advisor.engine; assert logging.getLogger().handlers == before")
+    script = (
+        "import logging; before = list(logging.getLogger().handlers); "
+        "import mm_advisor.engine; assert logging.getLogger().handlers == before"
+    )
     subprocess.run([sys.executable, "-c", script], check=True)
 
 
 def test_firing_order_is_salience_then_rule_file_order(advisor):
-    answers = {"wants_career_acceleration": True, "skill_in_high_demand": True,
-               "working_professional": True, "career_requires_masters_degree": False,
-               "months_available": 12}
+    answers = {
+        "wants_career_acceleration": True,
+        "skill_in_high_demand": True,
+        "working_professional": True,
+        "career_requires_masters_degree": False,
+        "months_available": 12,
+    }
     fired = [f.rule.id for f in advisor.compiled.run(answers).firings]
     assert fired == [
-        "needs-flexibility", "full-degree-exceeds-time", "micromasters-fits-time",
-        "career-acceleration", "flexibility", "industry-recognition",
-        "duration-full-degree-too-long", "duration-micromasters-fits", "flexibility-row",
-        "high-quality-content", "credential-row-certificate",
+        "needs-flexibility",
+        "full-degree-exceeds-time",
+        "micromasters-fits-time",
+        "career-acceleration",
+        "flexibility",
+        "industry-recognition",
+        "duration-full-degree-too-long",
+        "duration-micromasters-fits",
+        "flexibility-row",
+        "high-quality-content",
+        "credential-row-certificate",
     ]
 
 
@@ -51,10 +64,23 @@ def test_engine_is_reused_and_reset_between_consultations(advisor):
 
 def _consult_json(seed: str) -> bytes:
     env = {**os.environ, "PYTHONHASHSEED": seed}
-    args = ["consult", "--rules", str(RULES), "--facts", str(FACTS),
-            "--answers", str(PROFILES / "stepping-stone.yaml"), "--format", "json"]
-    return subprocess.run([sys.executable, "-c", "from mm_advisor.cli import main; main()", *args],
-                          env=env, check=True, capture_output=True).stdout
+    args = [
+        "consult",
+        "--rules",
+        str(RULES),
+        "--facts",
+        str(FACTS),
+        "--answers",
+        str(PROFILES / "stepping-stone.yaml"),
+        "--format",
+        "json",
+    ]
+    return subprocess.run(
+        [sys.executable, "-c", "from mm_advisor.cli import main; main()", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+    ).stdout
 
 
 def test_same_answers_give_byte_identical_json_across_processes():
@@ -109,11 +135,13 @@ def test_a_retracted_fact_cancels_every_activation_it_supported():
         fired.append("retractor")
         self.retract(victim)
 
-    members["retractor"] = Rule(Fact(step=1), experta.AS.victim << Fact(victim=True),
-                                salience=10)(retractor)
+    members["retractor"] = Rule(Fact(step=1), experta.AS.victim << Fact(victim=True), salience=10)(
+        retractor
+    )
     probe = type("Probe", (experta.KnowledgeEngine,), members)()
-    probe.strategy = DeterministicStrategy({"retractor": (10, 0),
-                                            **{f"stale{i}": (0, i) for i in range(1, 5)}})
+    probe.strategy = DeterministicStrategy(
+        {"retractor": (10, 0), **{f"stale{i}": (0, i) for i in range(1, 5)}}
+    )
     probe.reset()
     probe.declare(Fact(step=1), Fact(victim=True))
     probe.run()

@@ -9,17 +9,15 @@ import random
 import re
 import select
 import statistics
-import subprocess
 import sys
 import time
 
 import pytest
 import yaml
+from conftest import KB_ARGS, invoke
 
 from mm_advisor import cli as cli_module
 from mm_advisor.relevance import Planner
-
-from conftest import KB_ARGS, invoke
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +36,11 @@ def asked(kb, stderr: str) -> list[str]:
 def test_a_stepping_stone_needs_three_questions(kb):
     result = invoke("consult", *KB_ARGS, input="12\nyes\nyes\n\n")
     assert result.exit_code == 0, result.stderr
-    assert asked(kb, result.stderr) == ["months_available", "wants_complete_degree",
-                                        "program_offers_credit_pathway"]
+    assert asked(kb, result.stderr) == [
+        "months_available",
+        "wants_complete_degree",
+        "program_offers_credit_pathway",
+    ]
     assert result.stdout.startswith("Recommendation: A MicroMasters as a stepping stone")
     assert "\nNot asked (11), because no answer could change the recommendation:\n" in result.stderr
     assert "  wants_research_experience: the recommendation can no longer change\n" in result.stderr
@@ -49,9 +50,15 @@ def test_a_career_accelerator_is_asked_eight_questions(kb):
     answers = ["12", "no", "no", "no", "no", "", "yes", "yes", ""]
     result = invoke("consult", *KB_ARGS, input="\n".join(answers) + "\n")
     assert asked(kb, result.stderr) == [
-        "months_available", "wants_complete_degree", "career_requires_masters_degree",
-        "unsure_about_graduate_degree", "wants_to_reduce_cost", "budget",
-        "wants_career_acceleration", "skill_in_high_demand"]
+        "months_available",
+        "wants_complete_degree",
+        "career_requires_masters_degree",
+        "unsure_about_graduate_degree",
+        "wants_to_reduce_cost",
+        "budget",
+        "wants_career_acceleration",
+        "skill_in_high_demand",
+    ]
     assert result.stdout.startswith("Recommendation: A MicroMasters program (micromasters)")
 
 
@@ -64,21 +71,31 @@ def test_why_names_the_rules_this_answer_decides_with_citations():
     result = invoke("consult", *KB_ARGS, input="why\n12\nyes\nyes\n\n")
     err = result.stderr
     assert "[a whole number 1-120/unknown; why/back/skip/help]" in err
-    assert "  Still possible: full_masters, micromasters, micromasters_pathway,\n    undetermined." in err
-    assert ("    - Fewer months than a full master's typically takes\n"
-            "      (full-degree-exceeds-time): if months_available <\n"
-            "      full_masters.duration_min_months (18), it derives\n"
-            "      full_degree_exceeds_time.\n"
-            "        cites MicroMasters vs. Full Master's Degree: A Comparison: \"Typically\n"
-            "          1.5 to 3 years\"\n") in err
+    assert (
+        "  Still possible: full_masters, micromasters, micromasters_pathway,\n    undetermined."
+        in err
+    )
+    assert (
+        "    - Fewer months than a full master's typically takes\n"
+        "      (full-degree-exceeds-time): if months_available <\n"
+        "      full_masters.duration_min_months (18), it derives\n"
+        "      full_degree_exceeds_time.\n"
+        "        cites MicroMasters vs. Full Master's Degree: A Comparison: \"Typically\n"
+        '          1.5 to 3 years"\n'
+    ) in err
 
 
 def test_back_changes_the_previous_answer(kb):
-    result = invoke("consult", *KB_ARGS, "--format", "json",
-                    input="12\nback\n3\nyes\nback\nno\n" + "\n" * 20)
+    result = invoke(
+        "consult", *KB_ARGS, "--format", "json", input="12\nback\n3\nyes\nback\nno\n" + "\n" * 20
+    )
     assert asked(kb, result.stderr)[:5] == [
-        "months_available", "wants_complete_degree", "months_available", "wants_complete_degree",
-        "program_offers_credit_pathway"]
+        "months_available",
+        "wants_complete_degree",
+        "months_available",
+        "wants_complete_degree",
+        "program_offers_credit_pathway",
+    ]
     assert result.stderr.count("\n2. Is your ultimate goal a complete graduate") == 3
     doc = yaml.safe_load(result.stdout)
     assert doc["answers"]["months_available"]["value"] == 3
@@ -92,19 +109,24 @@ def test_back_at_the_first_question_says_so():
 
 def test_skip_and_enter_are_unknown_and_help_explains():
     result = invoke("consult", *KB_ARGS, "--format", "json", input="help\nskip\n" + "\n" * 20)
-    assert ("  A MicroMasters typically takes 6 months to 1.5 years; a full master's 1.5 to 3\n"
-            "    years.\n  Allowed answers: a whole number 1-120, or unknown.\n") in result.stderr
+    assert (
+        "  A MicroMasters typically takes 6 months to 1.5 years; a full master's 1.5 to 3\n"
+        "    years.\n  Allowed answers: a whole number 1-120, or unknown.\n"
+    ) in result.stderr
     doc = yaml.safe_load(result.stdout)
     assert doc["answers"]["months_available"] == {"value": None, "origin": "prompt"}
     assert doc["recommendation"] == "undetermined"
 
 
 def test_review_lets_the_person_change_an_answer_before_the_conclusion(kb):
-    result = invoke("consult", *KB_ARGS, "--format", "json",
-                    input="12\nyes\nyes\n9\n3\nno\n" + "\n" * 20)
+    result = invoke(
+        "consult", *KB_ARGS, "--format", "json", input="12\nyes\nyes\n9\n3\nno\n" + "\n" * 20
+    )
     err = result.stderr
-    assert ("Your answers:\n  1. months_available = 12\n  2. wants_complete_degree = yes\n"
-            "  3. program_offers_credit_pathway = yes\n") in err
+    assert (
+        "Your answers:\n  1. months_available = 12\n  2. wants_complete_degree = yes\n"
+        "  3. program_offers_credit_pathway = yes\n"
+    ) in err
     assert "  Not accepted: type a number from 1 to 3, or press Enter.\n" in err
     doc = yaml.safe_load(result.stdout)
     assert doc["answers"]["program_offers_credit_pathway"]["value"] is False
@@ -115,8 +137,10 @@ def test_interrupted_interview_saves_the_answers_and_resumes(kb, tmp_path, monke
     saved = tmp_path / "answers.yaml"
     result = invoke("consult", *KB_ARGS, "--save-answers", str(saved), input="12\nyes\n")
     assert result.exit_code == 130
-    assert yaml.safe_load(saved.read_text()) == {"months_available": 12,
-                                                 "wants_complete_degree": True}
+    assert yaml.safe_load(saved.read_text()) == {
+        "months_available": 12,
+        "wants_complete_degree": True,
+    }
     assert [p.name for p in tmp_path.iterdir()] == ["answers.yaml"]
     monkeypatch.setattr(cli_module, "stdin_is_terminal", lambda: True)
     resumed = invoke("consult", *KB_ARGS, "--answers", str(saved), input="yes\n\n")
@@ -124,8 +148,7 @@ def test_interrupted_interview_saves_the_answers_and_resumes(kb, tmp_path, monke
     assert resumed.stdout.startswith("Recommendation: A MicroMasters as a stepping stone")
 
 
-def test_answers_files_are_not_completed_without_a_terminal_or_with_no_input(tmp_path,
-                                                                            monkeypatch):
+def test_answers_files_are_not_completed_without_a_terminal_or_with_no_input(tmp_path, monkeypatch):
     partial = tmp_path / "p.yaml"
     partial.write_text("months_available: 12\n")
     quiet = invoke("consult", *KB_ARGS, "--answers", str(partial))
@@ -152,8 +175,9 @@ def _interview(planner, advisor, full: dict) -> tuple[list[str], str]:
     return order, advisor.recommend(answers)
 
 
-def test_shortened_interview_reaches_the_full_questionnaires_recommendation(planner, advisor,
-                                                                           kb, capsys):
+def test_shortened_interview_reaches_the_full_questionnaires_recommendation(
+    planner, advisor, kb, capsys
+):
     rng = random.Random(20261128)
     facts = list(kb.schema.facts)
     lengths = []
@@ -161,16 +185,21 @@ def test_shortened_interview_reaches_the_full_questionnaires_recommendation(plan
         full = {}
         for name in facts:
             spec = kb.schema.facts[name]
-            values = (list(spec.domain()) if spec.type != "number"
-                      else [rng.randint(spec.minimum, spec.maximum), rng.randint(1, 24)])
+            values = (
+                list(spec.domain())
+                if spec.type != "number"
+                else [rng.randint(spec.minimum, spec.maximum), rng.randint(1, 24)]
+            )
             full[name] = rng.choice(values + [None])
         order, recommendation = _interview(planner, advisor, full)
         assert recommendation == advisor.recommend(full), (full, order)
         lengths.append(len(order))
     mean = statistics.mean(lengths)
     with capsys.disabled():
-        print(f"\ninterview length over 300 random profiles: mean {mean:.2f}, max {max(lengths)},"
-              f" min {min(lengths)} of {len(facts)} questions")
+        print(
+            f"\ninterview length over 300 random profiles: mean {mean:.2f}, max {max(lengths)},"
+            f" min {min(lengths)} of {len(facts)} questions"
+        )
     assert mean < 0.7 * len(facts) and max(lengths) <= len(facts)
 
 
@@ -190,8 +219,10 @@ def _run_in_pty(lines: list[str], env: dict) -> str:
     if pid == 0:  # the child: a real terminal on stdin, stdout and stderr
         os.environ.update({"COLUMNS": "80", "LINES": "40", "TERM": "xterm", **env})
         os.environ.pop("NO_COLOR", None) if "NO_COLOR" not in env else None
-        os.execv(sys.executable, [sys.executable, "-c", "from mm_advisor.cli import main; main()",
-                                  "consult", *KB_ARGS])
+        os.execv(
+            sys.executable,
+            [sys.executable, "-c", "from mm_advisor.cli import main; main()", "consult", *KB_ARGS],
+        )
     output = b""
     pending = list(lines)
     deadline = time.monotonic() + 60

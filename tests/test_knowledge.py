@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import PROFILES
 
 from mm_advisor import answers as answers_mod
-
-from conftest import PROFILES
 
 Y, N = True, False
 
@@ -21,12 +20,17 @@ CONDITIONS = [
     ("credit-stacks", {"program_offers_credit_pathway": Y, "wants_complete_degree": Y}),
     ("career-acceleration", {"wants_career_acceleration": Y, "skill_in_high_demand": Y}),
     ("cost-reduction", {"wants_to_reduce_cost": Y}),
-    ("cost-reduction-credit", {"budget": "low", "program_offers_credit_pathway": Y,
-                               "wants_complete_degree": Y}),
+    (
+        "cost-reduction-credit",
+        {"budget": "low", "program_offers_credit_pathway": Y, "wants_complete_degree": Y},
+    ),
     ("exploring-professional-studies", {"unsure_about_graduate_degree": Y}),
     ("flexibility", {"working_professional": Y}),
     ("complete-degree-goal", {"wants_complete_degree": Y}),
-    ("breadth-depth-recognition", {"wants_complete_degree": Y, "career_requires_masters_degree": Y}),
+    (
+        "breadth-depth-recognition",
+        {"wants_complete_degree": Y, "career_requires_masters_degree": Y},
+    ),
     ("research-opportunities", {"wants_research_experience": Y}),
     ("campus-networking", {"wants_campus_networking": Y}),
     ("stackable-credentials", {"program_offers_credit_pathway": Y, "wants_complete_degree": Y}),
@@ -41,21 +45,36 @@ CONDITIONS = [
     ("credit-row-no-stack", {"program_offers_credit_pathway": N, "wants_complete_degree": Y}),
     ("flexibility-row", {"needs_flexible_schedule": Y}),
     ("credential-row-degree", {"career_requires_masters_degree": Y}),
-    ("credential-row-certificate", {"career_requires_masters_degree": N,
-                                    "unsure_about_graduate_degree": Y}),
-    ("conflict-goals-credit-stacks", {"wants_to_reduce_cost": Y, "wants_complete_degree": Y,
-                                      "program_offers_credit_pathway": Y}),
-    ("conflict-goals-credit-unknown", {"unsure_about_graduate_degree": Y,
-                                       "wants_complete_degree": Y}),
-    ("degree-goal-short-time", {"wants_complete_degree": Y, "program_offers_credit_pathway": Y,
-                                "months_available": 12}),
-    ("degree-goal-admission-barrier", {"wants_complete_degree": Y, "meets_traditional_admission": N,
-                                       "program_offers_credit_pathway": Y}),
+    (
+        "credential-row-certificate",
+        {"career_requires_masters_degree": N, "unsure_about_graduate_degree": Y},
+    ),
+    (
+        "conflict-goals-credit-stacks",
+        {"wants_to_reduce_cost": Y, "wants_complete_degree": Y, "program_offers_credit_pathway": Y},
+    ),
+    (
+        "conflict-goals-credit-unknown",
+        {"unsure_about_graduate_degree": Y, "wants_complete_degree": Y},
+    ),
+    (
+        "degree-goal-short-time",
+        {"wants_complete_degree": Y, "program_offers_credit_pathway": Y, "months_available": 12},
+    ),
+    (
+        "degree-goal-admission-barrier",
+        {
+            "wants_complete_degree": Y,
+            "meets_traditional_admission": N,
+            "program_offers_credit_pathway": Y,
+        },
+    ),
 ]
 
 
-@pytest.mark.parametrize("rule_id, answers", CONDITIONS, ids=[f"{r}-{i}" for i, (r, _) in
-                                                              enumerate(CONDITIONS)])
+@pytest.mark.parametrize(
+    "rule_id, answers", CONDITIONS, ids=[f"{r}-{i}" for i, (r, _) in enumerate(CONDITIONS)]
+)
 def test_each_condition_fires_on_its_profile(advisor, rule_id, answers):
     fired = [f.rule.id for f in advisor.consult(answers).run.firings]
     assert rule_id in fired
@@ -71,25 +90,35 @@ def test_nothing_fires_on_nothing(advisor):
     assert result.recommendation == "undetermined"
 
 
-@pytest.mark.parametrize("profile, recommendation, reason", [
-    ("career-accelerator", "micromasters", "score"),
-    ("cost-saver", "micromasters", "score"),
-    ("explorer", "micromasters", "score"),
-    ("working-professional", "micromasters", "score"),
-    ("degree-seeker", "full_masters", "score"),
-    ("stepping-stone", "micromasters_pathway", "rule"),
-    ("undecided", "undetermined", "no-evidence"),
-])
-def test_profiles_get_the_recommendation_the_article_supports(kb, advisor, profile, recommendation,
-                                                              reason):
+@pytest.mark.parametrize(
+    "profile, recommendation, reason",
+    [
+        ("career-accelerator", "micromasters", "score"),
+        ("cost-saver", "micromasters", "score"),
+        ("explorer", "micromasters", "score"),
+        ("working-professional", "micromasters", "score"),
+        ("degree-seeker", "full_masters", "score"),
+        ("stepping-stone", "micromasters_pathway", "rule"),
+        ("undecided", "undetermined", "no-evidence"),
+    ],
+)
+def test_profiles_get_the_recommendation_the_article_supports(
+    kb, advisor, profile, recommendation, reason
+):
     given = answers_mod.read_file(str(PROFILES / f"{profile}.yaml"), kb.schema)
     decision = advisor.consult(given.values).decision
     assert (decision.recommendation, decision.reason) == (recommendation, reason)
 
 
 def test_speed_and_degree_conflict_resolves_to_the_pathway_and_says_so(advisor):
-    result = advisor.consult({"wants_career_acceleration": Y, "skill_in_high_demand": Y,
-                              "wants_complete_degree": Y, "program_offers_credit_pathway": Y})
+    result = advisor.consult(
+        {
+            "wants_career_acceleration": Y,
+            "skill_in_high_demand": Y,
+            "wants_complete_degree": Y,
+            "program_offers_credit_pathway": Y,
+        }
+    )
     assert result.recommendation == "micromasters_pathway"
     assert result.decision.rule.id == "conflict-goals-credit-stacks"
 
@@ -113,7 +142,10 @@ def test_why_not_names_the_first_failing_condition(advisor):
     result = advisor.consult({"wants_career_acceleration": Y, "skill_in_high_demand": N})
     blocked = {b.rule.id: b for b in result.blocked}
     career = blocked["career-acceleration"]
-    assert (career.condition, career.index, career.value) == ("skill_in_high_demand is yes", 1,
-                                                              False)
+    assert (career.condition, career.index, career.value) == (
+        "skill_in_high_demand is yes",
+        1,
+        False,
+    )
     research = blocked["research-opportunities"]
     assert research.value is None and research.seen == (("wants_research_experience", None),)

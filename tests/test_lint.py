@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import FACTS, KB_ARGS, RULES, invoke
 
 from mm_advisor import lint
-
-from conftest import FACTS, KB_ARGS, RULES, invoke
 
 HEAD = """\
 rules:
@@ -25,15 +24,19 @@ rules:
 """
 
 
-def rule(when: str, then: str = "score: {micromasters: 1}", id: str = "sample",
-         salience: int = 0) -> str:
+def rule(
+    when: str, then: str = "score: {micromasters: 1}", id: str = "sample", salience: int = 0
+) -> str:
     body = HEAD.format(id=id, when=when.rstrip("\n"), then=then, salience=salience)
     return body if id == "sample" else body.split("rules:\n", 1)[1]
 
 
 def lines(rules, facts, code: str) -> list[str]:
-    return [f"{p.path}:{p.line}:{p.col}: {p.severity}: {p.message} [{p.code}]"
-            for p in lint.lint(rules, facts) if p.code == code]
+    return [
+        f"{p.path}:{p.line}:{p.col}: {p.severity}: {p.message} [{p.code}]"
+        for p in lint.lint(rules, facts)
+        if p.code == code
+    ]
 
 
 def test_shipped_knowledge_base_is_clean_under_strict():
@@ -42,41 +45,56 @@ def test_shipped_knowledge_base_is_clean_under_strict():
 
 
 def test_contradictory_constraints_on_one_fact(broken_kb):
-    kb = broken_kb(rule("      - fact: budget\n        is: low\n      - fact: budget\n        is: high"))
+    kb = broken_kb(
+        rule("      - fact: budget\n        is: low\n      - fact: budget\n        is: high")
+    )
     assert lines(*kb, "unsatisfiable") == [
         "rules/bad.yaml:2:5: warning: rule 'sample' can never fire: its conditions on budget "
-        "contradict each other [unsatisfiable]"]
+        "contradict each other [unsatisfiable]"
+    ]
 
 
 def test_contradictory_numeric_range(broken_kb):
-    kb = broken_kb(rule("      - fact: months_available\n        lt: 6\n"
-                        "      - fact: months_available\n        ge: {background: "
-                        "micromasters.duration_min_months}"))
+    kb = broken_kb(
+        rule(
+            "      - fact: months_available\n        lt: 6\n"
+            "      - fact: months_available\n        ge: {background: "
+            "micromasters.duration_min_months}"
+        )
+    )
     assert lines(*kb, "unsatisfiable") == [
         "rules/bad.yaml:2:5: warning: rule 'sample' can never fire: its conditions on "
-        "months_available contradict each other [unsatisfiable]"]
+        "months_available contradict each other [unsatisfiable]"
+    ]
 
 
 def test_a_satisfiable_range_is_not_flagged(broken_kb):
-    kb = broken_kb(rule("      - fact: months_available\n        gt: 6\n"
-                        "      - fact: months_available\n        lt: 8"))
+    kb = broken_kb(
+        rule(
+            "      - fact: months_available\n        gt: 6\n"
+            "      - fact: months_available\n        lt: 8"
+        )
+    )
     assert lines(*kb, "unsatisfiable") == []
 
 
 def test_derived_and_not_derived(broken_kb):
-    kb = broken_kb(rule("      - derived: cost_sensitive\n      - not:\n          derived: "
-                        "cost_sensitive") + rule("      - fact: budget\n        is: low",
-                                                 "derive: [cost_sensitive]", id="maker"))
+    kb = broken_kb(
+        rule("      - derived: cost_sensitive\n      - not:\n          derived: cost_sensitive")
+        + rule("      - fact: budget\n        is: low", "derive: [cost_sensitive]", id="maker")
+    )
     assert lines(*kb, "unsatisfiable") == [
         "rules/bad.yaml:2:5: warning: rule 'sample' can never fire: it needs 'cost_sensitive' "
-        "both derived and not derived [unsatisfiable]"]
+        "both derived and not derived [unsatisfiable]"
+    ]
 
 
 def test_a_derived_fact_no_rule_derives(broken_kb):
     kb = broken_kb(rule("      - derived: cost_sensitive"))
     assert lines(*kb, "underived-fact") == [
         "rules/bad.yaml:9:18: warning: rule 'sample' can never fire: no rule derives "
-        "'cost_sensitive' [underived-fact]"]
+        "'cost_sensitive' [underived-fact]"
+    ]
 
 
 def test_identical_rules(broken_kb):
@@ -84,7 +102,8 @@ def test_identical_rules(broken_kb):
     kb = broken_kb(rule(when) + rule(when, id="copy"))
     assert lines(*kb, "duplicate-rule") == [
         "rules/bad.yaml:13:5: warning: rule 'copy' has the same conditions and conclusion as "
-        "'sample' (rules/bad.yaml:2) [duplicate-rule]"]
+        "'sample' (rules/bad.yaml:2) [duplicate-rule]"
+    ]
 
 
 def test_subsumed_rule(broken_kb):
@@ -93,7 +112,8 @@ def test_subsumed_rule(broken_kb):
     kb = broken_kb(rule(wide) + rule(narrow, id="narrow"))
     assert lines(*kb, "subsumed-rule") == [
         "rules/bad.yaml:13:5: warning: rule 'narrow' is subsumed by 'sample' (rules/bad.yaml:2): "
-        "whenever it fires, 'sample' fires too with the same conclusion [subsumed-rule]"]
+        "whenever it fires, 'sample' fires too with the same conclusion [subsumed-rule]"
+    ]
 
 
 def test_different_conclusions_are_not_redundant(broken_kb):
@@ -106,18 +126,24 @@ def test_different_conclusions_are_not_redundant(broken_kb):
 def test_a_question_no_rule_uses(broken_kb):
     kb = broken_kb(rule("      - fact: budget\n        is: low"))
     found = lines(*kb, "unused-fact")
-    assert found[0] == ("facts/questions.yaml:5:5: warning: fact 'wants_career_acceleration' is "
-                        "asked but no rule uses it [unused-fact]")
+    assert found[0] == (
+        "facts/questions.yaml:5:5: warning: fact 'wants_career_acceleration' is "
+        "asked but no rule uses it [unused-fact]"
+    )
     assert len(found) == 13 and not any("'budget'" in line for line in found)
 
 
 def test_derived_facts_never_tested(broken_kb):
     kb = broken_kb(rule("      - fact: budget\n        is: low", "derive: [cost_sensitive]"))
     found = lines(*kb, "unused-derived")
-    assert found[0] == ("facts/questions.yaml:86:5: warning: derived fact 'cost_sensitive' is "
-                        "never tested by any rule [unused-derived]")
-    assert found[1] == ("facts/questions.yaml:88:5: warning: derived fact 'needs_flexibility' is "
-                        "never derived or tested by any rule [unused-derived]")
+    assert found[0] == (
+        "facts/questions.yaml:86:5: warning: derived fact 'cost_sensitive' is "
+        "never tested by any rule [unused-derived]"
+    )
+    assert found[1] == (
+        "facts/questions.yaml:88:5: warning: derived fact 'needs_flexibility' is "
+        "never derived or tested by any rule [unused-derived]"
+    )
 
 
 def test_an_option_no_rule_can_reach(broken_kb):
@@ -126,27 +152,40 @@ def test_an_option_no_rule_can_reach(broken_kb):
         "facts/background.yaml:32:3: warning: no rule can recommend 'full_masters': none "
         "concludes it or gives it a positive score [unreachable-option]",
         "facts/background.yaml:35:3: warning: no rule can recommend 'micromasters_pathway': none "
-        "concludes it or gives it a positive score [unreachable-option]"]
+        "concludes it or gives it a positive score [unreachable-option]",
+    ]
 
 
 def test_a_cycle_of_derived_facts(broken_kb):
-    kb = broken_kb(rule("      - derived: cost_sensitive", "derive: [needs_flexibility]")
-                   + rule("      - derived: needs_flexibility", "derive: [cost_sensitive]",
-                          id="back"))
+    kb = broken_kb(
+        rule("      - derived: cost_sensitive", "derive: [needs_flexibility]")
+        + rule("      - derived: needs_flexibility", "derive: [cost_sensitive]", id="back")
+    )
     assert lines(*kb, "derived-cycle") == [
         "rules/bad.yaml:12:5: warning: derived facts form a cycle: cost_sensitive -> "
-        "needs_flexibility -> cost_sensitive; no rule in it can fire first [derived-cycle]"]
+        "needs_flexibility -> cost_sensitive; no rule in it can fire first [derived-cycle]"
+    ]
 
 
 def test_a_negation_that_may_run_before_its_fact_is_derived(broken_kb):
-    kb = broken_kb(rule("      - fact: budget\n        is: low\n      - not:\n          derived: "
-                        "cost_sensitive", salience=20)
-                   + rule("      - fact: budget\n        is: low", "derive: [cost_sensitive]",
-                          id="maker", salience=10))
+    kb = broken_kb(
+        rule(
+            "      - fact: budget\n        is: low\n      - not:\n          derived: "
+            "cost_sensitive",
+            salience=20,
+        )
+        + rule(
+            "      - fact: budget\n        is: low",
+            "derive: [cost_sensitive]",
+            id="maker",
+            salience=10,
+        )
+    )
     assert lines(*kb, "negation-order") == [
         "rules/bad.yaml:12:20: warning: rule 'sample' tests that 'cost_sensitive' is not "
         "derived, but 'maker', which derives it, has salience 10, not above 20: 'sample' may "
-        "fire before it [negation-order]"]
+        "fire before it [negation-order]"
+    ]
 
 
 def test_errors_stop_the_semantic_checks(broken_kb):
@@ -167,20 +206,37 @@ def test_github_and_json_formats(broken_kb):
     rules, facts = broken_kb(rule("      - fact: budjet\n        is: low"))
     args = ["rules", "lint", "--rules", str(rules), "--facts", str(facts)]
     github = invoke(*args, "--format", "github")
-    assert github.stdout == ("::error file=rules/bad.yaml,line=9,col=15,title=unknown-fact::"
-                             "unknown fact 'budjet' (did you mean 'budget'?)\n")
+    assert github.stdout == (
+        "::error file=rules/bad.yaml,line=9,col=15,title=unknown-fact::"
+        "unknown fact 'budjet' (did you mean 'budget'?)\n"
+    )
     as_json = json.loads(invoke(*args, "--format", "json").stdout)
-    assert as_json == [{"path": "rules/bad.yaml", "line": 9, "column": 15, "severity": "error",
-                        "code": "unknown-fact",
-                        "message": "unknown fact 'budjet' (did you mean 'budget'?)"}]
+    assert as_json == [
+        {
+            "path": "rules/bad.yaml",
+            "line": 9,
+            "column": 15,
+            "severity": "error",
+            "code": "unknown-fact",
+            "message": "unknown fact 'budjet' (did you mean 'budget'?)",
+        }
+    ]
 
 
 def test_every_check_is_listed_with_a_docstring():
     assert all(check.__doc__ for _, check in lint.CHECKS)
     codes = {code.strip() for names, _ in lint.CHECKS for code in names.split(",")}
-    assert codes == {"unsatisfiable", "underived-fact", "duplicate-rule", "subsumed-rule",
-                     "unused-fact", "unused-derived", "unreachable-option", "derived-cycle",
-                     "negation-order"}
+    assert codes == {
+        "unsatisfiable",
+        "underived-fact",
+        "duplicate-rule",
+        "subsumed-rule",
+        "unused-fact",
+        "unused-derived",
+        "unreachable-option",
+        "derived-cycle",
+        "negation-order",
+    }
 
 
 @pytest.mark.parametrize("kb_dir", [RULES])

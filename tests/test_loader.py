@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import FACTS, RULES, problems_of
 
 from mm_advisor import rulebase
 from mm_advisor.errors import KnowledgeBaseError
-
-from conftest import FACTS, RULES, problems_of
 
 GOOD_SOURCE = """\
     source:
@@ -36,71 +35,121 @@ def test_shipped_knowledge_base_is_clean():
     assert problems_of(RULES, FACTS) == []
 
 
-@pytest.mark.parametrize("when, expected", [
-    ("      - fact: working_profesional\n        is: yes\n",
-     "rules/bad.yaml:8:15: unknown fact 'working_profesional' (did you mean 'working_professional'?)"),
-    ("      - fact: budget\n        is: lots\n",
-     "rules/bad.yaml:9:13: 'budget': 'lots' is not one of low, medium, high"),
-    ("      - fact: budget\n        is: lowe\n",
-     "rules/bad.yaml:9:13: 'budget': 'lowe' is not one of low, medium, high (did you mean 'low'?)"),
-    ("      - fact: months_available\n        ge: 500\n",
-     "rules/bad.yaml:9:13: 'months_available': 500 is outside the allowed range 1-120"),
-    ("      - fact: budget\n        lt: 3\n",
-     "rules/bad.yaml:9:13: 'lt' compares numbers, but 'budget' is a choice (low, medium, high)"),
-    ("      - fact: working_professional\n        is: perhaps\n",
-     "rules/bad.yaml:9:13: 'working_professional': 'perhaps' is not an answer to a yes/no "
-     "question; use yes, no or unknown"),
-    ("      - fact: working_professional\n        iss: yes\n",
-     "rules/bad.yaml:9:9: unknown operator 'iss' (did you mean 'is'?); expected one of: fact, is, "
-     "is_not, in, not_in, lt, le, gt, ge, known, derived, all, any, not"),
-    ("      - fact: working_professional\n",
-     "rules/bad.yaml:8:9: a test of 'working_professional' needs exactly one operator of: is, "
-     "is_not, in, not_in, lt, le, gt, ge, known (found none)"),
-    ("      - derived: cost_sensitiv\n",
-     "rules/bad.yaml:8:18: unknown derived fact 'cost_sensitiv' (did you mean 'cost_sensitive'?)"),
-    ("      - derived: budget\n",
-     "rules/bad.yaml:8:18: unknown derived fact 'budget'; 'budget' is a question: test it with "
-     "`fact: budget`"),
-    ("      - fact: cost_sensitive\n        is: yes\n",
-     "rules/bad.yaml:8:15: unknown fact 'cost_sensitive'; 'cost_sensitive' is derived by rules: "
-     "test it with `derived: cost_sensitive`"),
-    ("      - any:\n          - derived: cost_sensitive\n",
-     "rules/bad.yaml:9:22: a derived-fact test can stand only directly in 'when' or under a 'not' "
-     "there, not inside 'all' or 'any'"),
-    ("      - fact: months_available\n        lt: {background: full_masters.duration_min}\n",
-     "rules/bad.yaml:9:26: unknown background fact 'full_masters.duration_min' (did you mean "
-     "'full_masters.duration_min_months'?)"),
-    ("      - fact: months_available\n        lt: {background: full_masters.cost}\n",
-     "rules/bad.yaml:9:26: background 'full_masters.cost' is 'Substantially higher', not a number, "
-     "so 'months_available' cannot be compared with it"),
-    ("      - fact: budget\n        is: unknown\n",
-     "rules/bad.yaml:9:13: to test for an unknown answer use `known: false`, not a value"),
-    ("      - any: []\n", "rules/bad.yaml:8:14: 'any' needs at least one condition"),
-    ("      - fact: budget\n        in: low\n",
-     "rules/bad.yaml:9:13: 'in' must be a list, not 'low'"),
-])
+@pytest.mark.parametrize(
+    "when, expected",
+    [
+        (
+            "      - fact: working_profesional\n        is: yes\n",
+            "rules/bad.yaml:8:15: unknown fact 'working_profesional' (did you mean 'working_professional'?)",
+        ),
+        (
+            "      - fact: budget\n        is: lots\n",
+            "rules/bad.yaml:9:13: 'budget': 'lots' is not one of low, medium, high",
+        ),
+        (
+            "      - fact: budget\n        is: lowe\n",
+            "rules/bad.yaml:9:13: 'budget': 'lowe' is not one of low, medium, high (did you mean 'low'?)",
+        ),
+        (
+            "      - fact: months_available\n        ge: 500\n",
+            "rules/bad.yaml:9:13: 'months_available': 500 is outside the allowed range 1-120",
+        ),
+        (
+            "      - fact: budget\n        lt: 3\n",
+            "rules/bad.yaml:9:13: 'lt' compares numbers, but 'budget' is a choice (low, medium, high)",
+        ),
+        (
+            "      - fact: working_professional\n        is: perhaps\n",
+            "rules/bad.yaml:9:13: 'working_professional': 'perhaps' is not an answer to a yes/no "
+            "question; use yes, no or unknown",
+        ),
+        (
+            "      - fact: working_professional\n        iss: yes\n",
+            "rules/bad.yaml:9:9: unknown operator 'iss' (did you mean 'is'?); expected one of: fact, is, "
+            "is_not, in, not_in, lt, le, gt, ge, known, derived, all, any, not",
+        ),
+        (
+            "      - fact: working_professional\n",
+            "rules/bad.yaml:8:9: a test of 'working_professional' needs exactly one operator of: is, "
+            "is_not, in, not_in, lt, le, gt, ge, known (found none)",
+        ),
+        (
+            "      - derived: cost_sensitiv\n",
+            "rules/bad.yaml:8:18: unknown derived fact 'cost_sensitiv' (did you mean 'cost_sensitive'?)",
+        ),
+        (
+            "      - derived: budget\n",
+            "rules/bad.yaml:8:18: unknown derived fact 'budget'; 'budget' is a question: test it with "
+            "`fact: budget`",
+        ),
+        (
+            "      - fact: cost_sensitive\n        is: yes\n",
+            "rules/bad.yaml:8:15: unknown fact 'cost_sensitive'; 'cost_sensitive' is derived by rules: "
+            "test it with `derived: cost_sensitive`",
+        ),
+        (
+            "      - any:\n          - derived: cost_sensitive\n",
+            "rules/bad.yaml:9:22: a derived-fact test can stand only directly in 'when' or under a 'not' "
+            "there, not inside 'all' or 'any'",
+        ),
+        (
+            "      - fact: months_available\n        lt: {background: full_masters.duration_min}\n",
+            "rules/bad.yaml:9:26: unknown background fact 'full_masters.duration_min' (did you mean "
+            "'full_masters.duration_min_months'?)",
+        ),
+        (
+            "      - fact: months_available\n        lt: {background: full_masters.cost}\n",
+            "rules/bad.yaml:9:26: background 'full_masters.cost' is 'Substantially higher', not a number, "
+            "so 'months_available' cannot be compared with it",
+        ),
+        (
+            "      - fact: budget\n        is: unknown\n",
+            "rules/bad.yaml:9:13: to test for an unknown answer use `known: false`, not a value",
+        ),
+        ("      - any: []\n", "rules/bad.yaml:8:14: 'any' needs at least one condition"),
+        (
+            "      - fact: budget\n        in: low\n",
+            "rules/bad.yaml:9:13: 'in' must be a list, not 'low'",
+        ),
+    ],
+)
 def test_condition_errors_name_file_line_and_column(broken_kb, when, expected):
     assert problems_of(*broken_kb(rule(when))) == [expected]
 
 
-@pytest.mark.parametrize("then, expected", [
-    ("score: {micromaster: 2}",
-     "rules/bad.yaml:11:15: 'score' names an unknown option 'micromaster' (did you mean "
-     "'micromasters'?); expected one of: micromasters, full_masters, micromasters_pathway"),
-    ("score: {micromasters: 0}",
-     "rules/bad.yaml:11:29: a weight is a non-zero whole number from -100 to 100, not 0"),
-    ("conclude: maybe",
-     "rules/bad.yaml:11:17: 'conclude' names an unknown option 'maybe'; expected one of: "
-     "micromasters, full_masters, micromasters_pathway"),
-    ("derive: [cost_sensitve]",
-     "rules/bad.yaml:11:16: 'derive' names an undeclared derived fact 'cost_sensitve' (did you "
-     "mean 'cost_sensitive'?); declare it under 'derived' in facts/"),
-    ("scores: {micromasters: 1}",
-     "rules/bad.yaml:11:7: 'then' needs at least one of: derive, score, conclude"),
-    ("scores: {micromasters: 1}",
-     "rules/bad.yaml:11:7: unknown key 'scores' in 'then' (did you mean 'score'?); expected one "
-     "of: derive, score, conclude"),
-])
+@pytest.mark.parametrize(
+    "then, expected",
+    [
+        (
+            "score: {micromaster: 2}",
+            "rules/bad.yaml:11:15: 'score' names an unknown option 'micromaster' (did you mean "
+            "'micromasters'?); expected one of: micromasters, full_masters, micromasters_pathway",
+        ),
+        (
+            "score: {micromasters: 0}",
+            "rules/bad.yaml:11:29: a weight is a non-zero whole number from -100 to 100, not 0",
+        ),
+        (
+            "conclude: maybe",
+            "rules/bad.yaml:11:17: 'conclude' names an unknown option 'maybe'; expected one of: "
+            "micromasters, full_masters, micromasters_pathway",
+        ),
+        (
+            "derive: [cost_sensitve]",
+            "rules/bad.yaml:11:16: 'derive' names an undeclared derived fact 'cost_sensitve' (did you "
+            "mean 'cost_sensitive'?); declare it under 'derived' in facts/",
+        ),
+        (
+            "scores: {micromasters: 1}",
+            "rules/bad.yaml:11:7: 'then' needs at least one of: derive, score, conclude",
+        ),
+        (
+            "scores: {micromasters: 1}",
+            "rules/bad.yaml:11:7: unknown key 'scores' in 'then' (did you mean 'score'?); expected one "
+            "of: derive, score, conclude",
+        ),
+    ],
+)
 def test_then_errors(broken_kb, then, expected):
     when = "      - fact: working_professional\n        is: yes\n"
     assert expected in problems_of(*broken_kb(rule(when, then)))
@@ -108,22 +157,26 @@ def test_then_errors(broken_kb, then, expected):
 
 def test_citation_must_appear_in_the_article(broken_kb):
     text = rule("      - fact: working_professional\n        is: yes\n").replace(
-        "Designed for working professionals", "Designed for busy people")
+        "Designed for working professionals", "Designed for busy people"
+    )
     assert problems_of(*broken_kb(text)) == [
         "rules/bad.yaml:6:14: the quote 'Designed for busy people' does not appear in the article "
-        "(article.txt)"]
+        "(article.txt)"
+    ]
 
 
 def test_duplicate_rule_ids_point_at_both(broken_kb):
     one = rule("      - fact: working_professional\n        is: yes\n")
     two = one + one.split("rules:\n", 1)[1]
     assert problems_of(*broken_kb(two)) == [
-        "rules/bad.yaml:12:9: duplicate rule id 'sample' (first at rules/bad.yaml:2)"]
+        "rules/bad.yaml:12:9: duplicate rule id 'sample' (first at rules/bad.yaml:2)"
+    ]
 
 
 def test_malformed_yaml_gives_the_parser_position(broken_kb):
     assert problems_of(*broken_kb("rules:\n  - id: [unclosed\n")) == [
-        "rules/bad.yaml:3:1: invalid YAML: expected ',' or ']', but got '<stream end>'"]
+        "rules/bad.yaml:3:1: invalid YAML: expected ',' or ']', but got '<stream end>'"
+    ]
 
 
 def test_missing_keys_and_bad_salience(broken_kb):
@@ -140,18 +193,21 @@ def test_missing_keys_and_bad_salience(broken_kb):
 def test_duplicate_yaml_keys_are_refused(broken_kb):
     text = rule("      - fact: budget\n        is: low\n", extra="    title: again\n")
     assert problems_of(*broken_kb(text)) == [
-        "rules/bad.yaml:7:5: duplicate key 'title' (first at line 3)"]
+        "rules/bad.yaml:7:5: duplicate key 'title' (first at line 3)"
+    ]
 
 
 def test_yaml_cannot_construct_python_objects(broken_kb):
     text = "rules: !!python/object/apply:os.system ['echo pwned']\n"
     assert problems_of(*broken_kb(text)) == [
         "rules/bad.yaml:1:8: the tag '!!python/object/apply:os.system' is not allowed: these files "
-        "hold plain data"]
+        "hold plain data"
+    ]
     scalar = "rules: !!python/name:os.system x\n"
     assert problems_of(*broken_kb(scalar)) == [
         "rules/bad.yaml:1:8: the tag '!!python/name:os.system' is not allowed: these files hold "
-        "plain data"]
+        "plain data"
+    ]
 
 
 def test_load_raises_with_first_problem_and_count(broken_kb):
@@ -160,7 +216,8 @@ def test_load_raises_with_first_problem_and_count(broken_kb):
         rulebase.load(rules, facts)
     assert str(err.value) == (
         "rules/bad.yaml:2:5: a rule has no citation: add 'source' with the article's section and "
-        "a quote (and 4 more problems; run `mm-advisor rules lint`)")
+        "a quote (and 4 more problems; run `mm-advisor rules lint`)"
+    )
 
 
 def test_missing_folder(tmp_path, monkeypatch):
@@ -176,7 +233,8 @@ def test_fact_schema_errors(tmp_path, monkeypatch):
         "  - name: age\n    type: integer\n    question: q\n    help: h\n"
         "  - name: size\n    type: choice\n    choices: [small, unknown]\n    question: q\n    help: h\n"
         "  - name: months\n    type: number\n    min: 10\n    max: 1\n    question: q\n    help: h\n"
-        "  - name: flag\n    type: yesno\n    choices: [a]\n    question: q\n    help: h\n")
+        "  - name: flag\n    type: yesno\n    choices: [a]\n    question: q\n    help: h\n"
+    )
     found = [str(p) for p in rulebase.check(RULES, tmp_path / "facts")[1] if "facts/" in p.path]
     assert found[:4] == [
         "facts/f.yaml:3:11: unknown fact type 'integer'; expected one of: yesno, number, choice",

@@ -8,10 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from conftest import FACTS, KB_ARGS, RULES, invoke
 
 from mm_advisor import rulebase, scenarios
-
-from conftest import FACTS, KB_ARGS, RULES, invoke
 
 KB = rulebase.load(RULES, FACTS)
 SHIPPED = scenarios.load(scenarios.default_files(FACTS), KB)
@@ -28,8 +27,12 @@ def test_shipped_scenarios_cover_every_rule_and_condition(advisor):
     assert coverage.rule_percent == 100.0
     assert coverage.condition_percent == 100.0
     recommendations = {s.recommendation for s in SHIPPED}
-    assert recommendations >= {"micromasters", "full_masters", "micromasters_pathway",
-                               "undetermined"}
+    assert recommendations >= {
+        "micromasters",
+        "full_masters",
+        "micromasters_pathway",
+        "undetermined",
+    }
 
 
 def test_rules_test_command_reports_pass_and_coverage():
@@ -38,9 +41,11 @@ def test_rules_test_command_reports_pass_and_coverage():
     lines = result.stdout.splitlines()
     where = rulebase.display_path(FACTS / "scenarios" / "1-smart-investment.yaml")
     assert lines[0] == f"PASS  Career acceleration in a high-demand area  ({where}:4)"
-    assert lines[-3:] == [f"{len(SHIPPED)} scenarios: {len(SHIPPED)} passed, 0 failed.",
-                          "Rule coverage: 32/32 rules fired (100.0%)",
-                          "Condition coverage: 51/51 conditions seen both true and false (100.0%)"]
+    assert lines[-3:] == [
+        f"{len(SHIPPED)} scenarios: {len(SHIPPED)} passed, 0 failed.",
+        "Rule coverage: 32/32 rules fired (100.0%)",
+        "Condition coverage: 51/51 conditions seen both true and false (100.0%)",
+    ]
 
 
 FAILING = """\
@@ -70,31 +75,46 @@ def test_a_failing_scenario_shows_what_differed(tmp_path, monkeypatch):
         "      unexpected firing: research-opportunities (step 1)",
         "",
     ]
-    assert "Rules fired by no scenario:\n  cost-sensitive-by-goal (rules/1-derived.yaml:5)\n" \
+    assert (
+        "Rules fired by no scenario:\n  cost-sensitive-by-goal (rules/1-derived.yaml:5)\n"
         in result.stdout
+    )
 
 
 def test_low_coverage_fails_with_min_coverage(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    Path("s.yaml").write_text("scenarios:\n  - name: one\n    answers: {budget: low}\n"
-                              "    expect: {recommendation: micromasters}\n")
+    Path("s.yaml").write_text(
+        "scenarios:\n  - name: one\n    answers: {budget: low}\n"
+        "    expect: {recommendation: micromasters}\n"
+    )
     assert invoke("rules", "test", *KB_ARGS, "s.yaml").exit_code == 0
     low = invoke("rules", "test", *KB_ARGS, "s.yaml", "--min-coverage", "50")
     assert low.exit_code == 1
     assert low.stderr == "Rule coverage 12.5% is below --min-coverage 50.\n"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("scenarios:\n  - name: x\n    answers: {budjet: low}\n    expect: {}\n",
-     "Error: s.yaml:3:15: unknown fact 'budjet' (did you mean 'budget'?)"),
-    ("scenarios:\n  - name: x\n    answers: {budget: lots}\n    expect: {}\n",
-     "Error: s.yaml:3:23: fact 'budget': 'lots' is not one of low, medium, high"),
-    ("scenarios:\n  - name: x\n    answers: {}\n    expect: {fires: [career-acceleraton]}\n",
-     "Error: s.yaml:4:22: unknown rule 'career-acceleraton' (did you mean 'career-acceleration'?)"),
-    ("scenarios:\n  - name: x\n    answers: {}\n    expect: {recommendation: masters}\n",
-     "Error: s.yaml:4:30: unknown recommendation 'masters' (did you mean 'micromasters'?); "
-     "expected one of: micromasters, full_masters, micromasters_pathway, undetermined"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "scenarios:\n  - name: x\n    answers: {budjet: low}\n    expect: {}\n",
+            "Error: s.yaml:3:15: unknown fact 'budjet' (did you mean 'budget'?)",
+        ),
+        (
+            "scenarios:\n  - name: x\n    answers: {budget: lots}\n    expect: {}\n",
+            "Error: s.yaml:3:23: fact 'budget': 'lots' is not one of low, medium, high",
+        ),
+        (
+            "scenarios:\n  - name: x\n    answers: {}\n    expect: {fires: [career-acceleraton]}\n",
+            "Error: s.yaml:4:22: unknown rule 'career-acceleraton' (did you mean 'career-acceleration'?)",
+        ),
+        (
+            "scenarios:\n  - name: x\n    answers: {}\n    expect: {recommendation: masters}\n",
+            "Error: s.yaml:4:30: unknown recommendation 'masters' (did you mean 'micromasters'?); "
+            "expected one of: micromasters, full_masters, micromasters_pathway, undetermined",
+        ),
+    ],
+)
 def test_bad_scenario_files_are_one_line_and_exit_2(tmp_path, monkeypatch, text, message):
     monkeypatch.chdir(tmp_path)
     Path("s.yaml").write_text(text)
@@ -107,7 +127,7 @@ def test_rules_show():
     assert result.stdout == (
         "credit-stacks: The MicroMasters' credit counts toward the master's the person wants\n"
         "  at rules/1-derived.yaml:68, salience 30\n"
-        "  cites Stackable Credentials: \"successful completion can earn you credits toward a full "
+        '  cites Stackable Credentials: "successful completion can earn you credits toward a full '
         "master's degree\"\n"
         "  when:\n"
         "    1. program_offers_credit_pathway is yes\n"
@@ -119,10 +139,13 @@ def test_rules_show():
         "  rules that depend on it: cost-reduction-credit (via credit_stacks_into_degree), "
         "stackable-credentials (via credit_stacks_into_degree), conflict-goals-credit-stacks "
         "(via credit_stacks_into_degree), degree-goal-short-time (via credit_stacks_into_degree), "
-        "degree-goal-admission-barrier (via credit_stacks_into_degree)\n")
+        "degree-goal-admission-barrier (via credit_stacks_into_degree)\n"
+    )
     missing = invoke("rules", "show", *KB_ARGS, "credit-stack")
     assert (missing.exit_code, missing.stderr) == (
-        2, "Error: no rule 'credit-stack' (did you mean 'credit-stacks'?)\n")
+        2,
+        "Error: no rule 'credit-stack' (did you mean 'credit-stacks'?)\n",
+    )
 
 
 def test_rules_graph_mermaid_and_dot():
@@ -142,25 +165,46 @@ def _schema(kind: str) -> dict:
     return json.loads(invoke("schema", kind).stdout)
 
 
-@pytest.mark.parametrize("path", sorted(RULES.glob("*.yaml")) + sorted(FACTS.glob("*.yaml"))
-                         + sorted((FACTS / "scenarios").glob("*.yaml")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted(RULES.glob("*.yaml"))
+    + sorted(FACTS.glob("*.yaml"))
+    + sorted((FACTS / "scenarios").glob("*.yaml")),
+    ids=lambda p: p.name,
+)
 def test_every_shipped_file_validates_against_its_schema_and_names_it(path):
-    kind = "rules" if path.parent == RULES else "scenarios" if path.parent.name == "scenarios" \
+    kind = (
+        "rules"
+        if path.parent == RULES
+        else "scenarios"
+        if path.parent.name == "scenarios"
         else "facts"
+    )
     jsonschema.validate(yaml.safe_load(path.read_text()), _schema(kind))
     assert path.read_text().startswith(
         f"# yaml-language-server: $schema={'../' * (1 + (kind == 'scenarios'))}"
-        f"src/mm_advisor/schemas/{kind}.schema.json\n")
+        f"src/mm_advisor/schemas/{kind}.schema.json\n"
+    )
 
 
 def test_schemas_catch_what_an_editor_should_flag():
-    bad_rule = {"rules": [{"id": "x", "title": "t", "source": {"section": "s", "quote": "q"},
-                           "when": [{"fact": "budget", "iss": "low"}],
-                           "then": {"score": {"micromasters": 1}}}]}
+    bad_rule = {
+        "rules": [
+            {
+                "id": "x",
+                "title": "t",
+                "source": {"section": "s", "quote": "q"},
+                "when": [{"fact": "budget", "iss": "low"}],
+                "then": {"score": {"micromasters": 1}},
+            }
+        ]
+    }
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad_rule, _schema("rules"))
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"facts": [{"name": "x", "type": "yesno", "question": "q",
-                                        "help": "h", "min": 1}]}, _schema("facts"))
+        jsonschema.validate(
+            {"facts": [{"name": "x", "type": "yesno", "question": "q", "help": "h", "min": 1}]},
+            _schema("facts"),
+        )
     for kind in ("rules", "facts", "scenarios", "trace"):
         jsonschema.Draft202012Validator.check_schema(_schema(kind))

@@ -66,8 +66,10 @@ class Advisor:
         self.rulebase = rulebase
         self.compiled = CompiledRuleBase(rulebase)
         conditions = [c for rule in rulebase.rules for c in rule.when]
-        self.domains = {name: spec.domain(thresholds(conditions, name, rulebase.schema.background))
-                        for name, spec in rulebase.schema.facts.items()}
+        self.domains = {
+            name: spec.domain(thresholds(conditions, name, rulebase.schema.background))
+            for name, spec in rulebase.schema.facts.items()
+        }
 
     def consult(self, answers: Mapping[str, Any]) -> Result:
         """Run the rules on `answers` (every fact name -> typed value or None) and explain."""
@@ -77,8 +79,9 @@ class Advisor:
         deciders: tuple[Change, ...] = ()
         if decision.recommendation == UNDETERMINED:
             unknown = [name for name, value in answers.items() if value is None]
-            deciders = tuple(c for c in self.what_if(answers, unknown)
-                             if c.recommendation != UNDETERMINED)
+            deciders = tuple(
+                c for c in self.what_if(answers, unknown) if c.recommendation != UNDETERMINED
+            )
         return Result(answers, run, decision, self.why_not(answers, run), deciders)
 
     def recommend(self, answers: Mapping[str, Any]) -> str:
@@ -110,14 +113,22 @@ class Advisor:
                 value = evaluate(cond, answers, derived, background)
                 if value is not True:
                     seen = tuple((f, answers.get(f)) for f in facts_read(cond))
-                    blocked.append(Blocked(rule, describe(cond, self.rulebase.schema), index,
-                                           value, seen))
+                    blocked.append(
+                        Blocked(rule, describe(cond, self.rulebase.schema), index, value, seen)
+                    )
                     break
             else:
                 if rule.conclude and run.conclusion is not None:
-                    blocked.append(Blocked(
-                        rule, f"no decision made yet (decision rule '{run.conclusion.rule.id}' "
-                        "had already decided)", -1, False, ()))
+                    blocked.append(
+                        Blocked(
+                            rule,
+                            f"no decision made yet (decision rule '{run.conclusion.rule.id}' "
+                            "had already decided)",
+                            -1,
+                            False,
+                            (),
+                        )
+                    )
                 else:
                     blocked.append(Blocked(rule, _ordering_note(rule), -1, False, ()))
         return tuple(blocked)
@@ -125,9 +136,12 @@ class Advisor:
 
 def _ordering_note(rule: Rule) -> str:
     """Why a rule whose conditions hold at the end still did not fire: a `not` was false earlier."""
-    negated = [c.part.name for c in rule.when if isinstance(c, Not) and isinstance(c.part, DerivedTest)]
-    return ("its conditions held only after it was checked"
-            + (f" ({', '.join(negated)} was derived too late)" if negated else ""))
+    negated = [
+        c.part.name for c in rule.when if isinstance(c, Not) and isinstance(c.part, DerivedTest)
+    ]
+    return "its conditions held only after it was checked" + (
+        f" ({', '.join(negated)} was derived too late)" if negated else ""
+    )
 
 
 def tally(rulebase: RuleBase, run: Run) -> dict[str, int]:

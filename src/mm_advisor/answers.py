@@ -56,8 +56,10 @@ def read_file(path: str, schema: Schema, into: Answers | None = None) -> Answers
     if root is None:
         return answers
     if root.kind != "map":
-        raise AnswerError(f"{display}:{root.mark.line}:{root.mark.col}: an answers file is a "
-                          f"mapping from fact name to answer, not {root.describe()}")
+        raise AnswerError(
+            f"{display}:{root.mark.line}:{root.mark.col}: an answers file is a "
+            f"mapping from fact name to answer, not {root.describe()}"
+        )
     for name, node in root.value.items():
         key = root.key_marks[name]
         if name not in schema.facts:
@@ -65,8 +67,9 @@ def read_file(path: str, schema: Schema, into: Answers | None = None) -> Answers
         try:
             value = schema.facts[name].parse(node.plain())
         except ValueError as exc:
-            raise AnswerError(f"{display}:{node.mark.line}:{node.mark.col}: "
-                              f"fact '{name}': {exc}") from None
+            raise AnswerError(
+                f"{display}:{node.mark.line}:{node.mark.col}: fact '{name}': {exc}"
+            ) from None
         answers.give(name, value, FILE)
     return answers
 

@@ -11,7 +11,9 @@ from typing import Any, Callable
 
 import click
 
-from . import __version__, answers as answers_mod, render, rulebase as rulebase_mod, trace
+from . import __version__, render, trace
+from . import answers as answers_mod
+from . import rulebase as rulebase_mod
 from .advisor import Advisor
 from .errors import AdvisorError, did_you_mean
 from .files import write_atomic
@@ -55,10 +57,18 @@ def cli(debug: bool) -> None:
 def kb_options(command: Callable) -> Callable:
     """--rules and --facts, spelt alike on every command that reads the knowledge base."""
 
-    @click.option("--rules", "rules_dir", type=click.Path(path_type=Path, file_okay=False),
-                  help="Folder of rule files (default: the shipped rules).")
-    @click.option("--facts", "facts_dir", type=click.Path(path_type=Path, file_okay=False),
-                  help="Folder of fact files (default: the shipped facts).")
+    @click.option(
+        "--rules",
+        "rules_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Folder of rule files (default: the shipped rules).",
+    )
+    @click.option(
+        "--facts",
+        "facts_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Folder of fact files (default: the shipped facts).",
+    )
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         return command(*args, **kwargs)
@@ -67,13 +77,25 @@ def kb_options(command: Callable) -> Callable:
 
 
 def format_option(*choices: str) -> Callable:
-    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
-                        show_default=True, help="Output format.")
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
 
 
 def log_option(help_text: str) -> Callable:
-    return click.option("--log", "log_path", metavar="PATH", envvar="MM_ADVISOR_LOG",
-                        type=click.Path(dir_okay=False), help=help_text + " [env: MM_ADVISOR_LOG]")
+    return click.option(
+        "--log",
+        "log_path",
+        metavar="PATH",
+        envvar="MM_ADVISOR_LOG",
+        type=click.Path(dir_okay=False),
+        help=help_text + " [env: MM_ADVISOR_LOG]",
+    )
 
 
 def labels(rb: RuleBase) -> dict[str, str]:
@@ -82,24 +104,56 @@ def labels(rb: RuleBase) -> dict[str, str]:
 
 @cli.command()
 @kb_options
-@click.option("--answers", "answers_file", metavar="FILE",
-              help="YAML or JSON file of answers ('-' reads standard input); no questions asked.")
-@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
-              help="Answer one fact; repeatable. Overrides --answers.")
-@click.option("--trace-out", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Also write the trace of this consultation to FILE (atomically).")
+@click.option(
+    "--answers",
+    "answers_file",
+    metavar="FILE",
+    help="YAML or JSON file of answers ('-' reads standard input); no questions asked.",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Answer one fact; repeatable. Overrides --answers.",
+)
+@click.option(
+    "--trace-out",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write the trace of this consultation to FILE (atomically).",
+)
 @log_option("Append the trace to this SQLite consultation log (off unless given).")
-@click.option("--ask-all", is_flag=True,
-              help="Ask every question in order, not only those that can change the result.")
-@click.option("--no-input", is_flag=True,
-              help="Never ask: facts not given by --answers or --set are unknown (for scripts).")
-@click.option("--save-answers", metavar="FILE", type=click.Path(dir_okay=False),
-              help="Save the answers given to FILE (atomically, also on Ctrl-C) to resume later "
-                   "with --answers.")
+@click.option(
+    "--ask-all",
+    is_flag=True,
+    help="Ask every question in order, not only those that can change the result.",
+)
+@click.option(
+    "--no-input",
+    is_flag=True,
+    help="Never ask: facts not given by --answers or --set are unknown (for scripts).",
+)
+@click.option(
+    "--save-answers",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Save the answers given to FILE (atomically, also on Ctrl-C) to resume later "
+    "with --answers.",
+)
 @format_option("text", "json")
-def consult(rules_dir: Path | None, facts_dir: Path | None, answers_file: str | None,
-            settings: tuple[str, ...], trace_out: str | None, log_path: str | None,
-            ask_all: bool, no_input: bool, save_answers: str | None, fmt: str) -> None:
+def consult(
+    rules_dir: Path | None,
+    facts_dir: Path | None,
+    answers_file: str | None,
+    settings: tuple[str, ...],
+    trace_out: str | None,
+    log_path: str | None,
+    ask_all: bool,
+    no_input: bool,
+    save_answers: str | None,
+    fmt: str,
+) -> None:
     """Run a consultation: ask what matters (or read answers) and recommend an option.
 
     Interactive by default. With --answers or --set, only the missing questions that can still
@@ -154,20 +208,34 @@ def questions(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
     """List the fact vocabulary: every question, its type and allowed answers."""
     schema = rulebase_mod.load(rules_dir, facts_dir).schema
     if fmt == "json":
-        click.echo(json.dumps([{"name": s.name, "type": s.type, "allowed": s.allowed(),
-                                "question": s.question, "help": s.help}
-                               for s in schema.facts.values()], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": s.name,
+                        "type": s.type,
+                        "allowed": s.allowed(),
+                        "question": s.question,
+                        "help": s.help,
+                    }
+                    for s in schema.facts.values()
+                ],
+                indent=2,
+            )
+        )
         return
-    click.echo(render.table((s.name, s.allowed(), s.question) for s in schema.facts.values()),
-               nl=False)
+    click.echo(
+        render.table((s.name, s.allowed(), s.question) for s in schema.facts.values()), nl=False
+    )
 
 
 @cli.command("schema")
 @click.argument("kind", type=click.Choice(["rules", "facts", "scenarios", "trace"]))
 def schema_command(kind: str) -> None:
     """Print the JSON Schema of a rule, fact, scenario or trace file (for editors and checks)."""
-    click.echo((resources.files("mm_advisor") / "schemas" / f"{kind}.schema.json").read_text(),
-               nl=False)
+    click.echo(
+        (resources.files("mm_advisor") / "schemas" / f"{kind}.schema.json").read_text(), nl=False
+    )
 
 
 @cli.group()
@@ -182,10 +250,22 @@ def rules_list(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None
     """List the rules with id, title and source."""
     rb = rulebase_mod.load(rules_dir, facts_dir)
     if fmt == "json":
-        click.echo(json.dumps([{"id": r.id, "title": r.title, "location": r.location,
-                                "salience": r.salience,
-                                "source": {"section": r.source.section, "quote": r.source.quote}}
-                               for r in rb.rules], indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": r.id,
+                        "title": r.title,
+                        "location": r.location,
+                        "salience": r.salience,
+                        "source": {"section": r.source.section, "quote": r.source.quote},
+                    }
+                    for r in rb.rules
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     click.echo(render.table((r.id, r.title, f"[{r.source.section}]") for r in rb.rules), nl=False)
 
@@ -201,20 +281,36 @@ def rules_lint(rules_dir: Path | None, facts_dir: Path | None, strict: bool, fmt
 
     problems = lint.lint(rules_dir, facts_dir)
     if fmt == "json":
-        click.echo(json.dumps([{"path": p.path, "line": p.line, "column": p.col,
-                                "severity": p.severity, "code": p.code, "message": p.message}
-                               for p in problems], indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "path": p.path,
+                        "line": p.line,
+                        "column": p.col,
+                        "severity": p.severity,
+                        "code": p.code,
+                        "message": p.message,
+                    }
+                    for p in problems
+                ],
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
     for p in problems if fmt != "json" else ():
         message = render.safe(p.message)
         if fmt == "github":
-            click.echo(f"::{p.severity} file={p.path},line={p.line},col={p.col},"
-                       f"title={p.code}::{message}")
+            click.echo(
+                f"::{p.severity} file={p.path},line={p.line},col={p.col},title={p.code}::{message}"
+            )
         else:
             click.echo(f"{p.path}:{p.line}:{p.col}: {p.severity}: {message} [{p.code}]")
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    click.echo(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}.",
-               err=True)
+    click.echo(
+        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}.", err=True
+    )
     if errors or (strict and warnings):
         raise click.exceptions.Exit(1)
 
@@ -241,24 +337,34 @@ def rules_show(rules_dir: Path | None, facts_dir: Path | None, rule_id: str) -> 
     try:
         rule = rb.rule(rule_id)
     except KeyError:
-        raise UserError(f"no rule '{rule_id}'"
-                        f"{did_you_mean(rule_id, [r.id for r in rb.rules])}") from None
+        raise UserError(
+            f"no rule '{rule_id}'{did_you_mean(rule_id, [r.id for r in rb.rules])}"
+        ) from None
     click.echo(graph.show(rb, rule), nl=False)
 
 
 @rules.command("test")
 @kb_options
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--min-coverage", type=click.FloatRange(0, 100), metavar="N",
-              help="Also fail when fewer than N% of the rules fire in some scenario.")
-def rules_test(rules_dir: Path | None, facts_dir: Path | None, files: tuple[Path, ...],
-               min_coverage: float | None) -> None:
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 100),
+    metavar="N",
+    help="Also fail when fewer than N% of the rules fire in some scenario.",
+)
+def rules_test(
+    rules_dir: Path | None,
+    facts_dir: Path | None,
+    files: tuple[Path, ...],
+    min_coverage: float | None,
+) -> None:
     """Run scenario tests (default: the facts folder's scenarios/*.yaml) and report coverage."""
     from . import scenarios as scenarios_mod
 
     rb = rulebase_mod.load(rules_dir, facts_dir)
     paths = list(files) or scenarios_mod.default_files(
-        Path(facts_dir or rulebase_mod.shipped_dirs()[1]))
+        Path(facts_dir or rulebase_mod.shipped_dirs()[1])
+    )
     if not paths:
         raise UserError("no scenario files: give FILES or add facts/scenarios/*.yaml")
     outcomes, coverage = scenarios_mod.run(scenarios_mod.load(paths, rb), Advisor(rb))
@@ -270,10 +376,13 @@ def rules_test(rules_dir: Path | None, facts_dir: Path | None, files: tuple[Path
     failed = sum(not o.passed for o in outcomes)
     click.echo(f"\n{len(outcomes)} scenarios: {len(outcomes) - failed} passed, {failed} failed.")
     fired = sum(coverage.rules.values())
-    click.echo(f"Rule coverage: {fired}/{len(coverage.rules)} rules fired "
-               f"({coverage.rule_percent:.1f}%)")
-    click.echo(f"Condition coverage: {coverage.both_ways()}/{len(coverage.conditions)} conditions "
-               f"seen both true and false ({coverage.condition_percent:.1f}%)")
+    click.echo(
+        f"Rule coverage: {fired}/{len(coverage.rules)} rules fired ({coverage.rule_percent:.1f}%)"
+    )
+    click.echo(
+        f"Condition coverage: {coverage.both_ways()}/{len(coverage.conditions)} conditions "
+        f"seen both true and false ({coverage.condition_percent:.1f}%)"
+    )
     idle = [r for r in rb.rules if not coverage.rules[r.id]]
     if idle:
         click.echo("Rules fired by no scenario:")
@@ -286,8 +395,10 @@ def rules_test(rules_dir: Path | None, facts_dir: Path | None, files: tuple[Path
             click.echo(f"  {render.safe(line)}")
     low = min_coverage is not None and coverage.rule_percent < min_coverage
     if low:
-        click.echo(f"Rule coverage {coverage.rule_percent:.1f}% is below --min-coverage "
-                   f"{min_coverage:g}.", err=True)
+        click.echo(
+            f"Rule coverage {coverage.rule_percent:.1f}% is below --min-coverage {min_coverage:g}.",
+            err=True,
+        )
     if failed or low:
         raise click.exceptions.Exit(1)
 
@@ -295,10 +406,13 @@ def rules_test(rules_dir: Path | None, facts_dir: Path | None, files: tuple[Path
 @cli.command()
 @kb_options
 @click.argument("trace_file", metavar="TRACE", type=click.Path(dir_okay=False))
-@click.option("--rule", "rule_id", metavar="ID", help="Explain one rule: did it fire, on what, or why not.")
+@click.option(
+    "--rule", "rule_id", metavar="ID", help="Explain one rule: did it fire, on what, or why not."
+)
 @format_option("text", "markdown")
-def explain(rules_dir: Path | None, facts_dir: Path | None, trace_file: str, rule_id: str | None,
-            fmt: str) -> None:
+def explain(
+    rules_dir: Path | None, facts_dir: Path | None, trace_file: str, rule_id: str | None, fmt: str
+) -> None:
     """Explain a trace: how it was reached, why not the other options, and what if."""
     from . import verify
     from .explain import Explainer, to_markdown, to_text
@@ -307,8 +421,9 @@ def explain(rules_dir: Path | None, facts_dir: Path | None, trace_file: str, rul
     verify.check_shape(doc, trace_file)
     explainer = Explainer(doc, Advisor(rulebase_mod.load(rules_dir, facts_dir)))
     sections = explainer.sections(rule_id)
-    click.echo((to_markdown if fmt == "markdown" else to_text)(explainer.header(), sections),
-               nl=False)
+    click.echo(
+        (to_markdown if fmt == "markdown" else to_text)(explainer.header(), sections), nl=False
+    )
 
 
 @cli.group()
@@ -345,14 +460,19 @@ def _open_log(log_path: str | None):
 @audit.command("list")
 @log_option("The consultation log to read.")
 @click.option("--recommendation", help="Only consultations with this recommendation.")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-              help="Only consultations at or after this date (UTC), YYYY-MM-DD[THH:MM:SS].")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="Only consultations at or after this date (UTC), YYYY-MM-DD[THH:MM:SS].",
+)
 def audit_list(log_path: str | None, recommendation: str | None, since: Any) -> None:
     """List the logged consultations: id, time, recommendation and content digest."""
     log = _open_log(log_path)
     since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
     rows = log.entries(recommendation, since_text)
-    click.echo(render.table((str(i), at, rec, digest[:19]) for i, at, rec, digest in rows), nl=False)
+    click.echo(
+        render.table((str(i), at, rec, digest[:19]) for i, at, rec, digest in rows), nl=False
+    )
     click.echo(f"{len(rows)} consultation{'' if len(rows) == 1 else 's'}.", err=True)
 
 
@@ -360,8 +480,9 @@ def audit_list(log_path: str | None, recommendation: str | None, since: Any) -> 
 @kb_options
 @log_option("The consultation log to read.")
 @click.argument("entry_id", metavar="ID", type=int)
-def audit_show(rules_dir: Path | None, facts_dir: Path | None, log_path: str | None,
-               entry_id: int) -> None:
+def audit_show(
+    rules_dir: Path | None, facts_dir: Path | None, log_path: str | None, entry_id: int
+) -> None:
     """Show one logged consultation as the person saw it."""
     doc = _open_log(log_path).trace(entry_id)
     rb_labels = labels(rulebase_mod.load(rules_dir, facts_dir))

@@ -16,7 +16,10 @@ from .schema import CHOICE, NUMBER, FactSpec, Schema
 from .yamlsrc import Mark, Node, expect
 
 COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+    "gt": operator.gt,
+    "ge": operator.ge,
 }
 _SYMBOL = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 FACT_OPS = ("is", "is_not", "in", "not_in", "lt", "le", "gt", "ge", "known")
@@ -70,8 +73,12 @@ class Not:
 Condition = Union[FactTest, DerivedTest, All, Any_, Not]
 
 
-def evaluate(cond: Condition, answers: Mapping[str, Any], derived: Container[str],
-             background: Mapping[str, Any]) -> bool | None:
+def evaluate(
+    cond: Condition,
+    answers: Mapping[str, Any],
+    derived: Container[str],
+    background: Mapping[str, Any],
+) -> bool | None:
     """The three-valued truth of `cond`: True, False or None for unknown."""
     if isinstance(cond, FactTest):
         return _test(cond, answers.get(cond.fact), background)
@@ -81,7 +88,9 @@ def evaluate(cond: Condition, answers: Mapping[str, Any], derived: Container[str
         inner = evaluate(cond.part, answers, derived, background)
         return None if inner is None else not inner
     results = [evaluate(p, answers, derived, background) for p in cond.parts]
-    decisive = isinstance(cond, Any_)  # the value that settles the whole: True for any, False for all
+    decisive = isinstance(
+        cond, Any_
+    )  # the value that settles the whole: True for any, False for all
     if decisive in results:
         return decisive
     return None if None in results else not decisive
@@ -121,8 +130,13 @@ def facts_read(cond: Condition) -> tuple[str, ...]:
 
 def background_read(cond: Condition) -> tuple[str, ...]:
     """The background keys `cond` compares with."""
-    return tuple(dict.fromkeys(c.value.key for c in walk(cond)
-                               if isinstance(c, FactTest) and isinstance(c.value, BackgroundRef)))
+    return tuple(
+        dict.fromkeys(
+            c.value.key
+            for c in walk(cond)
+            if isinstance(c, FactTest) and isinstance(c.value, BackgroundRef)
+        )
+    )
 
 
 def derived_read(cond: Condition) -> tuple[str, ...]:
@@ -180,15 +194,23 @@ class ConditionParser:
         keys = list(node.value)
         for key in keys:
             if key not in CONDITION_KEYS:
-                self._problem(node.key_marks[key], f"unknown operator '{key}'"
-                              f"{did_you_mean(key, CONDITION_KEYS)}; expected one of: "
-                              f"{', '.join(CONDITION_KEYS)}", "unknown-operator")
+                self._problem(
+                    node.key_marks[key],
+                    f"unknown operator '{key}'"
+                    f"{did_you_mean(key, CONDITION_KEYS)}; expected one of: "
+                    f"{', '.join(CONDITION_KEYS)}",
+                    "unknown-operator",
+                )
                 return None
         if "fact" in node.value:
             return self._fact_test(node)
         if len(keys) != 1:
-            self._problem(node.mark, "a condition holds exactly one of: fact, derived, all, any, not"
-                          f" (found {', '.join(keys) or 'nothing'})", "condition-shape")
+            self._problem(
+                node.mark,
+                "a condition holds exactly one of: fact, derived, all, any, not"
+                f" (found {', '.join(keys) or 'nothing'})",
+                "condition-shape",
+            )
             return None
         key, value = keys[0], node.value[keys[0]]
         if key == "derived":
@@ -212,17 +234,27 @@ class ConditionParser:
     def _derived(self, value: Node, top: bool) -> DerivedTest | None:
         name = value.value if value.kind == "scalar" else None
         if not isinstance(name, str):
-            self._problem(value.mark, f"'derived' names a derived fact, not {value.describe()}",
-                          "type-mismatch")
+            self._problem(
+                value.mark,
+                f"'derived' names a derived fact, not {value.describe()}",
+                "type-mismatch",
+            )
             return None
         if name not in self.schema.derived:
-            hint = (f"; '{name}' is a question: test it with `fact: {name}`"
-                    if name in self.schema.facts else did_you_mean(name, self.schema.derived))
+            hint = (
+                f"; '{name}' is a question: test it with `fact: {name}`"
+                if name in self.schema.facts
+                else did_you_mean(name, self.schema.derived)
+            )
             self._problem(value.mark, f"unknown derived fact '{name}'{hint}", "unknown-fact")
             return None
         if not top:
-            self._problem(value.mark, "a derived-fact test can stand only directly in 'when' or "
-                          "under a 'not' there, not inside 'all' or 'any'", "condition-shape")
+            self._problem(
+                value.mark,
+                "a derived-fact test can stand only directly in 'when' or "
+                "under a 'not' there, not inside 'all' or 'any'",
+                "condition-shape",
+            )
             return None
         return DerivedTest(name, value.mark)
 
@@ -239,8 +271,12 @@ class ConditionParser:
         ops = [k for k in node.value if k != "fact"]
         if len(ops) != 1 or ops[0] not in FACT_OPS:
             found = ", ".join(ops) or "none"
-            self._problem(node.mark, f"a test of '{name}' needs exactly one operator of: "
-                          f"{', '.join(FACT_OPS)} (found {found})", "condition-shape")
+            self._problem(
+                node.mark,
+                f"a test of '{name}' needs exactly one operator of: "
+                f"{', '.join(FACT_OPS)} (found {found})",
+                "condition-shape",
+            )
             return None
         op = ops[0]
         value = self._operand(self.schema.facts[name], op, node.value[op])
@@ -265,8 +301,11 @@ class ConditionParser:
 
     def _literal(self, spec: FactSpec, node: Node) -> Any:
         if node.kind != "scalar":
-            self._problem(node.mark, f"expected a value of '{spec.name}' ({spec.allowed()}), "
-                          f"not {node.describe()}", "type-mismatch")
+            self._problem(
+                node.mark,
+                f"expected a value of '{spec.name}' ({spec.allowed()}), not {node.describe()}",
+                "type-mismatch",
+            )
             return _INVALID
         try:
             value = spec.parse(node.value)
@@ -274,32 +313,46 @@ class ConditionParser:
             self._problem(node.mark, f"'{spec.name}': {exc}", "type-mismatch")
             return _INVALID
         if value is None:
-            self._problem(node.mark, f"to test for an unknown answer use `known: false`, "
-                          f"not a value", "type-mismatch")
+            self._problem(
+                node.mark,
+                "to test for an unknown answer use `known: false`, not a value",
+                "type-mismatch",
+            )
             return _INVALID
         return value
 
     def _number(self, spec: FactSpec, op: str, node: Node) -> Any:
         if spec.type != NUMBER:
-            kind = f"a choice ({', '.join(spec.choices)})" if spec.type == CHOICE else "a yes/no fact"
-            self._problem(node.mark, f"'{op}' compares numbers, but '{spec.name}' is {kind}",
-                          "type-mismatch")
+            kind = (
+                f"a choice ({', '.join(spec.choices)})" if spec.type == CHOICE else "a yes/no fact"
+            )
+            self._problem(
+                node.mark, f"'{op}' compares numbers, but '{spec.name}' is {kind}", "type-mismatch"
+            )
             return _INVALID
         if node.kind == "map":
             ref = node.value.get("background")
             if list(node.value) != ["background"] or ref is None or not isinstance(ref.value, str):
-                self._problem(node.mark, "a comparison takes a number or {background: KEY}",
-                              "type-mismatch")
+                self._problem(
+                    node.mark, "a comparison takes a number or {background: KEY}", "type-mismatch"
+                )
                 return _INVALID
             key = ref.value
             if key not in self.schema.background:
-                self._problem(ref.mark, f"unknown background fact '{key}'"
-                              f"{did_you_mean(key, self.schema.background)}", "unknown-fact")
+                self._problem(
+                    ref.mark,
+                    f"unknown background fact '{key}'{did_you_mean(key, self.schema.background)}",
+                    "unknown-fact",
+                )
                 return _INVALID
             target = self.schema.background[key]
             if not isinstance(target, int) or isinstance(target, bool):
-                self._problem(ref.mark, f"background '{key}' is {target!r}, not a number, so "
-                              f"'{spec.name}' cannot be compared with it", "type-mismatch")
+                self._problem(
+                    ref.mark,
+                    f"background '{key}' is {target!r}, not a number, so "
+                    f"'{spec.name}' cannot be compared with it",
+                    "type-mismatch",
+                )
                 return _INVALID
             return BackgroundRef(key)
         return self._literal(spec, node)

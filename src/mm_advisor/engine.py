@@ -14,8 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .conditions import (All, Any_, BackgroundRef, Condition, DerivedTest, FactTest, Not,
-                         background_read, evaluate, facts_read)
+from .conditions import Condition, DerivedTest, Not, background_read, evaluate, facts_read
 from .rulebase import Rule, RuleBase
 
 
@@ -138,14 +137,16 @@ class _FieldTest:
 class _JoinTest:
     """A TEST node: a condition over several answers or background figures, on bound values."""
 
-    def __init__(self, cond: Condition, answer_vars: Mapping[str, str],
-                 background_vars: Mapping[str, str]):
+    def __init__(
+        self, cond: Condition, answer_vars: Mapping[str, str], background_vars: Mapping[str, str]
+    ):
         self.cond = cond
         self.answer_vars = answer_vars
         self.background_vars = background_vars
         names = [*answer_vars.values(), *background_vars.values()]
         self.__signature__ = inspect.Signature(
-            [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names])
+            [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY) for n in names]
+        )
 
     def __call__(self, **values: Any) -> bool:
         answers = {fact: values[var] for fact, var in self.answer_vars.items()}
@@ -153,9 +154,12 @@ class _JoinTest:
         return evaluate(self.cond, answers, (), background) is True
 
 
-_ACTION_SIGNATURE = inspect.Signature([
-    inspect.Parameter("engine", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-    inspect.Parameter("context", inspect.Parameter.VAR_KEYWORD)])
+_ACTION_SIGNATURE = inspect.Signature(
+    [
+        inspect.Parameter("engine", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+        inspect.Parameter("context", inspect.Parameter.VAR_KEYWORD),
+    ]
+)
 
 
 class _Action:
@@ -175,16 +179,25 @@ class _Action:
             fact = context[name]
             kind = type(fact).__name__.lower()
             value = True if kind == "derived" else fact["value"]
-            matched.setdefault(fact["__factid__"],
-                               MatchedFact(kind, fact["name"], value, fact["__factid__"]))
+            matched.setdefault(
+                fact["__factid__"], MatchedFact(kind, fact["name"], value, fact["__factid__"])
+            )
         bindings = tuple((v, context[v]) for v in self.variables)
         new, already = [], []
         for name in self.rule.derive:
             (new if engine.declare(Derived(name=name)) is not None else already).append(name)
         if self.rule.conclude:
             engine.declare(Conclusion(option=self.rule.conclude))
-        engine.firings.append(Firing(len(engine.firings) + 1, self.rule, tuple(matched.values()),
-                                     bindings, tuple(new), tuple(already)))
+        engine.firings.append(
+            Firing(
+                len(engine.firings) + 1,
+                self.rule,
+                tuple(matched.values()),
+                bindings,
+                tuple(new),
+                tuple(already),
+            )
+        )
 
 
 class _Engine(KnowledgeEngine):
@@ -217,14 +230,18 @@ def _compile_rule(rule: Rule) -> Any:
             for j, (fact, var) in enumerate(answer_vars.items()):
                 patterns.append(bind(f"{tag}_a{j}", Answer(name=fact, value=getattr(MATCH, var))))
             for j, (key, var) in enumerate(background_vars.items()):
-                patterns.append(bind(f"{tag}_b{j}", Background(name=key, value=getattr(MATCH, var))))
+                patterns.append(
+                    bind(f"{tag}_b{j}", Background(name=key, value=getattr(MATCH, var)))
+                )
             patterns.append(TEST(_JoinTest(cond, answer_vars, background_vars)))
-            variables.extend(v for v in [*answer_vars.values(), *background_vars.values()]
-                             if v not in variables)
+            variables.extend(
+                v for v in [*answer_vars.values(), *background_vars.values()] if v not in variables
+            )
     if rule.conclude:
         patterns.append(NOT(Conclusion()))
     return ExpertaRule(*patterns, salience=rule.salience)(
-        _Action(rule, tuple(bound), tuple(variables)))
+        _Action(rule, tuple(bound), tuple(variables))
+    )
 
 
 class CompiledRuleBase:
@@ -239,7 +256,8 @@ class CompiledRuleBase:
         # Only the figures some rule compares with enter working memory; the rest are for people.
         self._background_read = [k for k in rulebase.schema.background if k in read]
         self._engine.strategy = DeterministicStrategy(
-            {rule.id: (rule.salience, rule.order) for rule in rulebase.rules})
+            {rule.id: (rule.salience, rule.order) for rule in rulebase.rules}
+        )
 
     def run(self, answers: Mapping[str, Any]) -> Run:
         """Run the rules on `answers` (fact name -> typed value, None when unknown)."""
@@ -247,8 +265,10 @@ class CompiledRuleBase:
         engine.reset()
         engine.firings = []
         facts = [Answer(name=name, value=answers.get(name)) for name in self.rulebase.schema.facts]
-        background = [Background(name=k, value=self.rulebase.schema.background[k])
-                      for k in self._background_read]
+        background = [
+            Background(name=k, value=self.rulebase.schema.background[k])
+            for k in self._background_read
+        ]
         engine.declare(*facts, *background)  # one agenda update for all of them
         fact_ids = {fact["name"]: fact["__factid__"] for fact in facts}
         engine.run()

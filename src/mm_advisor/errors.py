@@ -58,6 +58,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """
     choices = sorted(choices)
     extended = [c for c in choices if c.startswith(str(word)) and c != word]
-    match = extended if len(extended) == 1 else difflib.get_close_matches(str(word), choices, n=1,
-                                                                          cutoff=0.6)
+    match = (
+        extended
+        if len(extended) == 1
+        else difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    )
     return f" (did you mean '{match[0]}'?)" if match else ""

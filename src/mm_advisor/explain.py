@@ -27,7 +27,7 @@ class Section:
 
 
 def _cite(f: dict[str, Any]) -> str:
-    return f"{f['source']['section']}: \"{f['source']['quote']}\" ({f['location']})"
+    return f'{f["source"]["section"]}: "{f["source"]["quote"]}" ({f["location"]})'
 
 
 def _facts(f: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -54,8 +54,10 @@ class Explainer:
         rec = doc["recommendation"]
         lines = [f"Recommendation: {safe(self.labels.get(rec, rec))} ({safe(rec)})"]
         if doc["rulebase"]["digest"] != self.advisor.rulebase.digest:
-            lines.append("Note: the current rule files differ from the ones this trace was made "
-                         "with; what-if uses the current ones (see `mm-advisor audit verify`).")
+            lines.append(
+                "Note: the current rule files differ from the ones this trace was made "
+                "with; what-if uses the current ones (see `mm-advisor audit verify`)."
+            )
         return lines + ["", safe(doc["summary"])]
 
     def chain(self, section: Section, f: dict[str, Any], depth: int) -> None:
@@ -69,8 +71,11 @@ class Explainer:
         self.shown[section.title].add(f["seq"])
         section.add(depth, f"{safe(f['rule'])}: {safe(f['title'])}")
         section.add(depth + 1, f"cites {safe(_cite(f))}")
-        answers = [f"{safe(m['fact'])} = {value(m['value'])}"
-                   for m in f["matched"] if m["kind"] != "derived"]
+        answers = [
+            f"{safe(m['fact'])} = {value(m['value'])}"
+            for m in f["matched"]
+            if m["kind"] != "derived"
+        ]
         if answers:
             section.add(depth + 1, "on " + ", ".join(answers))
         for m in _facts(f, "derived"):
@@ -88,11 +93,16 @@ class Explainer:
             section.add(0, "Decided by a decision rule, after all the evidence was in:")
             self.chain(section, next(f for f in doc["fired"] if f["rule"] == decision["rule"]), 1)
         elif rec == "undetermined":
-            why = ("no option gathered positive evidence" if decision["reason"] == "no-evidence"
-                   else "the strongest options are tied")
+            why = (
+                "no option gathered positive evidence"
+                if decision["reason"] == "no-evidence"
+                else "the strongest options are tied"
+            )
             section.add(0, f"Undetermined: {why} ({render.scores(doc)}).")
         else:
-            section.add(0, f"{safe(rec)} gathered the most weighed evidence ({render.scores(doc)}).")
+            section.add(
+                0, f"{safe(rec)} gathered the most weighed evidence ({render.scores(doc)})."
+            )
         support = [f for f in doc["fired"] if f["score"].get(rec, 0) > 0]
         if support:
             section.add(0, f"Evidence for {safe(rec)}:")
@@ -116,16 +126,26 @@ class Explainer:
             for f in fired:
                 section.add(1, f"{f['score'][option]:+d} {safe(f['rule'])}: {safe(f['title'])}")
             if doc["decision"]["reason"] == "rule":
-                section.add(1, f"the decision rule {safe(doc['decision']['rule'])} concluded "
-                               f"{safe(doc['recommendation'])}")
-            missing = [b for rid, b in blocked.items() if rid in rules and
-                       (dict(rules[rid].score).get(option, 0) > 0 or rules[rid].conclude == option)]
+                section.add(
+                    1,
+                    f"the decision rule {safe(doc['decision']['rule'])} concluded "
+                    f"{safe(doc['recommendation'])}",
+                )
+            missing = [
+                b
+                for rid, b in blocked.items()
+                if rid in rules
+                and (dict(rules[rid].score).get(option, 0) > 0 or rules[rid].conclude == option)
+            ]
             if missing:
                 section.add(1, "would have supported it, but did not fire:")
             for b in missing:
                 rule = rules[b["rule"]]
-                gain = ("would decide it" if rule.conclude == option
-                        else f"{dict(rule.score)[option]:+d}")
+                gain = (
+                    "would decide it"
+                    if rule.conclude == option
+                    else f"{dict(rule.score)[option]:+d}"
+                )
                 section.add(2, f"{safe(b['rule'])} ({gain}): {safe(b['title'])}")
                 section.add(3, self._stopped(b))
         return section
@@ -136,13 +156,16 @@ class Explainer:
             return f"stopped: {safe(b['condition'])}"
         seen = ", ".join(f"{safe(k)} was {value(v)}" for k, v in b["seen"].items())
         verdict = "unknown" if b["result"] == "unknown" else "false"
-        return (f"stopped by condition {b['index'] + 1}, {safe(b['condition'])}: {verdict}"
-                + (f" ({seen})" if seen else ""))
+        return f"stopped by condition {b['index'] + 1}, {safe(b['condition'])}: {verdict}" + (
+            f" ({seen})" if seen else ""
+        )
 
     def what_if(self) -> Section:
         section = Section("What if an answer changed")
         answers = parse_recorded(self.doc["answers"], self.advisor.rulebase.schema).values
-        changes = self.advisor.what_if({n: answers.get(n) for n in self.advisor.rulebase.schema.facts})
+        changes = self.advisor.what_if(
+            {n: answers.get(n) for n in self.advisor.rulebase.schema.facts}
+        )
         if not changes:
             section.add(0, "No single changed answer would change the recommendation.")
             return section
@@ -168,7 +191,9 @@ class Explainer:
             return section
         blocked = next((b for b in self.doc["not_fired"] if b["rule"] == rule_id), None)
         if blocked is None:
-            known = [f["rule"] for f in self.doc["fired"]] + [b["rule"] for b in self.doc["not_fired"]]
+            known = [f["rule"] for f in self.doc["fired"]] + [
+                b["rule"] for b in self.doc["not_fired"]
+            ]
             raise AdvisorError(f"the trace has no rule '{rule_id}'{did_you_mean(rule_id, known)}")
         section.add(0, f"Did not fire: {safe(blocked['title'])} ({safe(blocked['location'])})")
         section.add(1, self._stopped(blocked))
@@ -181,8 +206,15 @@ def to_text(header: list[str], sections: list[Section]) -> str:
         out += ["", s.title, "-" * len(s.title)]
         for depth, text in s.lines:
             pad = "  " * (depth + 1)
-            out.append(textwrap.fill(text, render.width(), initial_indent=pad,
-                                     subsequent_indent=pad + "    ", break_on_hyphens=False))
+            out.append(
+                textwrap.fill(
+                    text,
+                    render.width(),
+                    initial_indent=pad,
+                    subsequent_indent=pad + "    ",
+                    break_on_hyphens=False,
+                )
+            )
     return "\n".join(out) + "\n"
 
 

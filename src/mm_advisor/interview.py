@@ -19,15 +19,26 @@ COMMANDS = "why/back/skip/help"
 
 def _wrap(text: str, indent: int = 2) -> str:
     pad = " " * indent
-    return textwrap.fill(safe(text), width(), initial_indent=pad, subsequent_indent=pad + "  ",
-                         break_on_hyphens=False)
+    return textwrap.fill(
+        safe(text),
+        width(),
+        initial_indent=pad,
+        subsequent_indent=pad + "  ",
+        break_on_hyphens=False,
+    )
 
 
 class Interview:
     """One interview over `given` answers (already from a file or --set), asking the rest."""
 
-    def __init__(self, rulebase: RuleBase, planner: Planner, given: Answers, ask_all: bool = False,
-                 save_to: str | None = None):
+    def __init__(
+        self,
+        rulebase: RuleBase,
+        planner: Planner,
+        given: Answers,
+        ask_all: bool = False,
+        save_to: str | None = None,
+    ):
         self.rb = rulebase
         self.schema = rulebase.schema
         self.planner = planner
@@ -35,8 +46,7 @@ class Interview:
         self.ask_all = ask_all
         self.save_to = save_to
         self.history: list[str] = []
-        self.out: Callable[[str], None] = lambda text: click.echo(text, err=True,
-                                                                  color=use_color())
+        self.out: Callable[[str], None] = lambda text: click.echo(text, err=True, color=use_color())
 
     def free(self) -> frozenset[str]:
         return frozenset(f for f in self.schema.facts if f not in self.given.values)
@@ -49,8 +59,10 @@ class Interview:
     def run(self) -> Answers:
         """Ask until nothing more can change the result, then let the person review; save always."""
         try:
-            self.out(f"Answer each question; type one of {COMMANDS.replace('/', ', ')} at any "
-                     "question, or press Enter for 'unknown'.")
+            self.out(
+                f"Answer each question; type one of {COMMANDS.replace('/', ', ')} at any "
+                "question, or press Enter for 'unknown'."
+            )
             while True:
                 self.ask_until_settled()
                 if not self.review():
@@ -72,14 +84,22 @@ class Interview:
         """Ask one question until it is answered; return a fact to ask next when going back."""
         spec = self.schema.facts[fact]
         number = len(self.history) + 1
-        lines = textwrap.wrap(f"{number}. {safe(spec.question)}", width(), subsequent_indent="   ",
-                              break_on_hyphens=False)
+        lines = textwrap.wrap(
+            f"{number}. {safe(spec.question)}",
+            width(),
+            subsequent_indent="   ",
+            break_on_hyphens=False,
+        )
         first, rest = lines[0].split(" ", 1)
         rest = "\n".join([rest, *lines[1:]])
         question = f"{first} {click.style(rest, bold=True) if use_color() else rest}"
         while True:
-            raw = click.prompt(f"\n{question}\n   [{spec.allowed()}/unknown; {COMMANDS}]",
-                               default="unknown", show_default=False, err=True)
+            raw = click.prompt(
+                f"\n{question}\n   [{spec.allowed()}/unknown; {COMMANDS}]",
+                default="unknown",
+                show_default=False,
+                err=True,
+            )
             word = raw.strip().lower()
             if word == "why":
                 self.explain_why(fact)
@@ -107,12 +127,17 @@ class Interview:
         values, free = self.given.values, self.free()
         rules = self.planner.why(fact, values, free)
         possible = ", ".join(sorted(self.planner.outcomes(values, free)))
-        self.out(_wrap(f"Still possible: {possible}. This answer decides whether these rules "
-                       "can fire:", 2))
+        self.out(
+            _wrap(
+                f"Still possible: {possible}. This answer decides whether these rules can fire:", 2
+            )
+        )
         for rule in rules:
             when = "; ".join(describe(c, self.schema) for c in rule.when)
             adds = [f"derives {', '.join(rule.derive)}"] if rule.derive else []
-            adds += [f"scores {', '.join(f'{o} {w:+d}' for o, w in rule.score)}"] if rule.score else []
+            adds += (
+                [f"scores {', '.join(f'{o} {w:+d}' for o, w in rule.score)}"] if rule.score else []
+            )
             adds += [f"decides {rule.conclude}"] if rule.conclude else []
             self.out(_wrap(f"- {rule.title} ({rule.id}): if {when}, it {'; '.join(adds)}.", 4))
             self.out(_wrap(f'cites {rule.source.section}: "{rule.source.quote}"', 8))
@@ -127,8 +152,12 @@ class Interview:
             spec = self.schema.facts[fact]
             self.out(f"  {i}. {fact} = {spec.render(self.given.values[fact])}")
         while True:
-            raw = click.prompt("Change one? Type its number, or press Enter to see the "
-                               "recommendation", default="", show_default=False, err=True)
+            raw = click.prompt(
+                "Change one? Type its number, or press Enter to see the recommendation",
+                default="",
+                show_default=False,
+                err=True,
+            )
             if not raw.strip():
                 return False
             if raw.strip().isdigit() and 1 <= int(raw) <= len(asked):
@@ -144,12 +173,15 @@ class Interview:
         if not skipped:
             return
         values, free = self.given.values, self.free()
-        self.out(f"\nNot asked ({len(skipped)}), because no answer could change the "
-                 "recommendation:")
+        self.out(
+            f"\nNot asked ({len(skipped)}), because no answer could change the recommendation:"
+        )
         for fact in skipped:
-            reason = ("no rule that reads it can still fire"
-                      if not self.planner.live(fact, values, free)
-                      else "the recommendation can no longer change")
+            reason = (
+                "no rule that reads it can still fire"
+                if not self.planner.live(fact, values, free)
+                else "the recommendation can no longer change"
+            )
             self.out(f"  {fact}: {reason}")
 
     def save(self) -> None:

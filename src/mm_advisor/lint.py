@@ -37,22 +37,33 @@ def unsatisfiable(rb: RuleBase) -> Iterator[Problem]:
         negated = {d.name for d in _negated_derived(rule)}
         clash = [d.name for d in _positive_derived(rule) if d.name in negated]
         if clash:
-            yield _warn(rule.mark, f"rule '{rule.id}' can never fire: it needs '{clash[0]}' both "
-                        "derived and not derived", "unsatisfiable")
+            yield _warn(
+                rule.mark,
+                f"rule '{rule.id}' can never fire: it needs '{clash[0]}' both "
+                "derived and not derived",
+                "unsatisfiable",
+            )
             continue
         conds = [c for c in rule.when if not derived_read(c)]
         facts = list(dict.fromkeys(f for c in conds for f in facts_read(c)))
-        domains = [(*schema.facts[f].domain(thresholds(conds, f, schema.background)), None)
-                   for f in facts]
+        domains = [
+            (*schema.facts[f].domain(thresholds(conds, f, schema.background)), None) for f in facts
+        ]
         size = 1
         for d in domains:
             size *= len(d)
         if not facts or size > _MAX_ASSIGNMENTS:
             continue
-        if not any(all(evaluate(c, dict(zip(facts, values)), (), schema.background) is True
-                       for c in conds) for values in itertools.product(*domains)):
-            yield _warn(rule.mark, f"rule '{rule.id}' can never fire: its conditions on "
-                        f"{', '.join(facts)} contradict each other", "unsatisfiable")
+        if not any(
+            all(evaluate(c, dict(zip(facts, values)), (), schema.background) is True for c in conds)
+            for values in itertools.product(*domains)
+        ):
+            yield _warn(
+                rule.mark,
+                f"rule '{rule.id}' can never fire: its conditions on "
+                f"{', '.join(facts)} contradict each other",
+                "unsatisfiable",
+            )
 
 
 def underived(rb: RuleBase) -> Iterator[Problem]:
@@ -61,8 +72,11 @@ def underived(rb: RuleBase) -> Iterator[Problem]:
     for rule in rb.rules:
         for test in _positive_derived(rule):
             if test.name not in produced:
-                yield _warn(test.mark, f"rule '{rule.id}' can never fire: no rule derives "
-                            f"'{test.name}'", "underived-fact")
+                yield _warn(
+                    test.mark,
+                    f"rule '{rule.id}' can never fire: no rule derives '{test.name}'",
+                    "underived-fact",
+                )
 
 
 def redundant(rb: RuleBase) -> Iterator[Problem]:
@@ -73,13 +87,20 @@ def redundant(rb: RuleBase) -> Iterator[Problem]:
         ca, cb = set(a.when), set(b.when)
         where = f"{a.mark.path}:{a.mark.line}"
         if ca == cb:
-            yield _warn(b.mark, f"rule '{b.id}' has the same conditions and conclusion as "
-                        f"'{a.id}' ({where})", "duplicate-rule")
+            yield _warn(
+                b.mark,
+                f"rule '{b.id}' has the same conditions and conclusion as '{a.id}' ({where})",
+                "duplicate-rule",
+            )
         elif ca < cb or cb < ca:
             wide, narrow = (a, b) if ca < cb else (b, a)
-            yield _warn(narrow.mark, f"rule '{narrow.id}' is subsumed by '{wide.id}' "
-                        f"({wide.mark.path}:{wide.mark.line}): whenever it fires, '{wide.id}' "
-                        "fires too with the same conclusion", "subsumed-rule")
+            yield _warn(
+                narrow.mark,
+                f"rule '{narrow.id}' is subsumed by '{wide.id}' "
+                f"({wide.mark.path}:{wide.mark.line}): whenever it fires, '{wide.id}' "
+                "fires too with the same conclusion",
+                "subsumed-rule",
+            )
 
 
 def unused(rb: RuleBase) -> Iterator[Problem]:
@@ -87,23 +108,34 @@ def unused(rb: RuleBase) -> Iterator[Problem]:
     read = {f for rule in rb.rules for c in rule.when for f in facts_read(c)}
     for spec in rb.schema.facts.values():
         if spec.name not in read:
-            yield _warn(spec.mark, f"fact '{spec.name}' is asked but no rule uses it", "unused-fact")
+            yield _warn(
+                spec.mark, f"fact '{spec.name}' is asked but no rule uses it", "unused-fact"
+            )
     tested = {d for rule in rb.rules for c in rule.when for d in derived_read(c)}
     produced = {name for rule in rb.rules for name in rule.derive}
     for spec in rb.schema.derived.values():
         if spec.name not in tested:
             what = "tested" if spec.name in produced else "derived or tested"
-            yield _warn(spec.mark, f"derived fact '{spec.name}' is never {what} by any rule",
-                        "unused-derived")
+            yield _warn(
+                spec.mark,
+                f"derived fact '{spec.name}' is never {what} by any rule",
+                "unused-derived",
+            )
 
 
 def unreachable(rb: RuleBase) -> Iterator[Problem]:
     """Options that no rule can recommend."""
     for option in rb.schema.options.values():
-        if not any(rule.conclude == option.name or dict(rule.score).get(option.name, 0) > 0
-                   for rule in rb.rules):
-            yield _warn(option.mark, f"no rule can recommend '{option.name}': none concludes it "
-                        "or gives it a positive score", "unreachable-option")
+        if not any(
+            rule.conclude == option.name or dict(rule.score).get(option.name, 0) > 0
+            for rule in rb.rules
+        ):
+            yield _warn(
+                option.mark,
+                f"no rule can recommend '{option.name}': none concludes it "
+                "or gives it a positive score",
+                "unreachable-option",
+            )
 
 
 def cycles(rb: RuleBase) -> Iterator[Problem]:
@@ -126,9 +158,12 @@ def cycles(rb: RuleBase) -> Iterator[Problem]:
                     if key not in reported:
                         reported.add(key)
                         rule = origin[(path[-1], start)]
-                        yield _warn(rule.mark, "derived facts form a cycle: "
-                                    f"{' -> '.join(path + [start])}; no rule in it can fire first",
-                                    "derived-cycle")
+                        yield _warn(
+                            rule.mark,
+                            "derived facts form a cycle: "
+                            f"{' -> '.join(path + [start])}; no rule in it can fire first",
+                            "derived-cycle",
+                        )
                 elif nxt not in path:
                     stack.append((nxt, path + [nxt]))
 
@@ -139,10 +174,14 @@ def negation_order(rb: RuleBase) -> Iterator[Problem]:
         for test in _negated_derived(rule):
             for other in rb.rules:
                 if test.name in other.derive and other.salience <= rule.salience:
-                    yield _warn(test.mark, f"rule '{rule.id}' tests that '{test.name}' is not "
-                                f"derived, but '{other.id}', which derives it, has salience "
-                                f"{other.salience}, not above {rule.salience}: '{rule.id}' may "
-                                "fire before it", "negation-order")
+                    yield _warn(
+                        test.mark,
+                        f"rule '{rule.id}' tests that '{test.name}' is not "
+                        f"derived, but '{other.id}', which derives it, has salience "
+                        f"{other.salience}, not above {rule.salience}: '{rule.id}' may "
+                        "fire before it",
+                        "negation-order",
+                    )
 
 
 CHECKS: tuple[tuple[str, Callable[[RuleBase], Iterator[Problem]]], ...] = (

@@ -43,13 +43,20 @@ class ConsultationLog:
 
     def append(self, doc: dict[str, Any]) -> int:
         """Store one trace in its own transaction; return its id."""
-        row = (doc["created_at"], doc["recommendation"], doc["rulebase"]["digest"],
-               doc["content_digest"], json.dumps(doc, ensure_ascii=False))
+        row = (
+            doc["created_at"],
+            doc["recommendation"],
+            doc["rulebase"]["digest"],
+            doc["content_digest"],
+            json.dumps(doc, ensure_ascii=False),
+        )
         try:
             self.db.execute("BEGIN IMMEDIATE")
             cursor = self.db.execute(
                 "INSERT INTO consultations (created_at, recommendation, rulebase_digest, "
-                "content_digest, trace) VALUES (?, ?, ?, ?, ?)", row)
+                "content_digest, trace) VALUES (?, ?, ?, ?, ?)",
+                row,
+            )
             self.db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             if self.db.in_transaction:
@@ -57,8 +64,9 @@ class ConsultationLog:
             raise LogError(f"{self.path}: cannot write the consultation log: {exc}") from None
         return cursor.lastrowid
 
-    def entries(self, recommendation: str | None = None,
-                since: str | None = None) -> list[tuple[int, str, str, str]]:
+    def entries(
+        self, recommendation: str | None = None, since: str | None = None
+    ) -> list[tuple[int, str, str, str]]:
         """(id, created_at, recommendation, content_digest) of matching entries, oldest first."""
         query = "SELECT id, created_at, recommendation, content_digest FROM consultations"
         clauses, args = [], []

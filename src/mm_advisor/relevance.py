@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-from .conditions import (DerivedTest, FactTest, derived_read, evaluate, facts_read, thresholds,
-                         walk)
+from .conditions import DerivedTest, FactTest, derived_read, evaluate, facts_read, thresholds, walk
 from .rulebase import Rule, RuleBase
 from .schema import UNDETERMINED
 
@@ -37,27 +36,45 @@ class Planner:
         self.rb = rulebase
         self.schema = rulebase.schema
         self.rules = sorted(rulebase.rules, key=lambda r: (-r.salience, r.order))
-        self.answer_conds = {r.id: tuple(c for c in r.when if not derived_read(c))
-                             for r in self.rules}
-        self.reads = {r.id: tuple(dict.fromkeys(f for c in self.answer_conds[r.id]
-                                                for f in facts_read(c))) for r in self.rules}
-        self.readers = {f: [r for r in self.rules if f in self.reads[r.id]] for f in self.schema.facts}
+        self.answer_conds = {
+            r.id: tuple(c for c in r.when if not derived_read(c)) for r in self.rules
+        }
+        self.reads = {
+            r.id: tuple(dict.fromkeys(f for c in self.answer_conds[r.id] for f in facts_read(c)))
+            for r in self.rules
+        }
+        self.readers = {
+            f: [r for r in self.rules if f in self.reads[r.id]] for f in self.schema.facts
+        }
         self.classes = {f: self._classes(f) for f in self.schema.facts}
-        self.derivers = {name: [r.id for r in self.rules if name in r.derive]
-                         for name in self.schema.derived}
+        self.derivers = {
+            name: [r.id for r in self.rules if name in r.derive] for name in self.schema.derived
+        }
         self.derived_tests = {  # (derived fact, negated?) for each rule
-            r.id: [(c.name, False) if isinstance(c, DerivedTest) else (c.part.name, True)
-                   for c in r.when if derived_read(c)] for r in self.rules}
+            r.id: [
+                (c.name, False) if isinstance(c, DerivedTest) else (c.part.name, True)
+                for c in r.when
+                if derived_read(c)
+            ]
+            for r in self.rules
+        }
         self._answer_status = lru_cache(maxsize=None)(self._answer_status_uncached)
         self._statuses = lru_cache(maxsize=8192)(self._statuses_uncached)
         self._assess = lru_cache(maxsize=4096)(self._assess_uncached)
 
     def _classes(self, fact: str) -> tuple[Any, ...]:
         """One value per class of answers that every test of `fact` treats alike, then unknown."""
-        tests = [c for r in self.rules for cond in r.when for c in walk(cond)
-                 if isinstance(c, FactTest) and c.fact == fact]
+        tests = [
+            c
+            for r in self.rules
+            for cond in r.when
+            for c in walk(cond)
+            if isinstance(c, FactTest) and c.fact == fact
+        ]
         seen: dict[tuple, Any] = {}
-        for value in self.schema.facts[fact].domain(thresholds(tests, fact, self.schema.background)):
+        for value in self.schema.facts[fact].domain(
+            thresholds(tests, fact, self.schema.background)
+        ):
             signature = tuple(evaluate(t, {fact: value}, (), self.schema.background) for t in tests)
             seen.setdefault(signature, value)
         return (*seen.values(), None)
@@ -70,8 +87,9 @@ class Planner:
         for values in itertools.product(*(self.classes[f] for f in free)):
             answers = dict(fixed)
             answers.update(zip(free, values))
-            results.add(all(evaluate(c, answers, (), self.schema.background) is True
-                            for c in conds))
+            results.add(
+                all(evaluate(c, answers, (), self.schema.background) is True for c in conds)
+            )
             if len(results) == 2:
                 break
         return Status(True in results, results == {True})
@@ -90,7 +108,9 @@ class Planner:
         for rule in self.rules:
             reads = self.reads[rule.id]
             fixed = tuple((f, answers.get(f)) for f in reads if f not in free)
-            base[rule.id] = self._answer_status(rule.id, fixed, tuple(f for f in reads if f in free))
+            base[rule.id] = self._answer_status(
+                rule.id, fixed, tuple(f for f in reads if f in free)
+            )
         derived = {name: _NEVER for name in self.schema.derived}
         status: dict[str, Status] = {}
         for _ in range(len(self.rules) + 1):  # to a fixpoint: derived facts feed later rules
@@ -99,11 +119,15 @@ class Planner:
                 for name, negated in self.derived_tests[rule.id]:
                     d = derived[name]
                     parts.append(Status(not d.certain, not d.possible) if negated else d)
-                status[rule.id] = Status(all(p.possible for p in parts),
-                                         all(p.certain for p in parts))
-            updated = {name: Status(any(status[r].possible for r in rules),
-                                    any(status[r].certain for r in rules))
-                       for name, rules in self.derivers.items()}
+                status[rule.id] = Status(
+                    all(p.possible for p in parts), all(p.certain for p in parts)
+                )
+            updated = {
+                name: Status(
+                    any(status[r].possible for r in rules), any(status[r].certain for r in rules)
+                )
+                for name, rules in self.derivers.items()
+            }
             if updated == derived:
                 break
             derived = updated
@@ -113,8 +137,9 @@ class Planner:
         """The recommendations still possible (a superset of the true set, never a subset)."""
         return self.assess(answers, free)[0]
 
-    def assess(self, answers: Mapping[str, Any],
-               free: frozenset[str]) -> tuple[frozenset[str], int]:
+    def assess(
+        self, answers: Mapping[str, Any], free: frozenset[str]
+    ) -> tuple[frozenset[str], int]:
         """The possible recommendations, and the spread: how much the scores can still move."""
         return self._assess(self._key(answers, free), free)
 
@@ -150,8 +175,10 @@ class Planner:
     def live(self, fact: str, answers: Mapping[str, Any], free: frozenset[str]) -> bool:
         """Whether some answer to `fact` changes whether a rule that reads it can fire."""
         rest = free - {fact}
-        seen = {tuple(self.statuses({**answers, fact: v}, rest)[r.id] for r in self.readers[fact])
-                for v in self.classes[fact]}
+        seen = {
+            tuple(self.statuses({**answers, fact: v}, rest)[r.id] for r in self.readers[fact])
+            for v in self.classes[fact]
+        }
         return len(seen) > 1
 
     def rank(self, answers: Mapping[str, Any], free: frozenset[str]) -> list[tuple[str, float]]:

@@ -38,8 +38,9 @@ def width() -> int:
 
 def para(text: str, indent: int = 2) -> str:
     pad = " " * indent
-    return textwrap.fill(safe(text), width(), initial_indent=pad, subsequent_indent=pad,
-                         break_on_hyphens=False)
+    return textwrap.fill(
+        safe(text), width(), initial_indent=pad, subsequent_indent=pad, break_on_hyphens=False
+    )
 
 
 def scores(doc: dict[str, Any]) -> str:
@@ -49,8 +50,13 @@ def scores(doc: dict[str, Any]) -> str:
 def field(label: str, text: str, indent: int = 7) -> str:
     """One labelled line of a block, wrapped under its own indent."""
     pad = " " * indent
-    return textwrap.fill(safe(text), width(), initial_indent=f"{pad}{label}: ",
-                         subsequent_indent=pad + "  ", break_on_hyphens=False)
+    return textwrap.fill(
+        safe(text),
+        width(),
+        initial_indent=f"{pad}{label}: ",
+        subsequent_indent=pad + "  ",
+        break_on_hyphens=False,
+    )
 
 
 def firing(f: dict[str, Any], number: int | None = None) -> list[str]:
@@ -58,8 +64,11 @@ def firing(f: dict[str, Any], number: int | None = None) -> list[str]:
     head = f"{number if number is not None else f['seq']:>3}. {safe(f['rule'])}: {safe(f['title'])}"
     lines = [head]
     on = ", ".join(
-        f"{safe(m['fact'])} = {value(m['value'])}" if m["kind"] != "derived"
-        else f"derived {safe(m['fact'])}" for m in f["matched"])
+        f"{safe(m['fact'])} = {value(m['value'])}"
+        if m["kind"] != "derived"
+        else f"derived {safe(m['fact'])}"
+        for m in f["matched"]
+    )
     if on:
         lines.append(field("on", on))
     adds = [f"derived {safe(d)}" for d in f["derived"]]
@@ -68,7 +77,7 @@ def firing(f: dict[str, Any], number: int | None = None) -> list[str]:
         adds.append(f"decision: {safe(f['concluded'])}")
     if adds:
         lines.append(field("adds", ", ".join(adds)))
-    lines.append(field("cites", f"{f['source']['section']}: \"{f['source']['quote']}\""))
+    lines.append(field("cites", f'{f["source"]["section"]}: "{f["source"]["quote"]}"'))
     lines.append(f"       at {safe(f['location'])}")
     return lines
 
@@ -77,8 +86,10 @@ def deciders(doc: dict[str, Any]) -> list[str]:
     grouped: dict[tuple[str, str], list[str]] = {}
     for c in doc["deciders"]:
         grouped.setdefault((c["fact"], c["recommendation"]), []).append(value(c["value"]))
-    return [f"  {safe(fact)} = {' or '.join(values)}  ->  {safe(rec)}"
-            for (fact, rec), values in grouped.items()]
+    return [
+        f"  {safe(fact)} = {' or '.join(values)}  ->  {safe(rec)}"
+        for (fact, rec), values in grouped.items()
+    ]
 
 
 def expectations(doc: dict[str, Any]) -> list[str]:
@@ -95,7 +106,12 @@ def expectations(doc: dict[str, Any]) -> list[str]:
 def consultation(doc: dict[str, Any], labels: dict[str, str]) -> str:
     """The text a person reads after a consultation."""
     rec = doc["recommendation"]
-    out = [f"Recommendation: {safe(labels.get(rec, rec))} ({safe(rec)})", "", para(doc["summary"]), ""]
+    out = [
+        f"Recommendation: {safe(labels.get(rec, rec))} ({safe(rec)})",
+        "",
+        para(doc["summary"]),
+        "",
+    ]
     out.append("Rules fired, in order:" if doc["fired"] else "No rule fired.")
     for f in doc["fired"]:
         out += firing(f)
@@ -112,5 +128,7 @@ def table(rows: Iterable[tuple[str, ...]]) -> str:
     if not rows:
         return ""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1]
-                     for r in rows) + "\n"
+    return (
+        "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1] for r in rows)
+        + "\n"
+    )

@@ -87,8 +87,9 @@ def load(rules_dir: Path | None = None, facts_dir: Path | None = None) -> RuleBa
     return rulebase
 
 
-def check(rules_dir: Path | None = None,
-          facts_dir: Path | None = None) -> tuple[RuleBase | None, list[Problem]]:
+def check(
+    rules_dir: Path | None = None, facts_dir: Path | None = None
+) -> tuple[RuleBase | None, list[Problem]]:
     """Load what can be loaded and return it with every problem found (for lint)."""
     default_rules, default_facts = shipped_dirs()
     rules_dir = Path(rules_dir or default_rules)
@@ -106,20 +107,24 @@ def check(rules_dir: Path | None = None,
     for path in _yaml_files(rules_dir, "rules", problems):
         parser.add_file(_load(path, problems, files, "rules"), path.name)
     files.sort(key=lambda f: f.logical)
-    digest = hashlib.sha256("".join(f"{f.digest}  {f.logical}\n" for f in files).encode()).hexdigest()
+    digest = hashlib.sha256(
+        "".join(f"{f.digest}  {f.logical}\n" for f in files).encode()
+    ).hexdigest()
     problems.sort()
     return RuleBase(schema, tuple(parser.rules), tuple(files), f"sha256:{digest}"), problems
 
 
 def _yaml_files(folder: Path, what: str, problems: list[Problem]) -> list[Path]:
     if not folder.is_dir():
-        problems.append(Problem(display_path(folder), 1, 1, f"the {what} folder does not exist",
-                                "missing-file"))
+        problems.append(
+            Problem(display_path(folder), 1, 1, f"the {what} folder does not exist", "missing-file")
+        )
         return []
     found = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     if not found:
-        problems.append(Problem(display_path(folder), 1, 1, f"no {what} files (*.yaml) here",
-                                "missing-file"))
+        problems.append(
+            Problem(display_path(folder), 1, 1, f"no {what} files (*.yaml) here", "missing-file")
+        )
     return found
 
 
@@ -148,8 +153,17 @@ def _article(facts_dir: Path, files: list[SourceFile]) -> str | None:
 
 def _normalise(words: str) -> str:
     """Text compared for citations: one space between words, plain quotes and dashes."""
-    table = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
-                           "\u2013": "-", "\u2014": "-", "\u00a0": " "})
+    table = str.maketrans(
+        {
+            "\u2019": "'",
+            "\u2018": "'",
+            "\u201c": '"',
+            "\u201d": '"',
+            "\u2013": "-",
+            "\u2014": "-",
+            "\u00a0": " ",
+        }
+    )
     return " ".join(words.translate(table).split()).lower()
 
 
@@ -181,9 +195,12 @@ class RuleParser:
         check_keys(node, _RULE_KEYS, ("id", "title", "when", "then"), "a rule", self.problems)
         v = node.value
         if "source" not in v:
-            self.problems.append(node.mark.problem(
-                "a rule has no citation: add 'source' with the article's section and a quote",
-                "no-citation"))
+            self.problems.append(
+                node.mark.problem(
+                    "a rule has no citation: add 'source' with the article's section and a quote",
+                    "no-citation",
+                )
+            )
         rule_id = self._id(v.get("id"))
         title = text(v.get("title"), "'title'", self.problems)
         source = self._citation(v.get("source"))
@@ -193,22 +210,39 @@ class RuleParser:
         if None in (rule_id, title, source, salience, when, then):
             return
         self.seen[rule_id] = node.mark
-        self.rules.append(Rule(rule_id, title, source, salience, when, *then, node.mark,
-                               f"rules/{file_name}:{node.mark.line}", len(self.rules)))
+        self.rules.append(
+            Rule(
+                rule_id,
+                title,
+                source,
+                salience,
+                when,
+                *then,
+                node.mark,
+                f"rules/{file_name}:{node.mark.line}",
+                len(self.rules),
+            )
+        )
 
     def _id(self, node: Node | None) -> str | None:
         rule_id = text(node, "'id'", self.problems)
         if rule_id is None:
             return None
         if not RULE_ID.match(rule_id):
-            self.problems.append(node.mark.problem(
-                f"rule id '{rule_id}' must be lower-case letters, digits and -", "bad-id"))
+            self.problems.append(
+                node.mark.problem(
+                    f"rule id '{rule_id}' must be lower-case letters, digits and -", "bad-id"
+                )
+            )
             return None
         if rule_id in self.seen:
             first = self.seen[rule_id]
-            self.problems.append(node.mark.problem(
-                f"duplicate rule id '{rule_id}' (first at {first.path}:{first.line})",
-                "duplicate-id"))
+            self.problems.append(
+                node.mark.problem(
+                    f"duplicate rule id '{rule_id}' (first at {first.path}:{first.line})",
+                    "duplicate-id",
+                )
+            )
             return None
         return rule_id
 
@@ -225,29 +259,39 @@ class RuleParser:
         if self.article is not None:
             for key, words in (("section", section), ("quote", quote)):
                 if _normalise(words) not in self.article:
-                    self.problems.append(node.value[key].mark.problem(
-                        f"the {key} '{words}' does not appear in the article ({ARTICLE})",
-                        "citation"))
+                    self.problems.append(
+                        node.value[key].mark.problem(
+                            f"the {key} '{words}' does not appear in the article ({ARTICLE})",
+                            "citation",
+                        )
+                    )
                     return None
         return Citation(section, quote)
 
     def _salience(self, node: Node | None) -> int | None:
         if node is None:
             return 0
-        if isinstance(node.value, int) and not isinstance(node.value, bool) \
-                and -1000 <= node.value <= 1000:
+        if (
+            isinstance(node.value, int)
+            and not isinstance(node.value, bool)
+            and -1000 <= node.value <= 1000
+        ):
             return node.value
-        self.problems.append(node.mark.problem(
-            f"'salience' must be a whole number from -1000 to 1000, not {node.describe()}",
-            "type-mismatch"))
+        self.problems.append(
+            node.mark.problem(
+                f"'salience' must be a whole number from -1000 to 1000, not {node.describe()}",
+                "type-mismatch",
+            )
+        )
         return None
 
     def _when(self, node: Node | None) -> tuple[Condition, ...] | None:
         if node is None or not expect(node, "seq", "'when'", self.problems):
             return None
         if not node.value:
-            self.problems.append(node.mark.problem("'when' needs at least one condition",
-                                                   "condition-shape"))
+            self.problems.append(
+                node.mark.problem("'when' needs at least one condition", "condition-shape")
+            )
             return None
         parsed = [self.conditions.parse(item) for item in node.value]
         return None if None in parsed else tuple(parsed)
@@ -257,8 +301,11 @@ class RuleParser:
             return None
         check_keys(node, _THEN_KEYS, (), "'then'", self.problems)
         if not set(_THEN_KEYS) & set(node.value):
-            self.problems.append(node.mark.problem(
-                "'then' needs at least one of: derive, score, conclude", "condition-shape"))
+            self.problems.append(
+                node.mark.problem(
+                    "'then' needs at least one of: derive, score, conclude", "condition-shape"
+                )
+            )
             return None
         derive = self._derive(node.value.get("derive"))
         score = self._score(node.value.get("score"))
@@ -276,9 +323,13 @@ class RuleParser:
             name = item.value if item.kind == "scalar" else None
             if not isinstance(name, str) or name not in self.schema.derived:
                 hint = did_you_mean(name, self.schema.derived) if isinstance(name, str) else ""
-                self.problems.append(item.mark.problem(
-                    f"'derive' names an undeclared derived fact {item.describe()}{hint}; "
-                    f"declare it under 'derived' in facts/", "unknown-fact"))
+                self.problems.append(
+                    item.mark.problem(
+                        f"'derive' names an undeclared derived fact {item.describe()}{hint}; "
+                        f"declare it under 'derived' in facts/",
+                        "unknown-fact",
+                    )
+                )
                 return None
             names.append(name)
         return tuple(names)
@@ -292,11 +343,18 @@ class RuleParser:
         for name, weight in node.value.items():
             if self._option(Node("scalar", name, node.key_marks[name]), "'score'") is False:
                 return None
-            if not isinstance(weight.value, int) or isinstance(weight.value, bool) \
-                    or weight.value == 0 or abs(weight.value) > 100:
-                self.problems.append(weight.mark.problem(
-                    f"a weight is a non-zero whole number from -100 to 100, not {weight.describe()}",
-                    "type-mismatch"))
+            if (
+                not isinstance(weight.value, int)
+                or isinstance(weight.value, bool)
+                or weight.value == 0
+                or abs(weight.value) > 100
+            ):
+                self.problems.append(
+                    weight.mark.problem(
+                        f"a weight is a non-zero whole number from -100 to 100, not {weight.describe()}",
+                        "type-mismatch",
+                    )
+                )
                 return None
             scores.append((name, weight.value))
         return tuple(scores)
@@ -309,8 +367,12 @@ class RuleParser:
         if isinstance(name, str) and name in self.schema.options:
             return name
         options = self.schema.options
-        self.problems.append(node.mark.problem(
-            f"{what} names an unknown option {node.describe()}"
-            f"{did_you_mean(name, options) if isinstance(name, str) else ''}; "
-            f"expected one of: {', '.join(options)}", "unknown-option"))
+        self.problems.append(
+            node.mark.problem(
+                f"{what} names an unknown option {node.describe()}"
+                f"{did_you_mean(name, options) if isinstance(name, str) else ''}; "
+                f"expected one of: {', '.join(options)}",
+                "unknown-option",
+            )
+        )
         return False

@@ -89,8 +89,9 @@ def load(paths: list[Path], rb: RuleBase) -> list[Scenario]:
 def _scenario(node: Node, rb: RuleBase, problems: list[Problem]) -> Scenario | None:
     if not expect(node, "map", "a scenario", problems):
         return None
-    check_keys(node, ("name", "answers", "expect"), ("name", "answers", "expect"), "a scenario",
-               problems)
+    check_keys(
+        node, ("name", "answers", "expect"), ("name", "answers", "expect"), "a scenario", problems
+    )
     name = text(node.value.get("name"), "'name'", problems)
     answers = _answers(node.value.get("answers"), rb, problems)
     expected = node.value.get("expect")
@@ -103,10 +104,14 @@ def _scenario(node: Node, rb: RuleBase, problems: list[Problem]) -> Scenario | N
         recommendation = rec_node.value
         options = [*rb.schema.options, UNDETERMINED]
         if recommendation not in options:
-            problems.append(rec_node.mark.problem(
-                f"unknown recommendation {rec_node.describe()}"
-                f"{did_you_mean(str(recommendation), options)}; expected one of: "
-                f"{', '.join(options)}", "unknown-option"))
+            problems.append(
+                rec_node.mark.problem(
+                    f"unknown recommendation {rec_node.describe()}"
+                    f"{did_you_mean(str(recommendation), options)}; expected one of: "
+                    f"{', '.join(options)}",
+                    "unknown-option",
+                )
+            )
             return None
     fires = _rule_ids(expected.value.get("fires"), rb, problems)
     not_fires = _rule_ids(expected.value.get("not_fires"), rb, problems)
@@ -121,8 +126,11 @@ def _answers(node: Node | None, rb: RuleBase, problems: list[Problem]) -> dict[s
     answers = {}
     for name, value in node.value.items():
         if name not in rb.schema.facts:
-            problems.append(node.key_marks[name].problem(
-                f"unknown fact '{name}'{did_you_mean(name, rb.schema.facts)}", "unknown-fact"))
+            problems.append(
+                node.key_marks[name].problem(
+                    f"unknown fact '{name}'{did_you_mean(name, rb.schema.facts)}", "unknown-fact"
+                )
+            )
             return None
         try:
             answers[name] = rb.schema.facts[name].parse(value.plain())
@@ -141,9 +149,12 @@ def _rule_ids(node: Node | None, rb: RuleBase, problems: list[Problem]) -> tuple
     found = []
     for item in node.value:
         if item.value not in ids:
-            problems.append(item.mark.problem(
-                f"unknown rule {item.describe()}{did_you_mean(str(item.value), ids)}",
-                "unknown-rule"))
+            problems.append(
+                item.mark.problem(
+                    f"unknown rule {item.describe()}{did_you_mean(str(item.value), ids)}",
+                    "unknown-rule",
+                )
+            )
             return None
         found.append(item.value)
     return tuple(found)
@@ -152,9 +163,10 @@ def _rule_ids(node: Node | None, rb: RuleBase, problems: list[Problem]) -> tuple
 def run(scenarios: list[Scenario], advisor: Advisor) -> tuple[list[Outcome], Coverage]:
     """Run every scenario; collect differences and which rules and conditions were exercised."""
     rb = advisor.rulebase
-    coverage = Coverage(rules={rule.id: False for rule in rb.rules},
-                        conditions={(rule.id, i): set() for rule in rb.rules
-                                    for i in range(len(rule.when))})
+    coverage = Coverage(
+        rules={rule.id: False for rule in rb.rules},
+        conditions={(rule.id, i): set() for rule in rb.rules for i in range(len(rule.when))},
+    )
     outcomes = []
     for scenario in scenarios:
         result = advisor.consult(scenario.answers)
@@ -164,7 +176,8 @@ def run(scenarios: list[Scenario], advisor: Advisor) -> tuple[list[Outcome], Cov
             coverage.rules[rule.id] |= rule.id in fired
             for i, cond in enumerate(rule.when):
                 coverage.conditions[(rule.id, i)].add(
-                    evaluate(cond, result.answers, derived, rb.schema.background))
+                    evaluate(cond, result.answers, derived, rb.schema.background)
+                )
         outcomes.append(Outcome(scenario, result, _differences(scenario, result)))
     return outcomes, coverage
 
@@ -172,8 +185,9 @@ def run(scenarios: list[Scenario], advisor: Advisor) -> tuple[list[Outcome], Cov
 def _differences(scenario: Scenario, result: Result) -> list[str]:
     lines = []
     if scenario.recommendation and scenario.recommendation != result.recommendation:
-        lines.append(f"recommendation: expected {scenario.recommendation}, "
-                     f"got {result.recommendation}")
+        lines.append(
+            f"recommendation: expected {scenario.recommendation}, got {result.recommendation}"
+        )
     fired = {f.rule.id: f for f in result.run.firings}
     blocked = {b.rule.id: b for b in result.blocked}
     for rule_id in scenario.fires:
@@ -181,8 +195,10 @@ def _differences(scenario: Scenario, result: Result) -> list[str]:
             b = blocked[rule_id]
             seen = ", ".join(f"{k} was {'unknown' if v is None else v}" for k, v in b.seen)
             where = f"condition {b.index + 1}, " if b.index >= 0 else ""
-            lines.append(f"missing firing: {rule_id}: stopped by {where}{b.condition}"
-                         + (f" ({seen})" if seen else ""))
+            lines.append(
+                f"missing firing: {rule_id}: stopped by {where}{b.condition}"
+                + (f" ({seen})" if seen else "")
+            )
     for rule_id in scenario.not_fires:
         if rule_id in fired:
             lines.append(f"unexpected firing: {rule_id} (step {fired[rule_id].seq})")
@@ -198,6 +214,8 @@ def uncovered_conditions(coverage: Coverage, rb: RuleBase) -> list[str]:
             seen = coverage.conditions[(rule.id, i)]
             if not (True in seen and False in seen):
                 shown = ", ".join(words[v] for v in (True, False, None) if v in seen) or "never"
-                lines.append(f"{rule.id} #{i + 1} ({rule.location}): "
-                             f"{describe(cond, rb.schema)}: seen {shown}")
+                lines.append(
+                    f"{rule.id} #{i + 1} ({rule.location}): "
+                    f"{describe(cond, rb.schema)}: seen {shown}"
+                )
     return lines

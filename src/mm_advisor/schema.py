@@ -90,8 +90,9 @@ class FactSpec:
         word = str(raw).strip().lower() if not isinstance(raw, bool) else ("yes" if raw else "no")
         if word in self.choices:
             return word
-        raise ValueError(f"'{raw}' is not one of {', '.join(self.choices)}"
-                         f"{did_you_mean(word, self.choices)}")
+        raise ValueError(
+            f"'{raw}' is not one of {', '.join(self.choices)}{did_you_mean(word, self.choices)}"
+        )
 
     def render(self, value: Any) -> str:
         """A value as a person reads it: yes/no, the number, the choice, or unknown."""
@@ -149,7 +150,7 @@ class Schema:
     def rows(self, kind: str) -> list[tuple[str, Any]]:
         """The background attributes of one programme kind, in file order."""
         prefix = kind + "."
-        return [(k[len(prefix):], v) for k, v in self.background.items() if k.startswith(prefix)]
+        return [(k[len(prefix) :], v) for k, v in self.background.items() if k.startswith(prefix)]
 
 
 _FACT_KEYS = ("name", "type", "question", "help", "min", "max", "choices")
@@ -180,8 +181,9 @@ class SchemaBuilder:
         if "derived" in sections and expect(sections["derived"], "seq", "'derived'", self.problems):
             for item in sections["derived"].value:
                 self._derived(item)
-        if "background" in sections and expect(sections["background"], "map", "'background'",
-                                               self.problems):
+        if "background" in sections and expect(
+            sections["background"], "map", "'background'", self.problems
+        ):
             self._background(sections["background"])
         if "options" in sections and expect(sections["options"], "map", "'options'", self.problems):
             for name, node in sections["options"].value.items():
@@ -193,14 +195,16 @@ class SchemaBuilder:
             return None
         where = node.value["name"].mark
         if not NAME.match(name):
-            self.problems.append(where.problem(
-                f"'{name}' is not a valid name: use lower-case letters, digits and _"))
+            self.problems.append(
+                where.problem(f"'{name}' is not a valid name: use lower-case letters, digits and _")
+            )
             return None
         for existing in (self.facts, self.derived):
             if name in existing:
                 first = existing[name].mark
-                self.problems.append(where.problem(
-                    f"'{name}' is defined twice (first at {first.path}:{first.line})"))
+                self.problems.append(
+                    where.problem(f"'{name}' is defined twice (first at {first.path}:{first.line})")
+                )
                 return None
         return name
 
@@ -213,9 +217,12 @@ class SchemaBuilder:
         question = text(node.value.get("question"), "'question'", self.problems)
         help_text = text(node.value.get("help"), "'help'", self.problems)
         if kind is not None and kind not in FACT_TYPES:
-            self.problems.append(node.value["type"].mark.problem(
-                f"unknown fact type '{kind}'{did_you_mean(kind, FACT_TYPES)}; "
-                f"expected one of: {', '.join(FACT_TYPES)}"))
+            self.problems.append(
+                node.value["type"].mark.problem(
+                    f"unknown fact type '{kind}'{did_you_mean(kind, FACT_TYPES)}; "
+                    f"expected one of: {', '.join(FACT_TYPES)}"
+                )
+            )
             return
         extra: dict[str, Any] = {}
         if kind == NUMBER:
@@ -225,8 +232,11 @@ class SchemaBuilder:
         applies = {NUMBER: ("min", "max"), CHOICE: ("choices",)}.get(kind, ())
         for key in ("min", "max", "choices"):
             if key in node.value and key not in applies:
-                self.problems.append(node.key_marks[key].problem(
-                    f"'{key}' does not apply to a fact of type '{kind}'"))
+                self.problems.append(
+                    node.key_marks[key].problem(
+                        f"'{key}' does not apply to a fact of type '{kind}'"
+                    )
+                )
         if None in (name, kind, question, help_text) or extra is None:
             return
         self.facts[name] = FactSpec(name, kind, question, help_text, node.mark, **extra)
@@ -260,8 +270,11 @@ class SchemaBuilder:
             if word is None:
                 return None
             if not NAME.match(word) or word == "unknown" or word in choices:
-                self.problems.append(item.mark.problem(
-                    f"'{word}' cannot be a choice: use a distinct lower-case name other than 'unknown'"))
+                self.problems.append(
+                    item.mark.problem(
+                        f"'{word}' cannot be a choice: use a distinct lower-case name other than 'unknown'"
+                    )
+                )
                 return None
             choices.append(word)
         return {"choices": tuple(choices)}
@@ -269,8 +282,9 @@ class SchemaBuilder:
     def _derived(self, node: Node) -> None:
         if not expect(node, "map", "a derived fact", self.problems):
             return
-        check_keys(node, ("name", "description"), ("name", "description"), "a derived fact",
-                   self.problems)
+        check_keys(
+            node, ("name", "description"), ("name", "description"), "a derived fact", self.problems
+        )
         name = self._name(node, "derived fact", self.derived)
         description = text(node.value.get("description"), "'description'", self.problems)
         if name and description:
@@ -289,8 +303,11 @@ class SchemaBuilder:
                 key = f"{kind}.{attr}"
                 if key in self.background:
                     first = self.background_marks[key]
-                    self.problems.append(rows.key_marks[attr].problem(
-                        f"background '{key}' is defined twice (first at {first.path}:{first.line})"))
+                    self.problems.append(
+                        rows.key_marks[attr].problem(
+                            f"background '{key}' is defined twice (first at {first.path}:{first.line})"
+                        )
+                    )
                     continue
                 self.background[key] = value.value
                 self.background_marks[key] = rows.key_marks[attr]
@@ -304,9 +321,16 @@ class SchemaBuilder:
         check_keys(node, ("label", "expect"), ("label",), f"option '{name}'", self.problems)
         label = text(node.value.get("label"), "'label'", self.problems)
         expects: list[str] = []
-        if "expect" in node.value and expect(node.value["expect"], "seq", "'expect'", self.problems):
-            expects = [w for w in (text(i, "'expect' entry", self.problems)
-                                   for i in node.value["expect"].value) if w]
+        if "expect" in node.value and expect(
+            node.value["expect"], "seq", "'expect'", self.problems
+        ):
+            expects = [
+                w
+                for w in (
+                    text(i, "'expect' entry", self.problems) for i in node.value["expect"].value
+                )
+                if w
+            ]
         if label:
             self.options[name] = OptionSpec(name, label, tuple(expects), mark)
 
@@ -315,7 +339,12 @@ class SchemaBuilder:
         for option in self.options.values():
             for kind in option.expect:
                 if kind not in kinds:
-                    self.problems.append(option.mark.problem(
-                        f"option '{option.name}' expects background '{kind}', which is not defined"
-                        f"{did_you_mean(kind, kinds)}"))
-        return Schema(self.facts, self.derived, self.background, self.background_marks, self.options)
+                    self.problems.append(
+                        option.mark.problem(
+                            f"option '{option.name}' expects background '{kind}', which is not defined"
+                            f"{did_you_mean(kind, kinds)}"
+                        )
+                    )
+        return Schema(
+            self.facts, self.derived, self.background, self.background_marks, self.options
+        )

@@ -26,20 +26,28 @@ def build(rulebase: RuleBase, answers: Answers, result: Result) -> dict[str, Any
     doc: dict[str, Any] = {
         "trace_version": TRACE_VERSION,
         "tool": {"name": "mm-advisor", "version": __version__, "experta": EXPERTA_VERSION},
-        "rulebase": {"digest": rulebase.digest,
-                     "files": [{"path": f.logical, "digest": f.digest} for f in rulebase.files]},
+        "rulebase": {
+            "digest": rulebase.digest,
+            "files": [{"path": f.logical, "digest": f.digest} for f in rulebase.files],
+        },
         "recommendation": decision.recommendation,
         "summary": summary(schema, result),
-        "decision": {"reason": decision.reason,
-                     "rule": decision.rule.id if decision.rule else None},
+        "decision": {
+            "reason": decision.reason,
+            "rule": decision.rule.id if decision.rule else None,
+        },
         "scores": dict(decision.scores),
-        "answers": {name: {"value": answers.values[name], "origin": answers.origins[name]}
-                    for name in schema.facts},
+        "answers": {
+            name: {"value": answers.values[name], "origin": answers.origins[name]}
+            for name in schema.facts
+        },
         "fired": [_firing(f, result.run.fact_ids) for f in result.run.firings],
         "derived": list(result.run.derived),
         "not_fired": [_blocked(b) for b in result.blocked],
-        "deciders": [{"fact": c.fact, "value": c.value, "recommendation": c.recommendation}
-                     for c in result.deciders],
+        "deciders": [
+            {"fact": c.fact, "value": c.value, "recommendation": c.recommendation}
+            for c in result.deciders
+        ],
         "expect": expectations(schema, decision.recommendation),
     }
     doc["content_digest"] = content_digest(doc)
@@ -55,8 +63,9 @@ def _firing(firing, fact_ids) -> dict[str, Any]:
         "source": {"section": rule.source.section, "quote": rule.source.quote},
         "location": rule.location,
         "salience": rule.salience,
-        "matched": [{"kind": m.kind, "fact": m.name, "value": m.value, "id": m.id}
-                    for m in firing.matched],
+        "matched": [
+            {"kind": m.kind, "fact": m.name, "value": m.value, "id": m.id} for m in firing.matched
+        ],
         "bindings": dict(firing.bindings),
         "derived": list(firing.derived),
         "already_derived": list(firing.already),
@@ -82,8 +91,12 @@ def expectations(schema: Schema, recommendation: str) -> dict[str, dict[str, Any
     option = schema.options.get(recommendation)
     if option is None:
         return {}
-    return {kind: {attr: value for attr, value in schema.rows(kind)
-                   if not isinstance(value, (int, float))} for kind in option.expect}
+    return {
+        kind: {
+            attr: value for attr, value in schema.rows(kind) if not isinstance(value, (int, float))
+        }
+        for kind in option.expect
+    }
 
 
 def _render(schema: Schema, name: str, value: Any) -> str:
@@ -95,8 +108,11 @@ def summary(schema: Schema, result: Result) -> str:
     decision = result.decision
     scores = ", ".join(f"{name} {score:+d}" for name, score in decision.scores.items())
     if decision.recommendation == UNDETERMINED:
-        why = ("no option gathered positive evidence" if decision.reason == "no-evidence"
-               else "the strongest options are tied")
+        why = (
+            "no option gathered positive evidence"
+            if decision.reason == "no-evidence"
+            else "the strongest options are tied"
+        )
         text = f"There is not enough evidence to recommend an option: {why} ({scores})."
         if result.deciders:
             firsts = list(dict.fromkeys(c.fact for c in result.deciders))
@@ -104,12 +120,19 @@ def summary(schema: Schema, result: Result) -> str:
         return text
     label = schema.options[decision.recommendation].label
     if decision.reason == "rule":
-        text = (f"{label} is recommended: the decision rule '{decision.rule.id}' settled it "
-                f"({decision.rule.title}). Weighed evidence: {scores}.")
+        text = (
+            f"{label} is recommended: the decision rule '{decision.rule.id}' settled it "
+            f"({decision.rule.title}). Weighed evidence: {scores}."
+        )
     else:
         text = f"{label} is recommended: it gathered the most weighed evidence ({scores})."
-    reasons = sorted(((dict(f.rule.score).get(decision.recommendation, 0), f.seq, f.rule)
-                      for f in result.run.firings), key=lambda r: (-r[0], r[1]))
+    reasons = sorted(
+        (
+            (dict(f.rule.score).get(decision.recommendation, 0), f.seq, f.rule)
+            for f in result.run.firings
+        ),
+        key=lambda r: (-r[0], r[1]),
+    )
     titles = [rule.title for weight, _, rule in reasons if weight > 0][:3]
     if titles:
         text += " The strongest reasons: " + "; ".join(titles) + "."
@@ -152,5 +175,7 @@ def load(path: str) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise TraceError(f"{path}: cannot read: {exc}") from None
     if not isinstance(doc, dict) or doc.get("trace_version") != TRACE_VERSION:
-        raise TraceError(f"{path}: not an mm-advisor trace (trace_version {TRACE_VERSION} expected)")
+        raise TraceError(
+            f"{path}: not an mm-advisor trace (trace_version {TRACE_VERSION} expected)"
+        )
     return doc

@@ -13,8 +13,13 @@ from .errors import AnswerError, TraceError
 from .render import safe, value
 from .rulebase import RuleBase
 
-_REQUIRED = {"answers": dict, "fired": list, "recommendation": str, "rulebase": dict,
-             "content_digest": str}
+_REQUIRED = {
+    "answers": dict,
+    "fired": list,
+    "recommendation": str,
+    "rulebase": dict,
+    "content_digest": str,
+}
 
 
 @dataclass
@@ -56,10 +61,14 @@ def verify(doc: dict[str, Any], rulebase: RuleBase, advisor: Advisor) -> Verific
     recorded_files = {f.get("path"): f.get("digest") for f in doc["rulebase"].get("files", [])}
     current_files = {f.logical: f.digest for f in rulebase.files}
     changed = sorted(
-        [(p, "changed") for p in recorded_files.keys() & current_files.keys()
-         if recorded_files[p] != current_files[p]]
+        [
+            (p, "changed")
+            for p in recorded_files.keys() & current_files.keys()
+            if recorded_files[p] != current_files[p]
+        ]
         + [(p, "removed") for p in recorded_files.keys() - current_files.keys()]
-        + [(p, "added") for p in current_files.keys() - recorded_files.keys()])
+        + [(p, "added") for p in current_files.keys() - recorded_files.keys()]
+    )
     rulebase_ok = doc["rulebase"].get("digest") == rulebase.digest
     result = Verification(content_ok, changed, rulebase_ok, None, recorded=doc["recommendation"])
     try:
@@ -69,16 +78,25 @@ def verify(doc: dict[str, Any], rulebase: RuleBase, advisor: Advisor) -> Verific
         return result
     replay = trace.build(rulebase, answers, advisor.consult(answers.values))
     result.replayed = replay["recommendation"]
-    result.firing_diff = list(difflib.unified_diff(
-        _firing_lines(doc["fired"]), _firing_lines(replay["fired"]), "recorded firings",
-        "replayed on the current rules", n=1, lineterm=""))
+    result.firing_diff = list(
+        difflib.unified_diff(
+            _firing_lines(doc["fired"]),
+            _firing_lines(replay["fired"]),
+            "recorded firings",
+            "replayed on the current rules",
+            n=1,
+            lineterm="",
+        )
+    )
     return result
 
 
 def report(v: Verification) -> str:
     """The verification as lines a person reads; every line from the trace is made safe."""
-    out = ["content digest: " + ("ok" if v.content_ok else
-                                 "MISMATCH: the trace was edited after it was written")]
+    out = [
+        "content digest: "
+        + ("ok" if v.content_ok else "MISMATCH: the trace was edited after it was written")
+    ]
     if v.rulebase_ok:
         out.append("rule base: same as the current rule and fact files")
     else:
@@ -89,8 +107,9 @@ def report(v: Verification) -> str:
     elif v.replayed == v.recorded:
         out.append(f"replay: recommendation reproduced ({safe(v.recorded)})")
     else:
-        out.append(f"replay: recommendation CHANGED: recorded {safe(v.recorded)}, "
-                   f"now {safe(v.replayed)}")
+        out.append(
+            f"replay: recommendation CHANGED: recorded {safe(v.recorded)}, now {safe(v.replayed)}"
+        )
     if v.firing_diff:
         out.append("replay: firings differ:")
         out += ["  " + safe(line) for line in v.firing_diff]

@@ -61,7 +61,9 @@ def load_text(text: str, path: str) -> Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise KnowledgeBaseError([Problem(path, line, col, f"invalid YAML: {exc.problem}")]) from exc
+        raise KnowledgeBaseError(
+            [Problem(path, line, col, f"invalid YAML: {exc.problem}")]
+        ) from exc
     except yaml.YAMLError as exc:
         raise KnowledgeBaseError([Problem(path, 1, 1, f"invalid YAML: {exc}")]) from exc
     if root is None:
@@ -83,7 +85,9 @@ def load_file(path: str, display: str) -> Node | None:
     except IsADirectoryError:
         raise KnowledgeBaseError([Problem(display, 1, 1, "is a directory, not a file")]) from None
     except UnicodeDecodeError as exc:
-        raise KnowledgeBaseError([Problem(display, 1, 1, f"not UTF-8 text ({exc.reason})")]) from None
+        raise KnowledgeBaseError(
+            [Problem(display, 1, 1, f"not UTF-8 text ({exc.reason})")]
+        ) from None
     except OSError as exc:
         raise KnowledgeBaseError([Problem(display, 1, 1, f"cannot read: {exc.strerror}")]) from None
     return load_text(text, display)
@@ -93,28 +97,38 @@ def _mark(node: yaml.Node, path: str) -> Mark:
     return Mark(path, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-_PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in
-               ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")}
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{t}"
+    for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
+}
 
 
 def _convert(node: yaml.Node, path: str, constructor, problems: list[Problem]) -> Node:
     mark = _mark(node, path)
     if node.tag not in _PLAIN_TAGS:
         tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-        problems.append(mark.problem(f"the tag '{tag}' is not allowed: these files hold plain data"))
+        problems.append(
+            mark.problem(f"the tag '{tag}' is not allowed: these files hold plain data")
+        )
         return Node("scalar", None, mark)
     if isinstance(node, yaml.MappingNode):
         items: dict[str, Node] = {}
         key_marks: dict[str, Mark] = {}
         for key_node, value_node in node.value:
             key_mark = _mark(key_node, path)
-            key = constructor.construct_object(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            key = (
+                constructor.construct_object(key_node)
+                if isinstance(key_node, yaml.ScalarNode)
+                else None
+            )
             if not isinstance(key, str):
                 problems.append(key_mark.problem(f"keys must be names, not {key!r}"))
                 continue
             if key in items:
                 first = key_marks[key]
-                problems.append(key_mark.problem(f"duplicate key '{key}' (first at line {first.line})"))
+                problems.append(
+                    key_mark.problem(f"duplicate key '{key}' (first at line {first.line})")
+                )
                 continue
             items[key] = _convert(value_node, path, constructor, problems)
             key_marks[key] = key_mark
@@ -133,14 +147,22 @@ def expect(node: Node, kind: str, what: str, problems: list[Problem]) -> bool:
     return False
 
 
-def check_keys(node: Node, allowed: tuple[str, ...], required: tuple[str, ...], what: str,
-               problems: list[Problem]) -> None:
+def check_keys(
+    node: Node,
+    allowed: tuple[str, ...],
+    required: tuple[str, ...],
+    what: str,
+    problems: list[Problem],
+) -> None:
     """Record unknown keys (with a suggestion) and missing required keys of a mapping node."""
     for key, key_mark in node.key_marks.items():
         if key not in allowed:
-            problems.append(key_mark.problem(
-                f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}; "
-                f"expected one of: {', '.join(allowed)}"))
+            problems.append(
+                key_mark.problem(
+                    f"unknown key '{key}' in {what}{did_you_mean(key, allowed)}; "
+                    f"expected one of: {', '.join(allowed)}"
+                )
+            )
     for key in required:
         if key not in node.value:
             problems.append(node.mark.problem(f"{what} is missing '{key}'"))
