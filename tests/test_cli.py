@@ -287,3 +287,12 @@ def test_default_knowledge_base_is_the_repositorys():
         invoke("consult", *KB_ARGS, "--answers", CAREER, "--format", "json").stdout
     )
     assert default["rulebase"] == explicit["rulebase"]
+
+
+def test_an_unwritable_trace_path_is_one_line(tmp_path):
+    target = tmp_path / "missing" / "t.json"
+    result = invoke("consult", *KB_ARGS, "--answers", CAREER, "--trace-out", str(target))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {target}: cannot write: No such file or directory\n",
+    )

@@ -143,10 +143,6 @@ class Schema:
     background_marks: Mapping[str, Mark]
     options: Mapping[str, OptionSpec]
 
-    def kinds(self) -> tuple[str, ...]:
-        """The programme kinds described in the background knowledge, in file order."""
-        return tuple(dict.fromkeys(key.split(".", 1)[0] for key in self.background))
-
     def rows(self, kind: str) -> list[tuple[str, Any]]:
         """The background attributes of one programme kind, in file order."""
         prefix = kind + "."

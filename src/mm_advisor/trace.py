@@ -99,10 +99,6 @@ def expectations(schema: Schema, recommendation: str) -> dict[str, dict[str, Any
     }
 
 
-def _render(schema: Schema, name: str, value: Any) -> str:
-    return f"{name} = {schema.facts[name].render(value)}"
-
-
 def summary(schema: Schema, result: Result) -> str:
     """One paragraph that says what was recommended and the reasons that weighed most."""
     decision = result.decision
