@@ -8,6 +8,7 @@ import pty
 import random
 import re
 import select
+import signal
 import statistics
 import sys
 import time
@@ -238,5 +239,8 @@ def _run_in_pty(lines: list[str], env: dict) -> str:
             output += chunk
             if pending and output.rstrip().endswith((b"help]:", b"recommendation:")):
                 os.write(fd, pending.pop(0).encode() + b"\r")
-    os.waitpid(pid, 0)
+    os.close(fd)
+    if os.waitpid(pid, os.WNOHANG) == (0, 0):  # still running after the deadline: never hang CI
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
     return output.decode(errors="replace").replace("\r\n", "\n")
