@@ -219,7 +219,8 @@ def _run_in_pty(lines: list[str], env: dict) -> str:
     pid, fd = pty.fork()
     if pid == 0:  # the child: a real terminal on stdin, stdout and stderr
         os.environ.update({"COLUMNS": "80", "LINES": "40", "TERM": "xterm", **env})
-        os.environ.pop("NO_COLOR", None) if "NO_COLOR" not in env else None
+        if "NO_COLOR" not in env:
+            os.environ.pop("NO_COLOR", None)
         os.execv(
             sys.executable,
             [sys.executable, "-c", "from mm_advisor.cli import main; main()", "consult", *KB_ARGS],
