@@ -39,7 +39,6 @@ class Interview:
         ask_all: bool = False,
         save_to: str | None = None,
     ):
-        self.rb = rulebase
         self.schema = rulebase.schema
         self.planner = planner
         self.given = given
@@ -127,6 +126,14 @@ class Interview:
         values, free = self.given.values, self.free()
         rules = self.planner.why(fact, values, free)
         possible = ", ".join(sorted(self.planner.outcomes(values, free)))
+        if not rules:
+            self.out(
+                _wrap(
+                    f"Still possible: {possible}. No rule that can still fire needs this "
+                    "answer; it is asked because every question was requested (--ask-all)."
+                )
+            )
+            return
         self.out(
             _wrap(
                 f"Still possible: {possible}. This answer decides whether these rules can fire:", 2

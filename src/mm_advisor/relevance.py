@@ -33,7 +33,6 @@ class Planner:
     """Plans an interview over one rule base."""
 
     def __init__(self, rulebase: RuleBase):
-        self.rb = rulebase
         self.schema = rulebase.schema
         self.rules = sorted(rulebase.rules, key=lambda r: (-r.salience, r.order))
         self.answer_conds = {
