@@ -231,6 +231,31 @@ def test_verify_names_a_changed_rule_file_and_the_changed_firing(tmp_path):
     )
 
 
+def test_verify_shows_a_weight_change_that_fires_the_same_rules(tmp_path):
+    path = str(consult_trace(tmp_path, "--answers", STEPPING))
+    kb = tmp_path / "kb"
+    shutil.copytree(RULES, kb / "rules")
+    shutil.copytree(FACTS, kb / "facts")
+    rules = kb / "rules" / "4-benefits.yaml"
+    rules.write_text(
+        rules.read_text().replace(
+            "score: {micromasters_pathway: 3}", "score: {micromasters_pathway: 4}"
+        )
+    )
+    result = invoke(
+        "audit", "verify", "--rules", str(kb / "rules"), "--facts", str(kb / "facts"), path
+    )
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[2:] == [
+        "  changed: rules/4-benefits.yaml",
+        "replay: recommendation reproduced (micromasters_pathway)",
+        "replay: scores CHANGED: recorded micromasters +7, full_masters -2, "
+        "micromasters_pathway +7; now micromasters +7, full_masters -2, micromasters_pathway +8",
+        "replay: same rules fired in the same order on the same facts",
+        "verification FAILED",
+    ]
+
+
 def test_verify_detects_a_flipped_byte(tmp_path):
     path = consult_trace(tmp_path, "--answers", STEPPING)
     data = bytearray(path.read_bytes())

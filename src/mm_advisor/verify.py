@@ -31,10 +31,11 @@ class Verification:
     replay_error: str | None = None
     firing_diff: list[str] = field(default_factory=list)
     recorded: str = ""
+    score_change: tuple[dict, dict] | None = None  # (recorded, replayed) when they differ
 
     @property
     def reproduced(self) -> bool:
-        return self.replayed == self.recorded and not self.firing_diff
+        return self.replayed == self.recorded and not self.firing_diff and not self.score_change
 
     @property
     def ok(self) -> bool:
@@ -78,6 +79,8 @@ def verify(doc: dict[str, Any], rulebase: RuleBase, advisor: Advisor) -> Verific
         return result
     replay = trace.build(rulebase, answers, advisor.consult(answers.values))
     result.replayed = replay["recommendation"]
+    if replay["scores"] != doc.get("scores"):
+        result.score_change = (doc.get("scores"), replay["scores"])
     result.firing_diff = list(
         difflib.unified_diff(
             _firing_lines(doc["fired"]),
@@ -110,6 +113,11 @@ def report(v: Verification) -> str:
         out.append(
             f"replay: recommendation CHANGED: recorded {safe(v.recorded)}, now {safe(v.replayed)}"
         )
+    if v.score_change:
+        before, after = (
+            ", ".join(f"{safe(k)} {w:+d}" for k, w in scores.items()) for scores in v.score_change
+        )
+        out.append(f"replay: scores CHANGED: recorded {before}; now {after}")
     if v.firing_diff:
         out.append("replay: firings differ:")
         out += ["  " + safe(line) for line in v.firing_diff]
