@@ -15,7 +15,7 @@ import time
 
 import pytest
 import yaml
-from conftest import KB_ARGS, invoke
+from conftest import KB_ARGS, PROFILES, invoke
 
 from mm_advisor import cli as cli_module
 from mm_advisor.relevance import Planner
@@ -157,6 +157,8 @@ def test_interrupted_interview_saves_the_answers_and_resumes(kb, tmp_path, monke
     resumed = invoke("consult", *KB_ARGS, "--answers", str(saved), input="yes\n\n")
     assert asked(kb, resumed.stderr) == ["program_offers_credit_pathway"]
     assert resumed.stdout.startswith("Recommendation: A MicroMasters as a stepping stone")
+    settled = invoke("consult", *KB_ARGS, "--answers", str(PROFILES / "stepping-stone.yaml"))
+    assert settled.stderr == "" and settled.exit_code == 0
 
 
 def test_answers_files_are_not_completed_without_a_terminal_or_with_no_input(tmp_path, monkeypatch):

@@ -45,6 +45,7 @@ class Interview:
         self.ask_all = ask_all
         self.save_to = save_to
         self.history: list[str] = []
+        self.asked_any = False
         self.out: Callable[[str], None] = lambda text: click.echo(text, err=True, color=use_color())
 
     def free(self) -> frozenset[str]:
@@ -58,15 +59,12 @@ class Interview:
     def run(self) -> Answers:
         """Ask until nothing more can change the result, then let the person review; save always."""
         try:
-            self.out(
-                f"Answer each question; type one of {COMMANDS.replace('/', ', ')} at any "
-                "question, or press Enter for 'unknown'."
-            )
             while True:
                 self.ask_until_settled()
                 if not self.review():
                     break
-            self.report_skipped()
+            if self.asked_any:
+                self.report_skipped()
             return self.given
         finally:
             self.save()
@@ -81,6 +79,12 @@ class Interview:
 
     def ask(self, fact: str) -> str | None:
         """Ask one question until it is answered; return a fact to ask next when going back."""
+        if not self.asked_any:
+            self.asked_any = True
+            self.out(
+                f"Answer each question; type one of {COMMANDS.replace('/', ', ')} at any "
+                "question, or press Enter for 'unknown'."
+            )
         spec = self.schema.facts[fact]
         number = len(self.history) + 1
         lines = textwrap.wrap(
