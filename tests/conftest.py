@@ -38,6 +38,14 @@ def invoke(*args: str, input: str | None = None):
 
 
 @pytest.fixture
+def kb_copy(tmp_path) -> tuple[Path, Path]:
+    """A copy of the repository's rules and facts that a test may edit."""
+    shutil.copytree(RULES, tmp_path / "kb" / "rules")
+    shutil.copytree(FACTS, tmp_path / "kb" / "facts")
+    return tmp_path / "kb" / "rules", tmp_path / "kb" / "facts"
+
+
+@pytest.fixture
 def broken_kb(tmp_path, monkeypatch):
     """A copy of the shipped facts plus one rule file with the given text; paths shown relative."""
 

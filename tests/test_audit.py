@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from importlib import resources
@@ -200,20 +199,16 @@ def test_verify_intact_trace(tmp_path):
     )
 
 
-def test_verify_names_a_changed_rule_file_and_the_changed_firing(tmp_path):
+def test_verify_names_a_changed_rule_file_and_the_changed_firing(tmp_path, kb_copy):
     path = str(consult_trace(tmp_path, "--answers", STEPPING))
-    kb = tmp_path / "kb"
-    shutil.copytree(RULES, kb / "rules")
-    shutil.copytree(FACTS, kb / "facts")
-    decision = kb / "rules" / "6-decision.yaml"
+    rules, facts = kb_copy
+    decision = rules / "6-decision.yaml"
     decision.write_text(
         decision.read_text().replace(
             "      conclude: micromasters_pathway\n", "      score: {micromasters_pathway: 1}\n", 1
         )
     )
-    result = invoke(
-        "audit", "verify", "--rules", str(kb / "rules"), "--facts", str(kb / "facts"), path
-    )
+    result = invoke("audit", "verify", "--rules", str(rules), "--facts", str(facts), path)
     assert result.exit_code == 1
     out = result.stdout
     assert "rule base: DIFFERENT from the current files\n  changed: rules/6-decision.yaml\n" in out
@@ -231,20 +226,16 @@ def test_verify_names_a_changed_rule_file_and_the_changed_firing(tmp_path):
     )
 
 
-def test_verify_shows_a_weight_change_that_fires_the_same_rules(tmp_path):
+def test_verify_shows_a_weight_change_that_fires_the_same_rules(tmp_path, kb_copy):
     path = str(consult_trace(tmp_path, "--answers", STEPPING))
-    kb = tmp_path / "kb"
-    shutil.copytree(RULES, kb / "rules")
-    shutil.copytree(FACTS, kb / "facts")
-    rules = kb / "rules" / "4-benefits.yaml"
-    rules.write_text(
-        rules.read_text().replace(
+    rules, facts = kb_copy
+    benefits = rules / "4-benefits.yaml"
+    benefits.write_text(
+        benefits.read_text().replace(
             "score: {micromasters_pathway: 3}", "score: {micromasters_pathway: 4}"
         )
     )
-    result = invoke(
-        "audit", "verify", "--rules", str(kb / "rules"), "--facts", str(kb / "facts"), path
-    )
+    result = invoke("audit", "verify", "--rules", str(rules), "--facts", str(facts), path)
     assert result.exit_code == 1
     assert result.stdout.splitlines()[2:] == [
         "  changed: rules/4-benefits.yaml",

@@ -98,6 +98,10 @@ def log_option(help_text: str) -> Callable:
     )
 
 
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def labels(rb: RuleBase) -> dict[str, str]:
     return {name: option.label for name, option in rb.schema.options.items()}
 
@@ -208,20 +212,17 @@ def questions(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
     """List the fact vocabulary: every question, its type and allowed answers."""
     schema = rulebase_mod.load(rules_dir, facts_dir).schema
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "name": s.name,
-                        "type": s.type,
-                        "allowed": s.allowed(),
-                        "question": s.question,
-                        "help": s.help,
-                    }
-                    for s in schema.facts.values()
-                ],
-                indent=2,
-            )
+        echo_json(
+            [
+                {
+                    "name": s.name,
+                    "type": s.type,
+                    "allowed": s.allowed(),
+                    "question": s.question,
+                    "help": s.help,
+                }
+                for s in schema.facts.values()
+            ]
         )
         return
     click.echo(
@@ -250,21 +251,17 @@ def rules_list(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None
     """List the rules with id, title and source."""
     rb = rulebase_mod.load(rules_dir, facts_dir)
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "id": r.id,
-                        "title": r.title,
-                        "location": r.location,
-                        "salience": r.salience,
-                        "source": {"section": r.source.section, "quote": r.source.quote},
-                    }
-                    for r in rb.rules
-                ],
-                indent=2,
-                ensure_ascii=False,
-            )
+        echo_json(
+            [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "location": r.location,
+                    "salience": r.salience,
+                    "source": {"section": r.source.section, "quote": r.source.quote},
+                }
+                for r in rb.rules
+            ]
         )
         return
     click.echo(render.table((r.id, r.title, f"[{r.source.section}]") for r in rb.rules), nl=False)
@@ -281,22 +278,18 @@ def rules_lint(rules_dir: Path | None, facts_dir: Path | None, strict: bool, fmt
 
     problems = lint.lint(rules_dir, facts_dir)
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                [
-                    {
-                        "path": p.path,
-                        "line": p.line,
-                        "column": p.col,
-                        "severity": p.severity,
-                        "code": p.code,
-                        "message": p.message,
-                    }
-                    for p in problems
-                ],
-                indent=2,
-                ensure_ascii=False,
-            )
+        echo_json(
+            [
+                {
+                    "path": p.path,
+                    "line": p.line,
+                    "column": p.col,
+                    "severity": p.severity,
+                    "code": p.code,
+                    "message": p.message,
+                }
+                for p in problems
+            ]
         )
     for p in problems if fmt != "json" else ():
         message = render.safe(p.message)
