@@ -170,12 +170,10 @@ class Explainer:
             section.add(0, "No single changed answer would change the recommendation.")
             return section
         section.add(0, "Changing one answer at a time (found by re-running the rules):")
-        grouped: dict[tuple[str, str], list[str]] = {}
-        for c in changes:
-            grouped.setdefault((c.fact, c.recommendation), []).append(value(c.value))
+        grouped = render.group_changes((c.fact, c.value, c.recommendation) for c in changes)
         for (fact, rec), values in grouped.items():
             was = value(answers.get(fact))
-            section.add(1, f"{safe(fact)} = {' or '.join(values)} (was {was}) -> {safe(rec)}")
+            section.add(1, f"{safe(fact)} = {values} (was {was}) -> {safe(rec)}")
         return section
 
     def rule(self, rule_id: str) -> Section:

@@ -82,13 +82,18 @@ def firing(f: dict[str, Any], number: int | None = None) -> list[str]:
     return lines
 
 
-def deciders(doc: dict[str, Any]) -> list[str]:
+def group_changes(changes: Iterable[tuple[str, Any, str]]) -> dict[tuple[str, str], str]:
+    """(fact, value, recommendation) triples as {(fact, recommendation): "v1 or v2"}, in order."""
     grouped: dict[tuple[str, str], list[str]] = {}
-    for c in doc["deciders"]:
-        grouped.setdefault((c["fact"], c["recommendation"]), []).append(value(c["value"]))
+    for fact, v, recommendation in changes:
+        grouped.setdefault((fact, recommendation), []).append(value(v))
+    return {key: " or ".join(values) for key, values in grouped.items()}
+
+
+def deciders(doc: dict[str, Any]) -> list[str]:
+    grouped = group_changes((c["fact"], c["value"], c["recommendation"]) for c in doc["deciders"])
     return [
-        f"  {safe(fact)} = {' or '.join(values)}  ->  {safe(rec)}"
-        for (fact, rec), values in grouped.items()
+        f"  {safe(fact)} = {values}  ->  {safe(rec)}" for (fact, rec), values in grouped.items()
     ]
 
 
