@@ -71,7 +71,7 @@ def test_a_failing_scenario_shows_what_differed(tmp_path, monkeypatch):
         "FAIL  Wrong on purpose  (s.yaml:2)",
         "      recommendation: expected micromasters, got full_masters",
         "      missing firing: career-acceleration: stopped by condition 2, skill_in_high_demand "
-        "is yes (skill_in_high_demand was False)",
+        "is yes: false (skill_in_high_demand was no)",
         "      unexpected firing: research-opportunities (step 1)",
         "",
     ]

@@ -147,18 +147,8 @@ class Explainer:
                     else f"{dict(rule.score)[option]:+d}"
                 )
                 section.add(2, f"{safe(b['rule'])} ({gain}): {safe(b['title'])}")
-                section.add(3, self._stopped(b))
+                section.add(3, render.stopped(b))
         return section
-
-    @staticmethod
-    def _stopped(b: dict[str, Any]) -> str:
-        if b["index"] < 0:
-            return f"stopped: {safe(b['condition'])}"
-        seen = ", ".join(f"{safe(k)} was {value(v)}" for k, v in b["seen"].items())
-        verdict = "unknown" if b["result"] == "unknown" else "false"
-        return f"stopped by condition {b['index'] + 1}, {safe(b['condition'])}: {verdict}" + (
-            f" ({seen})" if seen else ""
-        )
 
     def what_if(self) -> Section:
         section = Section("What if an answer changed")
@@ -194,7 +184,7 @@ class Explainer:
             ]
             raise AdvisorError(f"the trace has no rule '{rule_id}'{did_you_mean(rule_id, known)}")
         section.add(0, f"Did not fire: {safe(blocked['title'])} ({safe(blocked['location'])})")
-        section.add(1, self._stopped(blocked))
+        section.add(1, render.stopped(blocked))
         return section
 
 

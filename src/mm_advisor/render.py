@@ -82,6 +82,17 @@ def firing(f: dict[str, Any], number: int | None = None) -> list[str]:
     return lines
 
 
+def stopped(b: dict[str, Any]) -> str:
+    """Why a rule did not fire, from its trace record: the condition, its value, what it saw."""
+    if b["index"] < 0:
+        return f"stopped: {safe(b['condition'])}"
+    seen = ", ".join(f"{safe(k)} was {value(v)}" for k, v in b["seen"].items())
+    verdict = "unknown" if b["result"] == "unknown" else "false"
+    return f"stopped by condition {b['index'] + 1}, {safe(b['condition'])}: {verdict}" + (
+        f" ({seen})" if seen else ""
+    )
+
+
 def group_changes(changes: Iterable[tuple[str, Any, str]]) -> dict[tuple[str, str], str]:
     """(fact, value, recommendation) triples as {(fact, recommendation): "v1 or v2"}, in order."""
     grouped: dict[tuple[str, str], list[str]] = {}

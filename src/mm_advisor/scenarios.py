@@ -9,8 +9,10 @@ from typing import Any
 from .advisor import Advisor, Result
 from .conditions import describe, evaluate
 from .errors import KnowledgeBaseError, Problem, did_you_mean
+from .render import stopped
 from .rulebase import RuleBase, display_path
 from .schema import UNDETERMINED
+from .trace import blocked_record
 from .yamlsrc import Mark, Node, check_keys, expect, load_file, text
 
 
@@ -192,13 +194,7 @@ def _differences(scenario: Scenario, result: Result) -> list[str]:
     blocked = {b.rule.id: b for b in result.blocked}
     for rule_id in scenario.fires:
         if rule_id not in fired:
-            b = blocked[rule_id]
-            seen = ", ".join(f"{k} was {'unknown' if v is None else v}" for k, v in b.seen)
-            where = f"condition {b.index + 1}, " if b.index >= 0 else ""
-            lines.append(
-                f"missing firing: {rule_id}: stopped by {where}{b.condition}"
-                + (f" ({seen})" if seen else "")
-            )
+            lines.append(f"missing firing: {rule_id}: {stopped(blocked_record(blocked[rule_id]))}")
     for rule_id in scenario.not_fires:
         if rule_id in fired:
             lines.append(f"unexpected firing: {rule_id} (step {fired[rule_id].seq})")

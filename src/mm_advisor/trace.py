@@ -43,7 +43,7 @@ def build(rulebase: RuleBase, answers: Answers, result: Result) -> dict[str, Any
         },
         "fired": [_firing(f, result.run.fact_ids) for f in result.run.firings],
         "derived": list(result.run.derived),
-        "not_fired": [_blocked(b) for b in result.blocked],
+        "not_fired": [blocked_record(b) for b in result.blocked],
         "deciders": [
             {"fact": c.fact, "value": c.value, "recommendation": c.recommendation}
             for c in result.deciders
@@ -74,7 +74,7 @@ def _firing(firing, fact_ids) -> dict[str, Any]:
     }
 
 
-def _blocked(blocked) -> dict[str, Any]:
+def blocked_record(blocked) -> dict[str, Any]:
     return {
         "rule": blocked.rule.id,
         "title": blocked.rule.title,
