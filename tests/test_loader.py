@@ -141,12 +141,21 @@ def test_condition_errors_name_file_line_and_column(broken_kb, when, expected):
         ),
         (
             "scores: {micromasters: 1}",
-            "rules/bad.yaml:11:7: 'then' needs at least one of: derive, score, conclude",
+            "rules/bad.yaml:11:7: 'then' needs at least one of: derive, score, conclude, rule_out",
         ),
         (
             "scores: {micromasters: 1}",
             "rules/bad.yaml:11:7: unknown key 'scores' in 'then' (did you mean 'score'?); expected one "
-            "of: derive, score, conclude",
+            "of: derive, score, conclude, rule_out",
+        ),
+        (
+            "rule_out: [micromaster]",
+            "rules/bad.yaml:11:18: 'rule_out' names an unknown option 'micromaster' (did you mean "
+            "'micromasters'?); expected one of: micromasters, full_masters, micromasters_pathway",
+        ),
+        (
+            "rule_out: []",
+            "rules/bad.yaml:11:17: 'rule_out' needs at least one option",
         ),
     ],
 )

@@ -1,10 +1,5 @@
-"""A consultation: run the compiled rules on answers, weigh the evidence, decide and look around.
-
-The decision policy, in the order it applies:
-1. If a decision rule (`then: conclude`) fired, its option is the recommendation. Decision rules
-   carry low salience so they run after the evidence, and only the first one fires.
-2. Otherwise the option with the highest total score wins, where each fired rule adds its weights.
-3. If no option has a positive total, or two share the highest, the result is `undetermined`.
+"""A consultation: run the compiled rules on answers, decide (see `decision`) and look around:
+why the other rules did not fire, and which single answers would change the result.
 """
 
 from __future__ import annotations
@@ -12,18 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .conditions import DerivedTest, Not, describe, evaluate, facts_read, thresholds
+from .conditions import DerivedTest, Not, describe, evaluate, facts_read
+from .decision import Decision, decide
 from .engine import CompiledRuleBase, Run
+from .evaluator import Evaluator
 from .rulebase import Rule, RuleBase
 from .schema import UNDETERMINED
-
-
-@dataclass(frozen=True)
-class Decision:
-    recommendation: str
-    reason: str  # "rule", "score", "no-evidence" or "tie"
-    rule: Rule | None
-    scores: Mapping[str, int]
 
 
 @dataclass(frozen=True)
@@ -65,17 +54,17 @@ class Advisor:
     def __init__(self, rulebase: RuleBase):
         self.rulebase = rulebase
         self.compiled = CompiledRuleBase(rulebase)
-        conditions = [c for rule in rulebase.rules for c in rule.when]
-        self.domains = {
-            name: spec.domain(thresholds(conditions, name, rulebase.schema.background))
-            for name, spec in rulebase.schema.facts.items()
-        }
+        self.fast = Evaluator(rulebase)
 
     def consult(self, answers: Mapping[str, Any]) -> Result:
         """Run the rules on `answers` (every fact name -> typed value or None) and explain."""
         answers = {name: answers.get(name) for name in self.rulebase.schema.facts}
         run = self.compiled.run(answers)
-        decision = decide(self.rulebase, run)
+        decision = decide(
+            self.rulebase.schema.options,
+            [f.rule for f in run.firings],
+            run.conclusion.rule if run.conclusion else None,
+        )
         deciders: tuple[Change, ...] = ()
         if decision.recommendation == UNDETERMINED:
             unknown = [name for name, value in answers.items() if value is None]
@@ -85,17 +74,22 @@ class Advisor:
         return Result(answers, run, decision, self.why_not(answers, run), deciders)
 
     def recommend(self, answers: Mapping[str, Any]) -> str:
-        return decide(self.rulebase, self.compiled.run(answers)).recommendation
+        return self.fast.recommend(answers)
 
     def what_if(self, answers: Mapping[str, Any], facts: list[str] | None = None) -> list[Change]:
-        """Each single-answer change (among `facts`, default all) that changes the recommendation."""
-        base = self.recommend(answers)
+        """Each single-answer change (among `facts`, default all) that changes the recommendation.
+
+        One value stands for each class of answers the rules treat alike (see `domains`).
+        """
+        fast = self.fast
+        classes = fast.classify(answers)
+        base = fast.run(fast.truths(classes)).recommendation
         changes = []
         for name in facts if facts is not None else self.rulebase.schema.facts:
-            for value in (*self.domains[name], None):
-                if value == answers.get(name) and (value is None) == (answers.get(name) is None):
+            for cls, value in enumerate(fast.classes.values[name]):
+                if cls == classes[name]:
                     continue
-                outcome = self.recommend({**answers, name: value})
+                outcome = fast.run(fast.truths({**classes, name: cls})).recommendation
                 if outcome != base:
                     changes.append(Change(name, value, outcome))
         return changes
@@ -142,26 +136,3 @@ def _ordering_note(rule: Rule) -> str:
     return "its conditions held only after it was checked" + (
         f" ({', '.join(negated)} was derived too late)" if negated else ""
     )
-
-
-def tally(rulebase: RuleBase, run: Run) -> dict[str, int]:
-    """The total weight each option received from the rules that fired."""
-    scores = {name: 0 for name in rulebase.schema.options}
-    for firing in run.firings:
-        for option, weight in firing.rule.score:
-            scores[option] += weight
-    return scores
-
-
-def decide(rulebase: RuleBase, run: Run) -> Decision:
-    """Apply the documented decision policy (see the module docstring)."""
-    scores = tally(rulebase, run)
-    if run.conclusion is not None:
-        return Decision(run.conclusion.rule.conclude, "rule", run.conclusion.rule, scores)
-    best = max(scores.values(), default=0)
-    leaders = [name for name, score in scores.items() if score == best]
-    if best <= 0:
-        return Decision(UNDETERMINED, "no-evidence", None, scores)
-    if len(leaders) > 1:
-        return Decision(UNDETERMINED, "tie", None, scores)
-    return Decision(leaders[0], "score", None, scores)

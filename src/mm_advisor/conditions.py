@@ -217,6 +217,13 @@ class ConditionParser:
             return self._derived(value, top)
         if key == "not":
             part = self.parse(value, top)
+            if isinstance(part, Not) and derived_read(part):
+                self._problem(
+                    value.mark,
+                    "a derived-fact test can stand under one 'not', not under two",
+                    "condition-shape",
+                )
+                return None
             return None if part is None else Not(part, node.mark)
         if not expect(value, "seq", f"'{key}'", self.problems):
             return None

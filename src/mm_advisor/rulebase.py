@@ -18,7 +18,7 @@ from .yamlsrc import Mark, Node, check_keys, expect, load_file, text
 ARTICLE = "article.txt"
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _RULE_KEYS = ("id", "title", "source", "salience", "when", "then")
-_THEN_KEYS = ("derive", "score", "conclude")
+_THEN_KEYS = ("derive", "score", "conclude", "rule_out")
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,7 @@ class Rule:
     derive: tuple[str, ...]
     score: tuple[tuple[str, int], ...]
     conclude: str | None
+    rule_out: tuple[str, ...]  # options this rule makes impossible to recommend
     mark: Mark
     location: str  # "rules/<file>:<line>", the same wherever the rule base is installed
     order: int  # position in the rule base: breaks salience ties, earlier first
@@ -296,23 +297,39 @@ class RuleParser:
         parsed = [self.conditions.parse(item) for item in node.value]
         return None if None in parsed else tuple(parsed)
 
-    def _then(self, node: Node | None) -> tuple[Any, Any, Any] | None:
+    def _then(self, node: Node | None) -> tuple[Any, Any, Any, Any] | None:
         if node is None or not expect(node, "map", "'then'", self.problems):
             return None
         check_keys(node, _THEN_KEYS, (), "'then'", self.problems)
         if not set(_THEN_KEYS) & set(node.value):
             self.problems.append(
                 node.mark.problem(
-                    "'then' needs at least one of: derive, score, conclude", "condition-shape"
+                    "'then' needs at least one of: derive, score, conclude, rule_out",
+                    "condition-shape",
                 )
             )
             return None
         derive = self._derive(node.value.get("derive"))
         score = self._score(node.value.get("score"))
         conclude = self._option(node.value.get("conclude"), "'conclude'")
-        if derive is None or score is None or conclude is False:
+        rule_out = self._rule_out(node.value.get("rule_out"))
+        if derive is None or score is None or conclude is False or rule_out is None:
             return None
-        return derive, score, conclude
+        return derive, score, conclude, rule_out
+
+    def _rule_out(self, node: Node | None) -> tuple[str, ...] | None:
+        if node is None:
+            return ()
+        items = node.value if node.kind == "seq" else [node]
+        names = [self._option(item, "'rule_out'") for item in items]
+        if False in names:
+            return None
+        if not names:
+            self.problems.append(
+                node.mark.problem("'rule_out' needs at least one option", "type-mismatch")
+            )
+            return None
+        return tuple(dict.fromkeys(names))
 
     def _derive(self, node: Node | None) -> tuple[str, ...] | None:
         if node is None:

@@ -35,6 +35,7 @@ def build(rulebase: RuleBase, answers: Answers, result: Result) -> dict[str, Any
         "decision": {
             "reason": decision.reason,
             "rule": decision.rule.id if decision.rule else None,
+            "ruled_out": list(decision.ruled_out),
         },
         "scores": dict(decision.scores),
         "answers": {
@@ -71,6 +72,7 @@ def _firing(firing, fact_ids) -> dict[str, Any]:
         "already_derived": list(firing.already),
         "score": dict(rule.score),
         "concluded": rule.conclude,
+        "ruled_out": list(rule.rule_out),
     }
 
 
