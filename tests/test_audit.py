@@ -43,7 +43,7 @@ def test_interactive_and_empty_traces_validate(tmp_path):
         "--ask-all",
         "--trace-out",
         str(out),
-        input="yes\n" * 12 + "12\nlow\n\n",
+        input="yes\n" * 13 + "12\nlow\n\n",
     )
     doc = json.loads(out.read_text())
     jsonschema.validate(doc, SCHEMA)
@@ -68,7 +68,7 @@ def test_trace_records_everything_the_auditor_needs(tmp_path):
     assert research == {
         "rule": "research-opportunities",
         "title": "Research opportunities come with a full master's",
-        "location": "rules/3-full-masters.yaml:33",
+        "location": "rules/3-full-masters.yaml:27",
         "condition": "wants_research_experience is yes",
         "index": 0,
         "result": "unknown",
@@ -113,9 +113,10 @@ def test_explain_tells_how_why_not_and_what_if(tmp_path):
     )
     how = out[out.index("How it was reached") : out.index("Why not the other options")]
     assert (
-        "    conflict-goals-credit-stacks: MicroMasters goals and a complete-degree goal\n" in how
-    )
-    assert "      derived micromasters_goal, from:\n        career-acceleration:" in how
+        "  Ruled out micromasters:\n"
+        "    credential-row-degree: A degree goal needs a degree, and a MicroMasters\n"
+    ) in how
+    assert "        derived micromasters_goal, from:\n          career-acceleration:" in how
     why_not = out[out.index("Why not the other options") : out.index("What if an answer changed")]
     assert (
         "      research-opportunities (+2): Research opportunities come with a full\n"
@@ -144,9 +145,12 @@ def test_explain_one_rule_fired_or_not(tmp_path):
     path = str(consult_trace(tmp_path, "--answers", STEPPING))
     fired = invoke("explain", *KB_ARGS, path, "--rule", "credit-stacks").stdout
     assert "Rule credit-stacks\n------------------\n  Fired as step 4:\n" in fired
-    assert "      on program_offers_credit_pathway = yes, wants_complete_degree = yes\n" in fired
-    blocked = invoke("explain", *KB_ARGS, path, "--rule", "cost-affordable").stdout
-    assert ("    stopped by condition 1, budget is high: false (budget was medium)\n") in blocked
+    assert (
+        "      on program_offers_credit_pathway = yes\n      derived full_degree_goal, from:\n"
+        in fired
+    )
+    blocked = invoke("explain", *KB_ARGS, path, "--rule", "cost-reduction-credit").stdout
+    assert "    stopped by condition 1, cost_sensitive has been derived: false\n" in blocked
     missing = invoke("explain", *KB_ARGS, path, "--rule", "credit-stack")
     assert (missing.exit_code, missing.stderr) == (
         2,
@@ -161,7 +165,9 @@ def test_explain_markdown(tmp_path):
         "# Recommendation: A MicroMasters as a stepping stone to a master's "
         "(micromasters_pathway)\n"
     )
-    assert "\n## How it was reached\n\n- Decided by a decision rule" in out
+    assert (
+        "\n## How it was reached\n\n- micromasters_pathway gathered the most weighed evidence"
+    ) in out
     assert "\n## What if an answer changed\n" in out
 
 
@@ -175,7 +181,7 @@ def test_explain_undetermined_trace(tmp_path):
 def test_terminal_control_sequences_never_reach_the_screen(tmp_path):
     doc = json.loads(consult_trace(tmp_path, "--answers", STEPPING).read_text())
     doc["summary"] = "evil \x1b[2J\x1b]0;pwned\x07 text"
-    doc["fired"][0]["title"] = "\x1b[31mred\x1b[0m"
+    next(f for f in doc["fired"] if f["rule"] == "degree-goal")["title"] = "\x1b[31mred\x1b[0m"
     path = tmp_path / "evil.json"
     path.write_text(json.dumps(doc))
     for args in (["explain", *KB_ARGS, str(path)], ["audit", "verify", *KB_ARGS, str(path)]):
@@ -202,26 +208,28 @@ def test_verify_intact_trace(tmp_path):
 def test_verify_names_a_changed_rule_file_and_the_changed_firing(tmp_path, kb_copy):
     path = str(consult_trace(tmp_path, "--answers", STEPPING))
     rules, facts = kb_copy
-    decision = rules / "6-decision.yaml"
-    decision.write_text(
-        decision.read_text().replace(
-            "      conclude: micromasters_pathway\n", "      score: {micromasters_pathway: 1}\n", 1
+    full = rules / "3-full-masters.yaml"
+    full.write_text(
+        full.read_text().replace(
+            "      - fact: wants_research_experience\n        is: yes\n",
+            "      - fact: wants_extensive_coursework\n        is: no\n",
         )
     )
     result = invoke("audit", "verify", "--rules", str(rules), "--facts", str(facts), path)
     assert result.exit_code == 1
     out = result.stdout
-    assert "rule base: DIFFERENT from the current files\n  changed: rules/6-decision.yaml\n" in out
+    assert (
+        "rule base: DIFFERENT from the current files\n  changed: rules/3-full-masters.yaml\n" in out
+    )
     assert "replay: recommendation reproduced (micromasters_pathway)\n" in out
     assert out.endswith(
         "replay: firings differ:\n"
         "  --- recorded firings\n"
         "  +++ replayed on the current rules\n"
-        "  @@ -12 +12,2 @@\n"
-        "   conflict-goals-credit-stacks on micromasters_goal=yes, full_degree_goal=yes, "
-        "credit_stacks_into_degree=yes\n"
-        "  +degree-goal-short-time on full_degree_goal=yes, full_degree_exceeds_time=yes, "
-        "micromasters_fits_time=yes, credit_stacks_into_degree=yes\n"
+        "  @@ -7,2 +7,3 @@\n"
+        "   full-graduate-program on full_degree_goal=yes\n"
+        "  +research-opportunities on wants_extensive_coursework=no\n"
+        "   stackable-credentials on credit_stacks_into_degree=yes\n"
         "verification FAILED\n"
     )
 
@@ -240,8 +248,8 @@ def test_verify_shows_a_weight_change_that_fires_the_same_rules(tmp_path, kb_cop
     assert result.stdout.splitlines()[2:] == [
         "  changed: rules/4-benefits.yaml",
         "replay: recommendation reproduced (micromasters_pathway)",
-        "replay: scores CHANGED: recorded micromasters +7, full_masters -2, "
-        "micromasters_pathway +7; now micromasters +7, full_masters -2, micromasters_pathway +8",
+        "replay: scores CHANGED: recorded micromasters +5, full_masters -1, "
+        "micromasters_pathway +5; now micromasters +5, full_masters -1, micromasters_pathway +6",
         "replay: same rules fired in the same order on the same facts",
         "verification FAILED",
     ]

@@ -45,6 +45,23 @@ def test_the_worked_change_in_the_guide(tmp_path, monkeypatch):
     assert f"`{typo[:60]}" in GUIDE.replace("\n   ", " ")
 
 
+def test_the_broken_invariant_in_the_guide(tmp_path, monkeypatch):
+    shutil.copytree(RULES, tmp_path / "rules")
+    shutil.copytree(FACTS, tmp_path / "facts")
+    monkeypatch.chdir(tmp_path)
+    kb = ("--rules", "rules", "--facts", "facts")
+    assert "18 invariants: 18 hold, 0 fail" in invoke("rules", "check", *kb).stdout
+    with open("rules/3-full-masters.yaml", "a") as fh:
+        fh.write(_block("id: research-online"))
+    assert invoke("rules", "lint", "--strict", *kb).exit_code == 0
+    assert invoke("rules", "test", *kb).exit_code == 0
+    result = invoke("rules", "check", *kb)
+    assert result.exit_code == 1
+    shown = re.search(r"```\n(FAILS.*?)```", GUIDE, re.S).group(1)
+    start = result.stdout.index("FAILS")
+    assert result.stdout[start : start + len(shown)] == shown
+
+
 def test_pre_commit_hooks_run_clean_on_the_shipped_files(monkeypatch):
     monkeypatch.chdir(REPO)
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())

@@ -42,15 +42,38 @@ def test_firing_order_is_salience_then_rule_file_order(advisor):
     assert fired == [
         "needs-flexibility",
         "full-degree-exceeds-time",
-        "micromasters-fits-time",
         "career-acceleration",
         "flexibility",
         "industry-recognition",
         "duration-full-degree-too-long",
-        "duration-micromasters-fits",
         "flexibility-row",
-        "high-quality-content",
         "credential-row-certificate",
+    ]
+
+
+def test_a_derived_fact_activates_its_readers_in_agenda_order(advisor):
+    """credit-stacks (salience 30) waits for degree-goal's derivation, then fires after the
+    salience-30 rule before it in the files, and before every salience-20 rule."""
+    answers = {
+        "wants_complete_degree": True,
+        "program_offers_credit_pathway": True,
+        "working_professional": True,
+        "months_available": 12,
+    }
+    fired = [f.rule.id for f in advisor.compiled.run(answers).firings]
+    assert fired == [
+        "needs-flexibility",
+        "degree-goal",
+        "full-degree-exceeds-time",
+        "credit-stacks",
+        "flexibility",
+        "full-graduate-program",
+        "stackable-credentials",
+        "stepping-stone",
+        "duration-full-degree-too-long",
+        "duration-degree-starts-small",
+        "flexibility-row",
+        "credential-row-degree",
     ]
 
 

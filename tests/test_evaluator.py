@@ -17,7 +17,11 @@ def engine_result(advisor: Advisor, answers: dict) -> tuple:
     run = advisor.compiled.run({n: answers.get(n) for n in advisor.rulebase.schema.facts})
     rules = [f.rule for f in run.firings]
     conclusion = run.conclusion.rule if run.conclusion else None
-    return tuple(r.id for r in rules), run.derived, decide(advisor.rulebase.schema.options, rules, conclusion)
+    return (
+        tuple(r.id for r in rules),
+        run.derived,
+        decide(advisor.rulebase.schema.options, rules, conclusion),
+    )
 
 
 def fast_result(evaluator: Evaluator, answers: dict) -> tuple:
@@ -34,7 +38,9 @@ def random_profiles(schema, count: int, seed: int) -> list[dict]:
             if rng.random() < 0.3:
                 continue  # unknown
             if spec.type == "number":
-                profile[name] = rng.choice([rng.randint(spec.minimum, spec.maximum), rng.randint(1, 30)])
+                profile[name] = rng.choice(
+                    [rng.randint(spec.minimum, spec.maximum), rng.randint(1, 30)]
+                )
             else:
                 profile[name] = rng.choice(spec.domain())
         profiles.append(profile)

@@ -34,31 +34,49 @@ def asked(kb, stderr: str) -> list[str]:
     return [f for i, f in enumerate(found) if i == 0 or found[i - 1] != f]
 
 
-def test_a_stepping_stone_needs_three_questions(kb):
-    result = invoke("consult", *KB_ARGS, input="12\nyes\nyes\n\n")
+# The stepping-stone profile's answers, in the order the interview asks for them.
+STEPPING = ["yes", "", "yes", "12", "", "medium", "yes", ""]
+STEPPING_ASKED = [
+    "program_offers_credit_pathway",
+    "career_requires_masters_degree",
+    "wants_complete_degree",
+    "months_available",
+    "wants_to_reduce_cost",
+    "budget",
+    "working_professional",
+    "wants_extensive_coursework",
+]
+
+
+def replies(*lines: str) -> str:
+    return "\n".join(lines) + "\n"
+
+
+def test_a_stepping_stone_is_asked_eight_questions(kb):
+    result = invoke("consult", *KB_ARGS, input=replies(*STEPPING, ""))
     assert result.exit_code == 0, result.stderr
-    assert asked(kb, result.stderr) == [
-        "months_available",
-        "wants_complete_degree",
-        "program_offers_credit_pathway",
-    ]
+    assert asked(kb, result.stderr) == STEPPING_ASKED
     assert result.stdout.startswith("Recommendation: A MicroMasters as a stepping stone")
-    assert "\nNot asked (11), because no answer could change the recommendation:\n" in result.stderr
+    assert "\nNot asked (7), because no answer could change the recommendation:\n" in result.stderr
     assert "  wants_research_experience: the recommendation can no longer change\n" in result.stderr
 
 
-def test_a_career_accelerator_is_asked_eight_questions(kb):
-    answers = ["12", "no", "no", "no", "no", "", "yes", "yes", ""]
-    result = invoke("consult", *KB_ARGS, input="\n".join(answers) + "\n")
+def test_a_career_accelerator_is_asked_twelve_questions(kb):
+    answers = ["", "12", "no", "no", "", "", "", "", "", "", "yes", ""]
+    result = invoke("consult", *KB_ARGS, input=replies(*answers, ""))
     assert asked(kb, result.stderr) == [
+        "program_offers_credit_pathway",
         "months_available",
-        "wants_complete_degree",
         "career_requires_masters_degree",
+        "wants_complete_degree",
+        "meets_traditional_admission",
         "unsure_about_graduate_degree",
         "wants_to_reduce_cost",
         "budget",
+        "working_professional",
+        "needs_flexible_schedule",
         "wants_career_acceleration",
-        "skill_in_high_demand",
+        "wants_extensive_coursework",
     ]
     assert result.stdout.startswith("Recommendation: A MicroMasters program (micromasters)")
 
@@ -69,20 +87,19 @@ def test_ask_all_asks_every_question_in_order(kb):
 
 
 def test_why_names_the_rules_this_answer_decides_with_citations():
-    result = invoke("consult", *KB_ARGS, input="why\n12\nyes\nyes\n\n")
+    result = invoke("consult", *KB_ARGS, input=replies("why", *STEPPING, ""))
     err = result.stderr
-    assert "[a whole number 1-120/unknown; why/back/skip/help]" in err
+    assert "[yes/no/unknown; why/back/skip/help]" in err
     assert (
         "  Still possible: full_masters, micromasters, micromasters_pathway,\n    undetermined."
         in err
     )
     assert (
-        "    - Fewer months than a full master's typically takes\n"
-        "      (full-degree-exceeds-time): if months_available <\n"
-        "      full_masters.duration_min_months (18), it derives\n"
-        "      full_degree_exceeds_time.\n"
-        "        cites MicroMasters vs. Full Master's Degree: A Comparison: \"Typically\n"
-        '          1.5 to 3 years"\n'
+        "    - Without credit that counts toward a master's, a MicroMasters is no\n"
+        "      stepping stone to one (credit-row-no-stack): if\n"
+        "      program_offers_credit_pathway is no, it rules out micromasters_pathway.\n"
+        "        cites MicroMasters vs. Full Master's Degree: A Comparison: \"Can count as\n"
+        "          a portion (e.g., 25-50%) of a master's\"\n"
     ) in err
 
 
@@ -98,64 +115,73 @@ def test_why_under_ask_all_says_when_no_rule_needs_the_answer():
 
 def test_back_changes_the_previous_answer(kb):
     result = invoke(
-        "consult", *KB_ARGS, "--format", "json", input="12\nback\n3\nyes\nback\nno\n" + "\n" * 20
+        "consult",
+        *KB_ARGS,
+        "--format",
+        "json",
+        input=replies("yes", "yes", "back", "no") + "\n" * 20,
     )
     assert asked(kb, result.stderr)[:5] == [
-        "months_available",
-        "wants_complete_degree",
-        "months_available",
-        "wants_complete_degree",
         "program_offers_credit_pathway",
+        "career_requires_masters_degree",
+        "months_available",
+        "career_requires_masters_degree",
+        "wants_complete_degree",
     ]
-    assert result.stderr.count("\n2. Is your ultimate goal a complete graduate") == 3
+    assert result.stderr.count("\n2. Does your career path or academic aspiration") == 2
     doc = yaml.safe_load(result.stdout)
-    assert doc["answers"]["months_available"]["value"] == 3
-    assert doc["answers"]["wants_complete_degree"]["value"] is False
+    assert doc["answers"]["career_requires_masters_degree"]["value"] is False
 
 
 def test_back_at_the_first_question_says_so():
-    result = invoke("consult", *KB_ARGS, input="back\n12\nyes\nyes\n\n")
+    result = invoke("consult", *KB_ARGS, input=replies("back", *STEPPING, ""))
     assert "  There is no earlier answer to go back to.\n" in result.stderr
 
 
 def test_skip_and_enter_are_unknown_and_help_explains():
     result = invoke("consult", *KB_ARGS, "--format", "json", input="help\nskip\n" + "\n" * 20)
     assert (
-        "  A MicroMasters typically takes 6 months to 1.5 years; a full master's 1.5 to 3\n"
-        "    years.\n  Allowed answers: a whole number 1-120, or unknown.\n"
+        '  "Stackable" MicroMasters earn credit toward a full master\'s at the same\n'
+        "    institution or partner universities; check the program's page.\n"
+        "  Allowed answers: yes/no, or unknown.\n"
     ) in result.stderr
     doc = yaml.safe_load(result.stdout)
-    assert doc["answers"]["months_available"] == {"value": None, "origin": "prompt"}
+    assert doc["answers"]["program_offers_credit_pathway"] == {"value": None, "origin": "prompt"}
     assert doc["recommendation"] == "undetermined"
 
 
 def test_review_lets_the_person_change_an_answer_before_the_conclusion(kb):
     result = invoke(
-        "consult", *KB_ARGS, "--format", "json", input="12\nyes\nyes\n9\n3\nno\n" + "\n" * 20
+        "consult",
+        *KB_ARGS,
+        "--format",
+        "json",
+        input=replies(*STEPPING, "9", "1", "no") + "\n" * 20,
     )
     err = result.stderr
     assert (
-        "Your answers:\n  1. months_available = 12\n  2. wants_complete_degree = yes\n"
-        "  3. program_offers_credit_pathway = yes\n"
+        "Your answers:\n  1. program_offers_credit_pathway = yes\n"
+        "  2. career_requires_masters_degree = unknown\n  3. wants_complete_degree = yes\n"
     ) in err
-    assert "  Not accepted: type a number from 1 to 3, or press Enter.\n" in err
+    assert "  Not accepted: type a number from 1 to 8, or press Enter.\n" in err
     doc = yaml.safe_load(result.stdout)
     assert doc["answers"]["program_offers_credit_pathway"]["value"] is False
-    assert doc["recommendation"] != "micromasters_pathway"
+    assert doc["recommendation"] == "full_masters"
 
 
 def test_interrupted_interview_saves_the_answers_and_resumes(kb, tmp_path, monkeypatch):
     saved = tmp_path / "answers.yaml"
-    result = invoke("consult", *KB_ARGS, "--save-answers", str(saved), input="12\nyes\n")
+    result = invoke("consult", *KB_ARGS, "--save-answers", str(saved), input=replies(*STEPPING[:3]))
     assert result.exit_code == 130
     assert yaml.safe_load(saved.read_text()) == {
-        "months_available": 12,
+        "program_offers_credit_pathway": True,
+        "career_requires_masters_degree": "unknown",
         "wants_complete_degree": True,
     }
     assert [p.name for p in tmp_path.iterdir()] == ["answers.yaml"]
     monkeypatch.setattr(cli_module, "stdin_is_terminal", lambda: True)
-    resumed = invoke("consult", *KB_ARGS, "--answers", str(saved), input="yes\n\n")
-    assert asked(kb, resumed.stderr) == ["program_offers_credit_pathway"]
+    resumed = invoke("consult", *KB_ARGS, "--answers", str(saved), input=replies(*STEPPING[3:], ""))
+    assert asked(kb, resumed.stderr) == STEPPING_ASKED[3:]
     assert resumed.stdout.startswith("Recommendation: A MicroMasters as a stepping stone")
     settled = invoke("consult", *KB_ARGS, "--answers", str(PROFILES / "stepping-stone.yaml"))
     assert settled.stderr == "" and settled.exit_code == 0
@@ -173,7 +199,7 @@ def test_answers_files_are_not_completed_without_a_terminal_or_with_no_input(tmp
 
 
 def test_no_colour_off_a_terminal():
-    result = invoke("consult", *KB_ARGS, input="12\nyes\nyes\n\n")
+    result = invoke("consult", *KB_ARGS, input=replies(*STEPPING, ""))
     assert "\x1b" not in result.stdout + result.stderr
 
 
@@ -218,12 +244,12 @@ def test_shortened_interview_reaches_the_full_questionnaires_recommendation(
 
 def test_interview_in_a_real_terminal():
     """Drive the installed program in a pseudo-terminal: colour on, why, back, finish."""
-    transcript = _run_in_pty(["why", "12", "back", "12", "yes", "yes", ""], {})
+    transcript = _run_in_pty(["why", "yes", "back", *STEPPING, ""], {})
     assert "Still possible:" in transcript
     # asked, asked again after `why`, and again after `back`
-    assert transcript.count("1. \x1b[1mHow many months can you commit to study?") == 3
+    assert transcript.count("1. \x1b[1mDoes the MicroMasters you are considering count as") == 3
     assert "\x1b[1mRecommendation: A MicroMasters as a stepping stone" in transcript
-    plain = _run_in_pty(["12", "yes", "yes", ""], {"NO_COLOR": "1"})
+    plain = _run_in_pty([*STEPPING, ""], {"NO_COLOR": "1"})
     assert "\x1b[" not in plain and "Recommendation: A MicroMasters as a stepping stone" in plain
 
 

@@ -15,9 +15,11 @@ CONDITIONS = [
     ("cost-sensitive-by-budget", {"budget": "low"}),
     ("needs-flexibility", {"working_professional": Y}),
     ("needs-flexibility", {"needs_flexible_schedule": Y}),
+    ("degree-goal", {"wants_complete_degree": Y}),
+    ("degree-required", {"career_requires_masters_degree": Y}),
     ("full-degree-exceeds-time", {"months_available": 17}),
-    ("micromasters-fits-time", {"months_available": 6}),
     ("credit-stacks", {"program_offers_credit_pathway": Y, "wants_complete_degree": Y}),
+    ("credit-stacks", {"program_offers_credit_pathway": Y, "career_requires_masters_degree": Y}),
     ("career-acceleration", {"wants_career_acceleration": Y, "skill_in_high_demand": Y}),
     ("cost-reduction", {"wants_to_reduce_cost": Y}),
     (
@@ -26,48 +28,31 @@ CONDITIONS = [
     ),
     ("exploring-professional-studies", {"unsure_about_graduate_degree": Y}),
     ("flexibility", {"working_professional": Y}),
-    ("complete-degree-goal", {"wants_complete_degree": Y}),
-    (
-        "breadth-depth-recognition",
-        {"wants_complete_degree": Y, "career_requires_masters_degree": Y},
-    ),
+    ("full-graduate-program", {"wants_complete_degree": Y}),
+    ("extensive-coursework", {"wants_extensive_coursework": Y}),
     ("research-opportunities", {"wants_research_experience": Y}),
     ("campus-networking", {"wants_campus_networking": Y}),
     ("stackable-credentials", {"program_offers_credit_pathway": Y, "wants_complete_degree": Y}),
+    (
+        "stepping-stone",
+        {
+            "unsure_about_graduate_degree": Y,
+            "program_offers_credit_pathway": Y,
+            "wants_complete_degree": Y,
+        },
+    ),
     ("lower-barrier-to-entry", {"meets_traditional_admission": N}),
     ("industry-recognition", {"wants_career_acceleration": Y, "career_requires_masters_degree": N}),
-    ("high-quality-content", {"unsure_about_graduate_degree": Y}),
     ("duration-full-degree-too-long", {"months_available": 12}),
-    ("duration-micromasters-fits", {"months_available": 12}),
     ("duration-too-short", {"months_available": 5}),
+    ("duration-degree-starts-small", {"months_available": 12, "wants_complete_degree": Y}),
     ("cost-row", {"budget": "low"}),
-    ("cost-affordable", {"budget": "high", "wants_complete_degree": Y}),
-    ("credit-row-no-stack", {"program_offers_credit_pathway": N, "wants_complete_degree": Y}),
+    ("credit-row-no-stack", {"program_offers_credit_pathway": N}),
     ("flexibility-row", {"needs_flexible_schedule": Y}),
     ("credential-row-degree", {"career_requires_masters_degree": Y}),
     (
         "credential-row-certificate",
         {"career_requires_masters_degree": N, "unsure_about_graduate_degree": Y},
-    ),
-    (
-        "conflict-goals-credit-stacks",
-        {"wants_to_reduce_cost": Y, "wants_complete_degree": Y, "program_offers_credit_pathway": Y},
-    ),
-    (
-        "conflict-goals-credit-unknown",
-        {"unsure_about_graduate_degree": Y, "wants_complete_degree": Y},
-    ),
-    (
-        "degree-goal-short-time",
-        {"wants_complete_degree": Y, "program_offers_credit_pathway": Y, "months_available": 12},
-    ),
-    (
-        "degree-goal-admission-barrier",
-        {
-            "wants_complete_degree": Y,
-            "meets_traditional_admission": N,
-            "program_offers_credit_pathway": Y,
-        },
     ),
 ]
 
@@ -98,7 +83,7 @@ def test_nothing_fires_on_nothing(advisor):
         ("explorer", "micromasters", "score"),
         ("working-professional", "micromasters", "score"),
         ("degree-seeker", "full_masters", "score"),
-        ("stepping-stone", "micromasters_pathway", "rule"),
+        ("stepping-stone", "micromasters_pathway", "score"),
         ("undecided", "undetermined", "no-evidence"),
     ],
 )
@@ -110,7 +95,7 @@ def test_profiles_get_the_recommendation_the_article_supports(
     assert (decision.recommendation, decision.reason) == (recommendation, reason)
 
 
-def test_speed_and_degree_conflict_resolves_to_the_pathway_and_says_so(advisor):
+def test_speed_and_degree_conflict_resolves_to_the_pathway(advisor):
     result = advisor.consult(
         {
             "wants_career_acceleration": Y,
@@ -120,7 +105,18 @@ def test_speed_and_degree_conflict_resolves_to_the_pathway_and_says_so(advisor):
         }
     )
     assert result.recommendation == "micromasters_pathway"
-    assert result.decision.rule.id == "conflict-goals-credit-stacks"
+    assert result.decision.ruled_out == ("micromasters",)
+    assert dict(result.decision.scores) == {
+        "micromasters": 3,
+        "full_masters": 3,
+        "micromasters_pathway": 4,
+    }
+
+
+def test_a_degree_goal_without_stacking_credit_leaves_only_the_full_masters(advisor):
+    result = advisor.consult({"wants_complete_degree": Y, "program_offers_credit_pathway": N})
+    assert (result.recommendation, result.decision.reason) == ("full_masters", "only-option")
+    assert result.decision.ruled_out == ("micromasters", "micromasters_pathway")
 
 
 def test_unknown_is_never_evidence(advisor):

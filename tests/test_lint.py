@@ -130,18 +130,18 @@ def test_a_question_no_rule_uses(broken_kb):
         "facts/questions.yaml:5:5: warning: fact 'wants_career_acceleration' is "
         "asked but no rule uses it [unused-fact]"
     )
-    assert len(found) == 13 and not any("'budget'" in line for line in found)
+    assert len(found) == 14 and not any("'budget'" in line for line in found)
 
 
 def test_derived_facts_never_tested(broken_kb):
     kb = broken_kb(rule("      - fact: budget\n        is: low", "derive: [cost_sensitive]"))
     found = lines(*kb, "unused-derived")
     assert found[0] == (
-        "facts/questions.yaml:86:5: warning: derived fact 'cost_sensitive' is "
+        "facts/questions.yaml:94:5: warning: derived fact 'cost_sensitive' is "
         "never tested by any rule [unused-derived]"
     )
     assert found[1] == (
-        "facts/questions.yaml:88:5: warning: derived fact 'needs_flexibility' is "
+        "facts/questions.yaml:96:5: warning: derived fact 'needs_flexibility' is "
         "never derived or tested by any rule [unused-derived]"
     )
 

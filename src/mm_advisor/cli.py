@@ -231,9 +231,10 @@ def questions(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
 
 
 @cli.command("schema")
-@click.argument("kind", type=click.Choice(["rules", "facts", "scenarios", "trace"]))
+@click.argument("kind", type=click.Choice(["rules", "facts", "scenarios", "invariants", "trace"]))
 def schema_command(kind: str) -> None:
-    """Print the JSON Schema of a rule, fact, scenario or trace file (for editors and checks)."""
+    """Print the JSON Schema of a rule, fact, scenario, invariant or trace file (for editors and
+    checks)."""
     click.echo(
         (resources.files("mm_advisor") / "schemas" / f"{kind}.schema.json").read_text(), nl=False
     )
@@ -334,6 +335,36 @@ def rules_show(rules_dir: Path | None, facts_dir: Path | None, rule_id: str) -> 
             f"no rule '{rule_id}'{did_you_mean(rule_id, [r.id for r in rb.rules])}"
         ) from None
     click.echo(graph.show(rb, rule), nl=False)
+
+
+@rules.command("check")
+@kb_options
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@format_option("text", "json", "github")
+def rules_check(
+    rules_dir: Path | None, facts_dir: Path | None, files: tuple[Path, ...], fmt: str
+) -> None:
+    """Prove the invariants (default: the facts folder's invariants/*.yaml) over every possible
+    combination of answers; print a counterexample to paste after `consult --no-input` for any
+    that fails. Exit 1 when one fails."""
+    from . import checker, invariants
+
+    rb = rulebase_mod.load(rules_dir, facts_dir)
+    paths = list(files) or invariants.default_files(
+        Path(facts_dir or rulebase_mod.shipped_dirs()[1])
+    )
+    if not paths:
+        raise UserError("no invariant files: give FILES or add facts/invariants/*.yaml")
+    report = checker.Checker(rb, invariants.load(paths, rb)).run()
+    if fmt == "json":
+        echo_json(checker.to_json(report, rb))
+    elif fmt == "github":
+        click.echo(checker.to_github(report, rb), nl=False)
+    else:
+        click.echo(checker.to_text(report, rb), nl=False)
+    click.echo(f"Checked in {report.seconds:.1f} s.", err=True)
+    if report.failed:
+        raise click.exceptions.Exit(1)
 
 
 @rules.command("test")

@@ -47,12 +47,15 @@ class Evaluator:
             rulebase.schema, [c for r in rulebase.rules for c in r.when]
         )
         self.predicates = tuple(
-            Predicate(self.classes, [c for c in r.when if not derived_read(c)])
-            for r in self.rules
+            Predicate(self.classes, [c for c in r.when if not derived_read(c)]) for r in self.rules
         )
         self._options = tuple(rulebase.schema.options)
         self._negated = tuple(
-            tuple(c.part.name for c in r.when if isinstance(c, Not) and isinstance(c.part, DerivedTest))
+            tuple(
+                c.part.name
+                for c in r.when
+                if isinstance(c, Not) and isinstance(c.part, DerivedTest)
+            )
             for r in self.rules
         )
         needs = [{c.name for c in r.when if isinstance(c, DerivedTest)} for r in self.rules]

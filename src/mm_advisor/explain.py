@@ -89,20 +89,30 @@ class Explainer:
         rec = doc["recommendation"]
         section = Section("How it was reached")
         decision = doc["decision"]
-        if decision["reason"] == "rule":
+        reason = decision["reason"]
+        if reason == "rule":
             section.add(0, "Decided by a decision rule, after all the evidence was in:")
             self.chain(section, next(f for f in doc["fired"] if f["rule"] == decision["rule"]), 1)
         elif rec == "undetermined":
-            why = (
-                "no option gathered positive evidence"
-                if decision["reason"] == "no-evidence"
-                else "the strongest options are tied"
-            )
-            section.add(0, f"Undetermined: {why} ({render.scores(doc)}).")
+            why = {
+                "no-evidence": "no option gathered positive evidence",
+                "tie": "the strongest options are tied",
+                "all-ruled-out": "every option is ruled out",
+            }.get(reason, reason)
+            section.add(0, f"Undetermined: {safe(why)} ({render.scores(doc)}).")
+        elif reason == "only-option":
+            section.add(0, f"{safe(rec)} is the only option not ruled out ({render.scores(doc)}).")
         else:
             section.add(
-                0, f"{safe(rec)} gathered the most weighed evidence ({render.scores(doc)})."
+                0,
+                f"{safe(rec)} gathered the most weighed evidence of the options not ruled out "
+                f"({render.scores(doc)}).",
             )
+        out = [f for f in doc["fired"] if f.get("ruled_out")]
+        for f in out:
+            options = ", ".join(safe(o) for o in f["ruled_out"])
+            section.add(0, f"Ruled out {options}:")
+            self.chain(section, f, 1)
         support = [f for f in doc["fired"] if f["score"].get(rec, 0) > 0]
         if support:
             section.add(0, f"Evidence for {safe(rec)}:")
@@ -125,6 +135,9 @@ class Explainer:
             fired = [f for f in doc["fired"] if f["score"].get(option)]
             for f in fired:
                 section.add(1, f"{f['score'][option]:+d} {safe(f['rule'])}: {safe(f['title'])}")
+            for f in doc["fired"]:
+                if option in f.get("ruled_out", []):
+                    section.add(1, f"ruled out by {safe(f['rule'])}: {safe(f['title'])}")
             if doc["decision"]["reason"] == "rule":
                 section.add(
                     1,
@@ -174,6 +187,7 @@ class Explainer:
             self.chain(section, fired, 1)
             adds = [f"derived {safe(d)}" for d in fired["derived"]]
             adds += [f"{safe(k)} {w:+d}" for k, w in fired["score"].items()]
+            adds += [f"rules out {safe(o)}" for o in fired.get("ruled_out", [])]
             if adds:
                 section.add(1, "added " + ", ".join(adds))
             return section

@@ -25,6 +25,7 @@ def edges(rb: RuleBase) -> list[tuple[Node, Node, str]]:
         found += [(node, ("option", o), f"{w:+d}") for o, w in rule.score]
         if rule.conclude:
             found.append((node, ("option", rule.conclude), "decides"))
+        found += [(node, ("option", o), "rules out") for o in rule.rule_out]
     return list(dict.fromkeys(found))
 
 
@@ -105,6 +106,8 @@ def show(rb: RuleBase, rule: Rule) -> str:
         out.append(f"    score {', '.join(f'{o} {w:+d}' for o, w in rule.score)}")
     if rule.conclude:
         out.append(f"    conclude {rule.conclude}")
+    if rule.rule_out:
+        out.append(f"    rule out {', '.join(rule.rule_out)}")
     facts = list(dict.fromkeys(f for c in rule.when for f in facts_read(c)))
     derived = list(dict.fromkeys(d for c in rule.when for d in derived_read(c)))
     producers = [

@@ -150,6 +150,7 @@ class Interview:
                 [f"scores {', '.join(f'{o} {w:+d}' for o, w in rule.score)}"] if rule.score else []
             )
             adds += [f"decides {rule.conclude}"] if rule.conclude else []
+            adds += [f"rules out {', '.join(rule.rule_out)}"] if rule.rule_out else []
             self.out(_wrap(f"- {rule.title} ({rule.id}): if {when}, it {'; '.join(adds)}.", 4))
             self.out(_wrap(f'cites {rule.source.section}: "{rule.source.quote}"', 8))
 

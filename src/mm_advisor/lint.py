@@ -82,7 +82,12 @@ def underived(rb: RuleBase) -> Iterator[Problem]:
 def redundant(rb: RuleBase) -> Iterator[Problem]:
     """Rules with the same conclusion whose conditions are identical or include another's."""
     for a, b in itertools.combinations(rb.rules, 2):
-        if (a.derive, a.score, a.conclude) != (b.derive, b.score, b.conclude):
+        if (a.derive, a.score, a.conclude, a.rule_out) != (
+            b.derive,
+            b.score,
+            b.conclude,
+            b.rule_out,
+        ):
             continue
         ca, cb = set(a.when), set(b.when)
         where = f"{a.mark.path}:{a.mark.line}"
@@ -196,8 +201,13 @@ CHECKS: tuple[tuple[str, Callable[[RuleBase], Iterator[Problem]]], ...] = (
 
 
 def lint(rules_dir: Path | None = None, facts_dir: Path | None = None) -> list[Problem]:
-    """Every problem of a knowledge base: load errors, then (when it loads) semantic warnings."""
+    """Every problem of a knowledge base: load errors, then (when it loads) semantic warnings
+    and the problems of its invariant files."""
+    from . import invariants
+
     rb, problems = rulebase_mod.check(rules_dir, facts_dir)
     if any(p.severity == "error" for p in problems):
         return problems
-    return sorted(problems + [p for _, check in CHECKS for p in check(rb)])
+    folder = Path(facts_dir or rulebase_mod.shipped_dirs()[1])
+    _, invariant_problems = invariants.check(invariants.default_files(folder), rb)
+    return sorted(problems + invariant_problems + [p for _, check in CHECKS for p in check(rb)])

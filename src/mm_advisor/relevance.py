@@ -154,8 +154,14 @@ class Planner:
                 undecided += 1
         low = {o: 0 for o in self.schema.options}
         high = dict(low)
+        out_certain: set[str] = set()
+        out_possible: set[str] = set()
         for rule in self.rules:
             st = status[rule.id]
+            if st.possible:
+                out_possible.update(rule.rule_out)
+            if st.certain:
+                out_certain.update(rule.rule_out)
             for option, weight in rule.score:
                 if st.certain:
                     low[option] += weight
@@ -163,12 +169,29 @@ class Planner:
                 elif st.possible:
                     low[option] += min(weight, 0)
                     high[option] += max(weight, 0)
-        spread = sum(high[o] - low[o] for o in low) + undecided
-        dominant = [o for o in low if low[o] > 0 and all(low[o] > high[p] for p in low if p != o)]
+        spread = sum(high[o] - low[o] for o in low) + undecided + len(out_possible - out_certain)
+
+        def must_win(o: str) -> bool:
+            others = [p for p in low if p != o]
+            if o in out_possible:
+                return False
+            if others and all(p in out_certain for p in others):
+                return True  # the only option left
+            return low[o] > 0 and all(low[o] > high[p] for p in others if p not in out_certain)
+
+        def may_win(o: str) -> bool:
+            others = [p for p in low if p != o]
+            if o in out_certain:
+                return False
+            if others and all(p in out_possible for p in others):
+                return True
+            return high[o] > 0 and all(high[o] > low[p] for p in others if p not in out_possible)
+
+        dominant = [o for o in low if must_win(o)]
         if dominant:
             return frozenset(found | set(dominant)), spread
         found.add(UNDETERMINED)
-        found.update(o for o in low if high[o] > 0 and all(high[o] > low[p] for p in low if p != o))
+        found.update(o for o in low if may_win(o))
         return frozenset(found), spread
 
     def live(self, fact: str, answers: Mapping[str, Any], free: frozenset[str]) -> bool:

@@ -75,6 +75,7 @@ def firing(f: dict[str, Any], number: int | None = None) -> list[str]:
     adds += [f"{safe(k)} {w:+d}" for k, w in f["score"].items()]
     if f["concluded"]:
         adds.append(f"decision: {safe(f['concluded'])}")
+    adds += [f"rules out {safe(o)}" for o in f.get("ruled_out", [])]
     if adds:
         lines.append(field("adds", ", ".join(adds)))
     lines.append(field("cites", f'{f["source"]["section"]}: "{f["source"]["quote"]}"'))

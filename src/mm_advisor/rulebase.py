@@ -53,6 +53,7 @@ class RuleBase:
     rules: tuple[Rule, ...]
     files: tuple[SourceFile, ...]
     digest: str
+    article: str | None = None  # the article's text, normalised for finding citations
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -112,7 +113,8 @@ def check(
         "".join(f"{f.digest}  {f.logical}\n" for f in files).encode()
     ).hexdigest()
     problems.sort()
-    return RuleBase(schema, tuple(parser.rules), tuple(files), f"sha256:{digest}"), problems
+    rulebase = RuleBase(schema, tuple(parser.rules), tuple(files), f"sha256:{digest}", article)
+    return rulebase, problems
 
 
 def _yaml_files(folder: Path, what: str, problems: list[Problem]) -> list[Path]:
@@ -166,6 +168,30 @@ def _normalise(words: str) -> str:
         }
     )
     return " ".join(words.translate(table).split()).lower()
+
+
+def citation(node: Node | None, article: str | None, problems: list[Problem]) -> Citation | None:
+    """The `source` in `node` (section and quote), checked against the article's text."""
+    if node is None:
+        return None
+    if not expect(node, "map", "'source'", problems):
+        return None
+    check_keys(node, ("section", "quote"), ("section", "quote"), "'source'", problems)
+    section = text(node.value.get("section"), "'section'", problems)
+    quote = text(node.value.get("quote"), "'quote'", problems)
+    if section is None or quote is None:
+        return None
+    if article is not None:
+        for key, words in (("section", section), ("quote", quote)):
+            if _normalise(words) not in article:
+                problems.append(
+                    node.value[key].mark.problem(
+                        f"the {key} '{words}' does not appear in the article ({ARTICLE})",
+                        "citation",
+                    )
+                )
+                return None
+    return Citation(section, quote)
 
 
 class RuleParser:
@@ -248,26 +274,7 @@ class RuleParser:
         return rule_id
 
     def _citation(self, node: Node | None) -> Citation | None:
-        if node is None:
-            return None
-        if not expect(node, "map", "'source'", self.problems):
-            return None
-        check_keys(node, ("section", "quote"), ("section", "quote"), "'source'", self.problems)
-        section = text(node.value.get("section"), "'section'", self.problems)
-        quote = text(node.value.get("quote"), "'quote'", self.problems)
-        if section is None or quote is None:
-            return None
-        if self.article is not None:
-            for key, words in (("section", section), ("quote", quote)):
-                if _normalise(words) not in self.article:
-                    self.problems.append(
-                        node.value[key].mark.problem(
-                            f"the {key} '{words}' does not appear in the article ({ARTICLE})",
-                            "citation",
-                        )
-                    )
-                    return None
-        return Citation(section, quote)
+        return citation(node, self.article, self.problems)
 
     def _salience(self, node: Node | None) -> int | None:
         if node is None:

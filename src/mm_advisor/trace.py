@@ -105,25 +105,49 @@ def summary(schema: Schema, result: Result) -> str:
     """One paragraph that says what was recommended and the reasons that weighed most."""
     decision = result.decision
     scores = ", ".join(f"{name} {score:+d}" for name, score in decision.scores.items())
+    fired = [f.rule for f in result.run.firings]
+    label = {name: option.label for name, option in schema.options.items()}
+    excluded = {
+        option: next(rule for rule in fired if option in rule.rule_out)
+        for option in decision.ruled_out
+    }
+    ruled = " ".join(
+        f"{label[o]} is ruled out: {rule.title[0].lower()}{rule.title[1:]}."
+        for o, rule in excluded.items()
+    )
     if decision.recommendation == UNDETERMINED:
-        why = (
-            "no option gathered positive evidence"
-            if decision.reason == "no-evidence"
-            else "the strongest options are tied"
-        )
+        why = {
+            "no-evidence": "no option gathered positive evidence",
+            "tie": "the strongest options are tied",
+            "all-ruled-out": "every option is ruled out",
+        }[decision.reason]
         text = f"There is not enough evidence to recommend an option: {why} ({scores})."
+        if ruled:
+            text += " " + ruled
         if result.deciders:
             firsts = list(dict.fromkeys(c.fact for c in result.deciders))
             text += f" Answering {_join(firsts[:4])} would decide it."
         return text
-    label = schema.options[decision.recommendation].label
+    chosen = label[decision.recommendation]
     if decision.reason == "rule":
         text = (
-            f"{label} is recommended: the decision rule '{decision.rule.id}' settled it "
-            f"({decision.rule.title}). Weighed evidence: {scores}."
+            f"{chosen} is recommended: the decision rule '{decision.rule.id}' settled it "
+            f"({decision.rule.title})."
         )
+        if decision.overruled:
+            text += (
+                f" It is recommended although {_join([label[o] for o in decision.overruled])} "
+                f"gathered more weight ({scores}), because the decision rule takes precedence "
+                "over the weighed evidence."
+            )
+        else:
+            text += f" Weighed evidence: {scores}."
+    elif decision.reason == "only-option":
+        text = f"{chosen} is recommended: it is the only option left ({scores})."
     else:
-        text = f"{label} is recommended: it gathered the most weighed evidence ({scores})."
+        text = f"{chosen} is recommended: it gathered the most weighed evidence ({scores})."
+    if ruled:
+        text += " " + ruled
     reasons = sorted(
         (
             (dict(f.rule.score).get(decision.recommendation, 0), f.seq, f.rule)

@@ -1,0 +1,469 @@
+"""Prove invariants over the whole answer space: every combination of every answer's value class.
+
+The space is enumerated one fact at a time. A partial profile only matters through the tests it
+has settled (one bit per rule and per invariant condition) and the answers that unsettled tests
+still read, so partial profiles that agree on both are merged, keeping their count and the
+smallest of them (fewest answers given) as the one to show. After the last fact, each distinct
+set of bits is run once through the fast evaluator. Nothing is sampled and nothing is pruned
+unsoundly: every profile is counted exactly once.
+
+A monotone or unknown invariant compares profiles that differ in one fact only: that fact is left
+out of the enumeration and tried in every class at the end, on each merged profile.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from . import render
+from .conditions import facts_read
+from .domains import Predicate, ValueClasses
+from .evaluator import Evaluator
+from .invariants import AWAY, MONOTONE, OUTCOME, UNKNOWN, UP, Invariant
+from .rulebase import RuleBase
+from .schema import CHOICE, NUMBER, UNDETERMINED
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Whether one invariant holds; when it fails, the smallest counterexample found."""
+
+    invariant: Invariant
+    cases: int  # profiles it applies to, all checked
+    examples: tuple[tuple[dict[str, Any], str], ...] = ()  # (answers, recommendation) pairs
+
+    @property
+    def holds(self) -> bool:
+        return not self.examples
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    space: int  # profiles in the whole answer space
+    distribution: Counter = field(default_factory=Counter)  # recommendation -> profiles
+    reasons: Counter = field(default_factory=Counter)  # decision reason -> profiles
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[Finding]:
+        return [f for f in self.findings if not f.holds]
+
+
+class _Best:
+    """The smallest counterexample seen so far: fewest answers given, then first found."""
+
+    def __init__(self) -> None:
+        self.cost: int | None = None
+        self.examples: tuple = ()
+
+    def offer(self, cost: int, make: Callable[[], tuple]) -> None:
+        if self.cost is None or cost < self.cost:
+            self.cost, self.examples = cost, make()
+
+
+class Checker:
+    """Checks invariants against one rule base."""
+
+    def __init__(self, rulebase: RuleBase, invariants: Sequence[Invariant]):
+        self.rulebase = rulebase
+        self.invariants = list(invariants)
+        conditions = [c for r in rulebase.rules for c in r.when]
+        conditions += [c for inv in self.invariants for c in inv.when]
+        self.classes = ValueClasses(rulebase.schema, conditions)
+        self.evaluator = Evaluator(rulebase, self.classes)
+        self.rule_mask = (1 << len(self.evaluator.rules)) - 1
+        self.predicates = list(self.evaluator.predicates)
+        self.when_bit: dict[str, int | None] = {}
+        for inv in self.invariants:
+            if inv.when:
+                self.when_bit[inv.id] = len(self.predicates)
+                self.predicates.append(Predicate(self.classes, inv.when))
+            else:
+                self.when_bit[inv.id] = None
+        self.facts = list(rulebase.schema.facts)
+        self.unknown = {f: len(self.classes.values[f]) - 1 for f in self.facts}
+
+    def run(self) -> Report:
+        start = time.perf_counter()
+        report = Report([], self.classes.count())
+        results: dict[str, Finding] = {}
+        outcome = [inv for inv in self.invariants if inv.kind == OUTCOME]
+        results.update(self._outcomes(outcome, report))
+        by_fact: dict[str, list[Invariant]] = {}
+        for inv in self.invariants:
+            for fact in _compared(inv):
+                by_fact.setdefault(fact, []).append(inv)
+        partial: dict[str, list[tuple[int, _Best]]] = {}
+        for fact in self.facts:
+            if fact in by_fact:
+                for inv, cases, best in self._compare(fact, by_fact[fact]):
+                    partial.setdefault(inv.id, []).append((cases, best))
+        for inv in self.invariants:
+            if inv.id in partial:
+                runs = partial[inv.id]
+                best = min(
+                    (b for _, b in runs if b.cost is not None),
+                    key=lambda b: b.cost,
+                    default=None,
+                )
+                examples = best.examples if best is not None else ()
+                cases = max(c for c, _ in runs)
+                results[inv.id] = Finding(inv, cases, examples)
+            elif inv.id not in results:  # an unknown invariant over no fact
+                results[inv.id] = Finding(inv, 0)
+        report.findings = [results[inv.id] for inv in self.invariants]
+        report.seconds = time.perf_counter() - start
+        return report
+
+    # The enumeration.
+
+    def _order(self, facts: list[str]) -> list[str]:
+        """A fact order that keeps few answers pending: next, the fact after which the fewest
+        assigned facts are still read by an unfinished test (schema order breaks ties)."""
+        reads = [set(p.facts) for p in self.predicates]
+        order: list[str] = []
+        left = list(facts)
+        while left:
+
+            def pending(f: str) -> int:
+                done = set(order) | {f}
+                return len({g for r in reads if not r <= done for g in r & done})
+
+            nxt = min(left, key=lambda f: (pending(f), left.index(f)))
+            order.append(nxt)
+            left.remove(nxt)
+        return order
+
+    def _sweep(self, order: list[str]) -> dict[tuple[int, tuple], list]:
+        """Every combination of the classes of `order`, merged: {(bits, pending): [count, cost,
+        representative]}. `pending` holds the classes of the facts that tests reading facts
+        outside `order` still need, in the order of `self._open_at_end(order)`."""
+        position = {f: i for i, f in enumerate(order)}
+        finish: list[list[int]] = [[] for _ in order]
+        last_use: dict[str, int] = {}
+        for k, p in enumerate(self.predicates):
+            if all(f in position for f in p.facts):
+                if p.facts:
+                    finish[max(position[f] for f in p.facts)].append(k)
+                end = max((position[f] for f in p.facts), default=-1)
+            else:
+                end = len(order)  # finished by the caller
+            for f in p.facts:
+                if f in position:
+                    last_use[f] = max(last_use.get(f, -1), end)
+        constant = 0
+        for k, p in enumerate(self.predicates):
+            if not p.facts and p(()):
+                constant |= 1 << k
+        states: dict[tuple[int, tuple], list] = {(constant, ()): [1, 0, ()]}
+        open_facts: list[str] = []
+        for i, fact in enumerate(order):
+            combined = [*open_facts, fact]
+            index = {f: j for j, f in enumerate(combined)}
+            tests = [
+                (1 << k, self.predicates[k], _getter([index[f] for f in self.predicates[k].facts]))
+                for k in finish[i]
+            ]
+            kept = [f for f in combined if last_use.get(f, -1) > i]
+            keep = _getter([index[f] for f in kept])
+            unknown = self.unknown[fact]
+            classes = [unknown, *range(unknown)]  # unknown first: the fewest answers given
+            moves: dict[tuple, list[tuple[int, tuple, int, int]]] = {}  # pending -> its moves
+            merged: dict[tuple[int, tuple], list] = {}
+            for (bits, pending), (count, cost, rep) in states.items():
+                options = moves.get(pending)
+                if options is None:
+                    options = moves[pending] = []
+                    for cls in classes:
+                        values = (*pending, cls)
+                        added = 0
+                        for bit, predicate, get in tests:
+                            if predicate(get(values)):
+                                added |= bit
+                        options.append((added, keep(values), cls, cls != unknown))
+                for added, after, cls, known in options:
+                    key = (bits | added, after)
+                    step = cost + known
+                    entry = merged.get(key)
+                    if entry is None:
+                        merged[key] = [count, step, (*rep, cls)]
+                    else:
+                        entry[0] += count
+                        if step < entry[1]:
+                            entry[1], entry[2] = step, (*rep, cls)
+            states, open_facts = merged, kept
+        return states
+
+    def _profile(self, order: Sequence[str], rep: Sequence[int], **extra: Any) -> dict[str, Any]:
+        """A representative profile as answers: known values only, in schema order."""
+        chosen = {f: self.classes.values[f][c] for f, c in zip(order, rep)}
+        chosen.update(extra)
+        return {f: chosen[f] for f in self.facts if chosen.get(f) is not None}
+
+    def _outcomes(self, invariants: list[Invariant], report: Report) -> dict[str, Finding]:
+        order = self._order(self.facts)
+        cases = {inv.id: 0 for inv in invariants}
+        best = {inv.id: _Best() for inv in invariants}
+        for (bits, _), (count, cost, rep) in self._sweep(order).items():
+            outcome = self.evaluator.run(bits & self.rule_mask)
+            recommendation = outcome.recommendation
+            report.distribution[recommendation] += count
+            report.reasons[outcome.decision.reason] += count
+            for inv in invariants:
+                bit = self.when_bit[inv.id]
+                if bit is not None and not bits >> bit & 1:
+                    continue
+                cases[inv.id] += count
+                if recommendation not in inv.allowed:
+                    best[inv.id].offer(
+                        cost, lambda rep=rep, r=recommendation: ((self._profile(order, rep), r),)
+                    )
+        return {inv.id: Finding(inv, cases[inv.id], best[inv.id].examples) for inv in invariants}
+
+    def _compare(self, fact: str, invariants: list[Invariant]):
+        """Invariants comparing the classes of `fact`, on every profile of the other facts."""
+        others = self._order([f for f in self.facts if f != fact])
+        readers = [(1 << k, p) for k, p in enumerate(self.predicates) if fact in p.facts]
+        open_facts = [f for f in others if any(f in p.facts for _, p in readers)]
+        spot = {f: j for j, f in enumerate(open_facts)}
+        count_classes = len(self.classes.values[fact])
+        unknown = self.unknown[fact]
+        checks = [(inv, self._pairs(inv, fact)) for inv in invariants]
+        cases = {inv.id: 0 for inv in invariants}
+        best = {inv.id: _Best() for inv in invariants}
+        getters = [
+            (
+                bit,
+                predicate,
+                [(True, 0) if f == fact else (False, spot[f]) for f in predicate.facts],
+            )
+            for bit, predicate in readers
+        ]
+        extras: dict[tuple, list[int]] = {}  # pending -> the readers' bits for each class
+        verdicts: dict[int, str] = {}
+        run = self.evaluator.run
+        for (bits, pending), (count, cost, rep) in self._sweep(others).items():
+            extra = extras.get(pending)
+            if extra is None:
+                extra = extras[pending] = [
+                    sum(
+                        bit
+                        for bit, predicate, where in getters
+                        if predicate(tuple(cls if own else pending[i] for own, i in where))
+                    )
+                    for cls in range(count_classes)
+                ]
+            recommendations = []
+            for add in extra:
+                final = (bits | add) & self.rule_mask
+                verdict = verdicts.get(final)
+                if verdict is None:
+                    verdict = verdicts[final] = run(final).recommendation
+                recommendations.append(verdict)
+            for inv, pairs in checks:
+                bit = self.when_bit[inv.id]
+                if bit is not None and not bits >> bit & 1:
+                    continue
+                cases[inv.id] += count * count_classes
+                for shown in _violations(inv, pairs, recommendations, unknown):
+                    values = self._shown_values(inv, fact, shown)
+                    best[inv.id].offer(
+                        cost + (shown[0] != unknown),
+                        lambda rep=rep, shown=shown, values=values, recs=recommendations: tuple(
+                            (self._profile(others, rep, **{fact: v}), recs[cls])
+                            for cls, v in zip(shown, values)
+                        ),
+                    )
+                    break
+        for inv in invariants:
+            yield inv, cases[inv.id], best[inv.id]
+
+    def _pairs(self, inv: Invariant, fact: str) -> list[tuple[int, int]]:
+        """The (from, to) class pairs a monotone invariant compares."""
+        if inv.kind != MONOTONE:
+            return []
+        classify = self.classes.classify
+        if isinstance(inv.change, tuple):
+            pair = (classify(fact, inv.change[0]), classify(fact, inv.change[1]))
+            return [pair] if pair[0] != pair[1] else []
+        spans = self._spans(fact)
+        return [
+            (a, b)
+            for a in range(len(spans))
+            for b in range(len(spans))
+            if a != b
+            and (spans[a][0] < spans[b][1] if inv.change == UP else spans[a][1] > spans[b][0])
+        ]
+
+    def _spans(self, fact: str) -> list[tuple[int, int]]:
+        """For each known class of an ordered fact, the lowest and highest rank of its members."""
+        spec = self.rulebase.schema.facts[fact]
+        known = range(self.unknown[fact])
+        if spec.type == NUMBER:
+            return [
+                (
+                    min(lo for lo, _ in self.classes.ranges(fact, c)),
+                    max(hi for _, hi in self.classes.ranges(fact, c)),
+                )
+                for c in known
+            ]
+        assert spec.type == CHOICE
+        ranks = [
+            [i for i, choice in enumerate(spec.choices) if self.classes.classify(fact, choice) == c]
+            for c in known
+        ]
+        return [(min(r), max(r)) for r in ranks]
+
+    def _shown_values(self, inv: Invariant, fact: str, shown: tuple[int, ...]) -> list[Any]:
+        """The values of `fact` a counterexample shows: the invariant's own values for a
+        from/to change, values really in its order for a direction, else representatives."""
+        values = self.classes.values[fact]
+        if inv.kind != MONOTONE:
+            return [values[c] for c in shown]
+        if isinstance(inv.change, tuple):
+            return list(inv.change)
+        a, b = shown
+        spec = self.rulebase.schema.facts[fact]
+        up = inv.change == UP
+        if spec.type == NUMBER:
+            low, high = self.classes.ranges(fact, a), self.classes.ranges(fact, b)
+            if up:
+                start = low[0][0]
+                return [start, next(max(lo, start + 1) for lo, hi in high if hi > start)]
+            start = low[-1][1]
+            return [start, next(min(hi, start - 1) for lo, hi in reversed(high) if lo < start)]
+        rank = spec.choices.index
+        members = [
+            [ch for ch in spec.choices if self.classes.classify(fact, ch) == c] for c in shown
+        ]
+        if up:
+            start = members[0][0]
+            return [start, next(ch for ch in members[1] if rank(ch) > rank(start))]
+        start = members[0][-1]
+        return [start, next(ch for ch in reversed(members[1]) if rank(ch) < rank(start))]
+
+
+def _compared(inv: Invariant) -> Iterable[str]:
+    if inv.kind == MONOTONE:
+        return (inv.fact,)
+    if inv.kind == UNKNOWN:
+        tested = {f for c in inv.when for f in facts_read(c)}
+        return tuple(f for f in inv.facts if f not in tested)
+    return ()
+
+
+def _violations(inv: Invariant, pairs, recommendations: list[str], unknown: int):
+    """The class tuples (shown in this order) on which `inv` fails, given each class's result."""
+    if inv.kind == MONOTONE:
+        for a, b in pairs:
+            before, after = recommendations[a], recommendations[b]
+            if inv.mode == AWAY and before == inv.option != after:
+                yield (a, b)
+            elif inv.mode != AWAY and after == inv.option != before:
+                yield (a, b)
+        return
+    known = set(recommendations[:unknown])
+    if len(known) == 1:
+        (agreed,) = known
+        if recommendations[unknown] not in (agreed, UNDETERMINED):
+            yield (unknown, *range(unknown))
+
+
+def _getter(indexes: list[int]) -> Callable[[tuple], tuple]:
+    """A function picking `indexes` out of a tuple, always returning a tuple."""
+    if not indexes:
+        return lambda values: ()
+    if len(indexes) == 1:
+        (i,) = indexes
+        return lambda values: (values[i],)
+    from operator import itemgetter
+
+    return itemgetter(*indexes)
+
+
+# Reports.
+
+
+def set_args(answers: dict[str, Any], rulebase: RuleBase) -> str:
+    """Answers as `--set` options to paste after `mm-advisor consult --no-input`."""
+    facts = rulebase.schema.facts
+    return " ".join(f"--set {f}={facts[f].render(v)}" for f, v in answers.items())
+
+
+def share(report: Report) -> str:
+    """The recommendations over the whole answer space, in words."""
+    total = report.space or 1
+    parts = [f"{rec} {n / total:.1%}" for rec, n in report.distribution.most_common()]
+    ties, none = report.reasons.get("tie", 0), report.reasons.get("no-evidence", 0)
+    return (
+        ", ".join(parts)
+        + f" (undetermined: {none / total:.1%} without evidence, {ties / total:.1%} ties)"
+    )
+
+
+def to_text(report: Report, rulebase: RuleBase) -> str:
+    out = []
+    for f in report.findings:
+        inv = f.invariant
+        word = "holds" if f.holds else "FAILS"
+        out.append(
+            f"{word}  {render.safe(inv.id)}  ({render.safe(inv.where)}, {f.cases:,} profiles)"
+        )
+        if not f.holds:
+            out.append(render.para(inv.statement, 7))
+            out.append("       counterexample (mm-advisor consult --no-input ...):")
+            for answers, recommendation in f.examples:
+                out.append(f"         {set_args(answers, rulebase) or '(no answers)'}")
+                out.append(f"           gives {recommendation}")
+    failed = len(report.failed)
+    out.append("")
+    out.append(
+        f"{len(report.findings)} invariants: {len(report.findings) - failed} hold, {failed} "
+        f"fail, over the whole answer space of {report.space:,} profiles (every class of every "
+        "answer)."
+    )
+    out.append(f"Recommendations over the answer space: {share(report)}.")
+    return "\n".join(out) + "\n"
+
+
+def to_json(report: Report, rulebase: RuleBase) -> dict[str, Any]:
+    total = report.space or 1
+    return {
+        "space": report.space,
+        "distribution": {rec: n / total for rec, n in sorted(report.distribution.items())},
+        "reasons": {reason: n / total for reason, n in sorted(report.reasons.items())},
+        "invariants": [
+            {
+                "id": f.invariant.id,
+                "statement": f.invariant.statement,
+                "location": f.invariant.where,
+                "holds": f.holds,
+                "cases": f.cases,
+                "counterexample": [
+                    {
+                        "set": set_args(answers, rulebase),
+                        "answers": answers,
+                        "recommendation": recommendation,
+                    }
+                    for answers, recommendation in f.examples
+                ],
+            }
+            for f in report.findings
+        ],
+    }
+
+
+def to_github(report: Report, rulebase: RuleBase) -> str:
+    out = []
+    for f in report.failed:
+        inv = f.invariant
+        shown = "; ".join(f"{set_args(a, rulebase)} gives {rec}" for a, rec in f.examples)
+        out.append(
+            f"::error file={inv.mark.path},line={inv.mark.line},col={inv.mark.col},"
+            f"title=invariant {inv.id}::{inv.statement} Counterexample: {shown}"
+        )
+    return "".join(line + "\n" for line in out)

@@ -1,0 +1,337 @@
+"""Invariants: the file format, `rules check`, and the checker against brute force."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shlex
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import FACTS, KB_ARGS, REPO, invoke
+
+from mm_advisor import checker, invariants, rulebase
+from mm_advisor.advisor import Advisor
+
+
+def test_the_shipped_invariants_hold_over_the_whole_answer_space(kb):
+    found = invariants.load(invariants.default_files(FACTS), kb)
+    report = checker.Checker(kb, found).run()
+    assert [f.invariant.id for f in report.failed] == []
+    assert len(found) >= 18 and report.space == 19_131_876
+    assert all(f.cases > 0 for f in report.findings)
+    assert sum(report.distribution.values()) == report.space
+
+
+def test_rules_check_prints_each_invariant_and_the_answer_space():
+    result = invoke("rules", "check", *KB_ARGS)
+    assert result.exit_code == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "holds  degree-goal-gets-a-degree  (facts/invariants/article.yaml:5, 6,377,292 profiles)"
+    )
+    assert lines[-2] == (
+        "18 invariants: 18 hold, 0 fail, over the whole answer space of 19,131,876 profiles "
+        "(every class of every answer)."
+    )
+    assert lines[-1].startswith("Recommendations over the answer space: micromasters 40.2%")
+    assert result.stderr.startswith("Checked in ")
+
+
+BREAKS_RESEARCH = """\
+  - id: research-online
+    title: Research can start online too
+    source:
+      section: High-Quality Content
+      quote: ensuring rigorous academic standards
+    salience: 20
+    when:
+      - fact: wants_research_experience
+        is: yes
+    then:
+      score: {micromasters: 3}
+"""
+
+
+def test_a_rule_that_breaks_an_invariant_gets_a_counterexample_to_paste(kb_copy):
+    rules, facts = kb_copy
+    with open(rules / "3-full-masters.yaml", "a") as fh:
+        fh.write("\n" + BREAKS_RESEARCH)
+    args = ("--rules", str(rules), "--facts", str(facts))
+    result = invoke("rules", "check", *args)
+    assert result.exit_code == 1
+    out = result.stdout
+    start = out.index("FAILS  research-toward-full-masters")
+    block = out[start:].split("\n\n")[0].splitlines()
+    assert block[1:4] == [
+        "       Wanting research opportunities never moves the recommendation away from a",
+        "       full master's.",
+        "       counterexample (mm-advisor consult --no-input ...):",
+    ]
+    examples = [(block[i].strip(), block[i + 1].strip()) for i in (4, 6)]
+    assert [gives for _, gives in examples] == ["gives full_masters", "gives undetermined"]
+    assert examples[0][0] == (
+        "--set needs_flexible_schedule=yes --set wants_extensive_coursework=yes "
+        "--set wants_research_experience=no --set wants_campus_networking=yes"
+    )
+    for settings, gives in examples:
+        doc = json.loads(
+            invoke(
+                "consult", *args, "--no-input", *shlex.split(settings), "--format", "json"
+            ).stdout
+        )
+        assert gives == f"gives {doc['recommendation']}"
+    report = json.loads(invoke("rules", "check", *args, "--format", "json").stdout)
+    failed = {i["id"]: i for i in report["invariants"] if not i["holds"]}
+    assert set(failed) == {"research-toward-full-masters"}
+    github = invoke("rules", "check", *args, "--format", "github").stdout
+    assert github.startswith(
+        f"::error file={rulebase.display_path(facts / 'invariants' / 'article.yaml')},line=78,"
+        "col=5,title=invariant research-toward-full-masters::Wanting research opportunities"
+    )
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "  - id: a\n    statement: s\n    source: {section: Flexibility, quote: nowhere}\n"
+            "    then: {recommendation_in: [micromasters]}\n",
+            "i.yaml:4:43: the quote 'nowhere' does not appear in the article (article.txt)",
+        ),
+        (
+            "  - id: a\n    statement: s\n    source: {section: Flexibility, quote: Designed for working professionals}\n"
+            "    then: {recommendation_in: [micromaster]}\n",
+            "i.yaml:5:32: unknown recommendation 'micromaster' (did you mean 'micromasters'?); "
+            "expected one of: micromasters, full_masters, micromasters_pathway, undetermined",
+        ),
+        (
+            "  - id: a\n    statement: s\n    source: {section: Flexibility, quote: Designed for working professionals}\n"
+            "    change: {fact: wants_researh, from: no, to: yes}\n"
+            "    then: {never_away_from: full_masters}\n",
+            "i.yaml:5:20: unknown fact 'wants_researh' (did you mean 'wants_research_experience'?)",
+        ),
+        (
+            "  - id: a\n    statement: s\n    source: {section: Flexibility, quote: Designed for working professionals}\n"
+            "    change: {fact: wants_complete_degree, direction: up}\n"
+            "    then: {never_away_from: full_masters}\n",
+            "i.yaml:5:54: 'wants_complete_degree' is a yes/no fact, which has no direction: "
+            "use 'from' and 'to'",
+        ),
+        (
+            "  - id: a\n    statement: s\n    source: {section: Flexibility, quote: Designed for working professionals}\n"
+            "    when: [{derived: cost_sensitive}]\n    then: {recommendation_in: [full_masters]}\n",
+            "i.yaml:5:12: an invariant's 'when' tests answers only, not derived facts "
+            "(those are the rules' business)",
+        ),
+        (
+            "  - id: a\n    statement: s\n    source: {section: Flexibility, quote: Designed for working professionals}\n"
+            "    when: [{fact: budget, is: low}]\n    change: {fact: budget, direction: down}\n"
+            "    then: {never_toward: full_masters}\n",
+            "i.yaml:6:20: 'when' cannot test 'budget', the fact that changes",
+        ),
+        (
+            "  - id: a\n    statement: s\n    source: {section: Flexibility, quote: Designed for working professionals}\n",
+            "i.yaml:2:5: an invariant needs 'then' (or 'unknown_is_never_evidence')",
+        ),
+    ],
+)
+def test_bad_invariant_files_are_one_line_and_exit_2(tmp_path, monkeypatch, text, message):
+    monkeypatch.chdir(tmp_path)
+    Path("i.yaml").write_text("invariants:\n" + text)
+    result = invoke("rules", "check", *KB_ARGS, "i.yaml")
+    assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
+
+
+def test_lint_reads_the_invariant_files(kb_copy, monkeypatch):
+    rules, facts = kb_copy
+    path = facts / "invariants" / "article.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "never_away_from: full_masters}", "never_away_from: full_master}", 1
+        )
+    )
+    monkeypatch.chdir(facts.parent)
+    result = invoke("rules", "lint", "--rules", "rules", "--facts", "facts")
+    assert result.exit_code == 1
+    assert result.stdout == (
+        "facts/invariants/article.yaml:66:29: error: unknown recommendation 'full_master' (did you "
+        "mean 'full_masters'?); expected one of: micromasters, full_masters, micromasters_pathway "
+        "[unknown-option]\n"
+    )
+
+
+# A small knowledge base whose whole answer space brute force can enumerate with experta.
+
+SMALL_FACTS = """\
+facts:
+  - {name: a, type: yesno, question: A?, help: a}
+  - {name: b, type: yesno, question: B?, help: b}
+  - {name: n, type: number, min: 1, max: 30, question: N?, help: n}
+  - {name: c, type: choice, choices: [low, mid, high], question: C?, help: c}
+derived:
+  - {name: d, description: d}
+  - {name: e, description: e}
+background:
+  k: {column: K, limit: 12}
+options:
+  o1: {label: One}
+  o2: {label: Two}
+  o3: {label: Three}
+"""
+
+CITE = "    source: {section: Flexibility, quote: Designed for working professionals}\n"
+
+
+def small_rule(rule_id: str, salience: int, when: str, then: str) -> str:
+    return (
+        f"  - id: {rule_id}\n    title: {rule_id}\n{CITE}    salience: {salience}\n"
+        f"    when:\n{textwrap.indent(textwrap.dedent(when).strip(), '      ')}\n"
+        f"    then: {then}\n"
+    )
+
+
+SMALL_RULES = "rules:\n" + "".join(
+    [
+        small_rule("r1", 30, "- {fact: a, is: yes}", "{derive: [d], score: {o1: 2}}"),
+        small_rule("r2", 30, "- {fact: n, lt: {background: k.limit}}", "{derive: [e]}"),
+        small_rule("r3", 20, "- {derived: d}\n- {fact: c, in: [low, mid]}", "{score: {o2: 3}}"),
+        small_rule(
+            "r4", 20, "- {not: {derived: e}}\n- {fact: b, is: yes}", "{score: {o3: 3, o1: -1}}"
+        ),
+        small_rule(
+            "r5", 20, "- {any: [{fact: a, is: no}, {fact: c, is: high}]}", "{score: {o1: 2}}"
+        ),
+        small_rule("r6", 20, "- {fact: n, ge: 20}\n- {fact: b, known: true}", "{score: {o3: 1}}"),
+        small_rule("r7", 20, "- {derived: e}\n- {fact: c, is: low}", "{rule_out: [o2]}"),
+        small_rule(
+            "r8", 10, "- {derived: d}\n- {fact: b, is: no}\n- {fact: n, is: 5}", "{conclude: o3}"
+        ),
+        small_rule("r9", 20, "- {not: {fact: a, is: yes}}", "{score: {o2: 1}}"),
+    ]
+)
+
+SMALL_INVARIANTS = """\
+invariants:
+  - id: out
+    statement: With a yes, never three.
+    source: {section: Flexibility, quote: Designed for working professionals}
+    when: [{fact: a, is: yes}]
+    then: {recommendation_in: [o1, o2, undetermined]}
+  - id: mono-a
+    statement: a toward o1
+    source: {section: Flexibility, quote: Designed for working professionals}
+    change: {fact: a, from: no, to: yes}
+    then: {never_away_from: o1}
+  - id: mono-n
+    statement: more n never toward o3
+    source: {section: Flexibility, quote: Designed for working professionals}
+    change: {fact: n, direction: up}
+    then: {never_toward: o3}
+  - id: mono-c
+    statement: lower c never away from o2
+    source: {section: Flexibility, quote: Designed for working professionals}
+    when: [{fact: a, is: yes}]
+    change: {fact: c, direction: down}
+    then: {never_away_from: o2}
+  - id: unknown
+    statement: unknown is no evidence
+    source: {section: Flexibility, quote: Designed for working professionals}
+    unknown_is_never_evidence: all
+"""
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    top = tmp_path_factory.mktemp("small")
+    (top / "rules").mkdir()
+    (top / "facts" / "invariants").mkdir(parents=True)
+    (top / "rules" / "r.yaml").write_text(SMALL_RULES)
+    (top / "facts" / "f.yaml").write_text(SMALL_FACTS)
+    shutil.copy(REPO / "facts" / "article.txt", top / "facts" / "article.txt")
+    (top / "facts" / "invariants" / "i.yaml").write_text(SMALL_INVARIANTS)
+    kb = rulebase.load(top / "rules", top / "facts")
+    found = invariants.load(invariants.default_files(top / "facts"), kb)
+    return kb, found
+
+
+def test_the_checker_agrees_with_brute_force_through_the_engine(small):
+    kb, found = small
+    report = checker.Checker(kb, found).run()
+    check = checker.Checker(kb, found)
+    advisor = Advisor(kb)
+    facts = list(kb.schema.facts)
+    values = [check.classes.values[f] for f in facts]
+    result = {}
+    for combo in itertools.product(*values):
+        result[combo] = advisor.consult(dict(zip(facts, combo))).recommendation
+    assert report.space == len(result)
+    distribution = {}
+    for rec in result.values():
+        distribution[rec] = distribution.get(rec, 0) + 1
+    assert dict(report.distribution) == distribution
+
+    def cost(combo):
+        return sum(v is not None for v in combo)
+
+    expected = {}
+    by_id = {inv.id: inv for inv in found}
+    # outcome: a is yes -> never o3
+    bad = [c for c, r in result.items() if c[0] is True and r == "o3"]
+    expected["out"] = min(map(cost, bad), default=None)
+    # a no -> yes never away from o1
+    bad = [
+        c
+        for c, r in result.items()
+        if c[0] is False and r == "o1" and result[(True, *c[1:])] != "o1"
+    ]
+    expected["mono-a"] = min((cost(c) for c in bad), default=None)
+    # n up never toward o3, over every pair of classes that have an ordered pair of members
+    pairs = check._pairs(by_id["mono-n"], "n")
+    n_values = values[2]
+    bad = []
+    for c, r in result.items():
+        for lo, hi in pairs:
+            if c[2] == n_values[lo]:
+                after = result[(c[0], c[1], n_values[hi], c[3])]
+                if after == "o3" and r != "o3":
+                    bad.append(c)
+    expected["mono-n"] = min((cost(c) for c in bad), default=None)
+    assert [f.holds for f in report.findings] == [
+        expected["out"] is None,
+        expected["mono-a"] is None,
+        expected["mono-n"] is None,
+        report.findings[3].holds,
+        report.findings[4].holds,
+    ]
+    assert not all(f.holds for f in report.findings)  # the small base is meant to break some
+    for finding in report.findings[:3]:
+        if not finding.holds:
+            shown = finding.examples[0][0]
+            assert len(shown) == expected[finding.invariant.id], finding.invariant.id
+            assert advisor.consult(shown).recommendation == finding.examples[0][1]
+
+
+def test_unknown_invariant_agrees_with_brute_force(small):
+    kb, found = small
+    report = checker.Checker(kb, found).run()
+    check = checker.Checker(kb, found)
+    advisor = Advisor(kb)
+    facts = list(kb.schema.facts)
+    values = [check.classes.values[f] for f in facts]
+    violations = 0
+    for i in range(len(facts)):
+        others = [v for j, v in enumerate(values) if j != i]
+        for rest in itertools.product(*others):
+            recs = []
+            for v in values[i]:
+                combo = list(rest)
+                combo.insert(i, v)
+                recs.append(advisor.recommend(dict(zip(facts, combo))))
+            known = set(recs[:-1])
+            if len(known) == 1 and recs[-1] not in (*known, "undetermined"):
+                violations += 1
+    unknown = next(f for f in report.findings if f.invariant.id == "unknown")
+    assert unknown.holds == (violations == 0)
