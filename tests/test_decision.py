@@ -1,0 +1,125 @@
+"""The decision policy, reason by reason, and the summary that says why in words."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import invoke
+
+from mm_advisor import trace
+from mm_advisor.decision import decide
+from mm_advisor.rulebase import Rule
+from mm_advisor.yamlsrc import Mark
+
+OPTIONS = ("micromasters", "full_masters", "micromasters_pathway")
+
+
+def made(score=(), conclude=None, rule_out=(), order=0) -> Rule:
+    return Rule(
+        f"r{order}", f"Rule {order}", None, 0, (), (), tuple(score), conclude, tuple(rule_out),
+        Mark("x", 1, 1), "rules/x.yaml:1", order,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "fired, recommendation, reason",
+    [
+        ([], "undetermined", "no-evidence"),
+        ([made([("micromasters", 2)])], "micromasters", "score"),
+        ([made([("micromasters", 2), ("full_masters", 2)])], "undetermined", "tie"),
+        ([made([("micromasters", -1)])], "undetermined", "no-evidence"),
+        # a rule-out breaks the tie
+        (
+            [made([("micromasters", 2), ("full_masters", 2)], rule_out=["micromasters"])],
+            "full_masters",
+            "score",
+        ),
+        # the only option left wins whatever its score
+        (
+            [made([("full_masters", -3)], rule_out=["micromasters", "micromasters_pathway"])],
+            "full_masters",
+            "only-option",
+        ),
+        ([made(rule_out=OPTIONS)], "undetermined", "all-ruled-out"),
+        # a decision rule decides, even against more weight
+        (
+            [made([("micromasters", 5)]), made(conclude="full_masters", order=1)],
+            "full_masters",
+            "rule",
+        ),
+    ],
+)
+def test_the_policy(fired, recommendation, reason):
+    conclusion = next((r for r in fired if r.conclude), None)
+    decision = decide(OPTIONS, fired, conclusion)
+    assert (decision.recommendation, decision.reason) == (recommendation, reason)
+
+
+def test_a_decision_against_the_weights_names_what_it_overrules():
+    fired = [
+        made([("micromasters", 5), ("micromasters_pathway", 1)]),
+        made(conclude="full_masters"),
+    ]
+    decision = decide(OPTIONS, fired, fired[1])
+    assert decision.overruled == ("micromasters", "micromasters_pathway")
+    assert decide(OPTIONS, fired[:1] + [made(conclude="micromasters")], None).overruled == ()
+
+
+OVERRIDE = """
+rules:
+  - id: flexible
+    title: Flexibility favours a MicroMasters
+    source:
+      section: Flexibility
+      quote: Designed for working professionals
+    salience: 20
+    when:
+      - fact: working_professional
+        is: yes
+    then:
+      score: {micromasters: 3}
+  - id: research-decides
+    title: Research settles it for a full master's
+    source:
+      section: When a Full Master's Degree Might Be Better
+      quote: research opportunities
+    salience: 10
+    when:
+      - fact: wants_research_experience
+        is: yes
+    then:
+      conclude: full_masters
+"""
+
+
+def test_the_summary_says_when_a_decision_rule_overrides_more_weight(broken_kb):
+    rules, facts = broken_kb(OVERRIDE)
+    args = ("--rules", str(rules), "--facts", str(facts), "--no-input", "--format", "json")
+    doc = json.loads(
+        invoke(
+            "consult", *args, "--set", "working_professional=yes",
+            "--set", "wants_research_experience=yes",
+        ).stdout
+    )  # fmt: skip
+    assert doc["recommendation"] == "full_masters"
+    assert doc["summary"] == (
+        "A full master's degree is recommended: the decision rule 'research-decides' settled it "
+        "(Research settles it for a full master's). It is recommended although A MicroMasters "
+        "program gathered more weight (micromasters +3, full_masters +0, micromasters_pathway +0), "
+        "because the decision rule takes precedence over the weighed evidence."
+    )
+
+
+def test_the_summary_says_what_was_ruled_out_and_why(advisor, kb):
+    result = advisor.consult(
+        {"wants_complete_degree": True, "program_offers_credit_pathway": False}
+    )
+    assert trace.summary(kb.schema, result) == (
+        "A full master's degree is recommended: it is the only option left (micromasters +0, "
+        "full_masters +3, micromasters_pathway +0). A MicroMasters program is ruled out: a degree "
+        "goal needs a degree, and a MicroMasters alone ends in a professional certificate. A "
+        "MicroMasters as a stepping stone to a master's is ruled out: without credit that counts "
+        "toward a master's, a MicroMasters is no stepping stone to one. The strongest reasons: A "
+        "complete degree as the goal points to a full graduate program."
+    )
