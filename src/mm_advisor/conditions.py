@@ -168,18 +168,6 @@ def describe(cond: Condition, schema: Schema) -> str:
     return f"{cond.fact} {_SYMBOL[cond.op]} {cond.value}"
 
 
-def thresholds(conds: list[Condition], fact: str, background: Mapping[str, Any]) -> tuple[int, ...]:
-    """The numbers that `fact` is compared with or equated to across `conds`."""
-    found = set()
-    for cond in conds:
-        for c in walk(cond):
-            if isinstance(c, FactTest) and c.fact == fact and c.op != "known":
-                values = c.value if isinstance(c.value, tuple) else (c.value,)
-                for v in values:
-                    found.add(background[v.key] if isinstance(v, BackgroundRef) else v)
-    return tuple(sorted(v for v in found if isinstance(v, int) and not isinstance(v, bool)))
-
-
 class ConditionParser:
     """Parses and type-checks conditions against a schema, recording every problem found."""
 

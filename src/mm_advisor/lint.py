@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from . import rulebase as rulebase_mod
-from .conditions import DerivedTest, Not, derived_read, evaluate, facts_read, thresholds
+from .conditions import DerivedTest, Not, derived_read, evaluate, facts_read
+from .domains import ValueClasses
 from .errors import Problem
 from .rulebase import Rule, RuleBase
 
@@ -33,6 +34,7 @@ def _negated_derived(rule: Rule) -> list[DerivedTest]:
 def unsatisfiable(rb: RuleBase) -> Iterator[Problem]:
     """Conditions that contradict each other, so the rule can never fire."""
     schema = rb.schema
+    classes = ValueClasses(schema, [c for rule in rb.rules for c in rule.when]).values
     for rule in rb.rules:
         negated = {d.name for d in _negated_derived(rule)}
         clash = [d.name for d in _positive_derived(rule) if d.name in negated]
@@ -46,9 +48,7 @@ def unsatisfiable(rb: RuleBase) -> Iterator[Problem]:
             continue
         conds = [c for c in rule.when if not derived_read(c)]
         facts = list(dict.fromkeys(f for c in conds for f in facts_read(c)))
-        domains = [
-            (*schema.facts[f].domain(thresholds(conds, f, schema.background)), None) for f in facts
-        ]
+        domains = [classes[f] for f in facts]
         size = 1
         for d in domains:
             size *= len(d)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-from .conditions import DerivedTest, FactTest, derived_read, evaluate, facts_read, thresholds, walk
+from .conditions import DerivedTest, derived_read, evaluate, facts_read
+from .domains import ValueClasses
 from .rulebase import Rule, RuleBase
 from .schema import UNDETERMINED
 
@@ -45,7 +46,8 @@ class Planner:
         self.readers = {
             f: [r for r in self.rules if f in self.reads[r.id]] for f in self.schema.facts
         }
-        self.classes = {f: self._classes(f) for f in self.schema.facts}
+        # One value per class of answers that every test treats alike, unknown last.
+        self.classes = ValueClasses(self.schema, [c for r in self.rules for c in r.when]).values
         self.derivers = {
             name: [r.id for r in self.rules if name in r.derive] for name in self.schema.derived
         }
@@ -60,23 +62,6 @@ class Planner:
         self._answer_status = lru_cache(maxsize=None)(self._answer_status_uncached)
         self._statuses = lru_cache(maxsize=8192)(self._statuses_uncached)
         self._assess = lru_cache(maxsize=4096)(self._assess_uncached)
-
-    def _classes(self, fact: str) -> tuple[Any, ...]:
-        """One value per class of answers that every test of `fact` treats alike, then unknown."""
-        tests = [
-            c
-            for r in self.rules
-            for cond in r.when
-            for c in walk(cond)
-            if isinstance(c, FactTest) and c.fact == fact
-        ]
-        seen: dict[tuple, Any] = {}
-        for value in self.schema.facts[fact].domain(
-            thresholds(tests, fact, self.schema.background)
-        ):
-            signature = tuple(evaluate(t, {fact: value}, (), self.schema.background) for t in tests)
-            seen.setdefault(signature, value)
-        return (*seen.values(), None)
 
     def _answer_status_uncached(self, rule_id: str, fixed: tuple, free: tuple) -> Status:
         conds = self.answer_conds[rule_id]

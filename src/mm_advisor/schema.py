@@ -102,16 +102,13 @@ class FactSpec:
             return "yes" if value else "no"
         return str(value)
 
-    def domain(self, thresholds: tuple[int, ...] = ()) -> tuple[Any, ...]:
-        """Every value that can make a difference: numbers are sampled around `thresholds`."""
+    def domain(self) -> tuple[Any, ...]:
+        """The known answers of a yes/no or choice fact; for a number, its least and greatest."""
         if self.type == YESNO:
             return (True, False)
         if self.type == CHOICE:
             return self.choices
-        points = {self.minimum, self.maximum}
-        for t in thresholds:
-            points.update((t - 1, t, t + 1))
-        return tuple(sorted(p for p in points if self.minimum <= p <= self.maximum))
+        return (self.minimum, self.maximum)
 
 
 @dataclass(frozen=True)
