@@ -11,7 +11,8 @@ import statistics
 import time
 from pathlib import Path
 
-from mm_advisor import checker, invariants, rulebase
+from mm_advisor.knowledge import invariants, rulebase
+from mm_advisor.reasoning import checker
 
 TOP = Path(__file__).resolve().parents[1]
 

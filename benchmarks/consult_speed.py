@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-from mm_advisor import answers as answers_mod
-from mm_advisor import rulebase
-from mm_advisor.engine import CompiledRuleBase
+from mm_advisor.knowledge import answers as answers_mod
+from mm_advisor.knowledge import rulebase
+from mm_advisor.reasoning.engine import CompiledRuleBase
 
 TOP = Path(__file__).resolve().parents[1]
 PROFILES = sorted((TOP / "facts" / "profiles").glob("*.yaml"))

@@ -13,9 +13,9 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from mm_advisor import rulebase
-from mm_advisor.advisor import Advisor
-from mm_advisor.relevance import Planner
+from mm_advisor.knowledge import rulebase
+from mm_advisor.reasoning.advisor import Advisor
+from mm_advisor.reasoning.relevance import Planner
 
 TOP = Path(__file__).resolve().parents[1]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from mm_advisor import rulebase
-from mm_advisor.advisor import Advisor
 from mm_advisor.cli import cli
+from mm_advisor.knowledge import rulebase
+from mm_advisor.reasoning.advisor import Advisor
 
 REPO = Path(__file__).resolve().parents[1]
 RULES = REPO / "rules"

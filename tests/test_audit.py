@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 from conftest import FACTS, KB_ARGS, PROFILES, RULES, invoke
 
-from mm_advisor import trace
-from mm_advisor.schema import UNDETERMINED
+from mm_advisor.audit import trace
+from mm_advisor.knowledge.schema import UNDETERMINED
 
 SCHEMA = json.loads((resources.files("mm_advisor") / "schemas" / "trace.schema.json").read_text())
 STEPPING = str(PROFILES / "stepping-stone.yaml")

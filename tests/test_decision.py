@@ -7,10 +7,10 @@ import json
 import pytest
 from conftest import invoke
 
-from mm_advisor import trace
-from mm_advisor.decision import decide
-from mm_advisor.rulebase import Rule
-from mm_advisor.yamlsrc import Mark
+from mm_advisor.audit import trace
+from mm_advisor.knowledge.rulebase import Rule
+from mm_advisor.knowledge.yamlsrc import Mark
+from mm_advisor.reasoning.decision import decide
 
 OPTIONS = ("micromasters", "full_masters", "micromasters_pathway")
 

@@ -9,8 +9,8 @@ import sys
 
 from conftest import FACTS, PROFILES, RULES
 
-from mm_advisor import engine
-from mm_advisor.engine import DeterministicStrategy, experta
+from mm_advisor.reasoning import engine
+from mm_advisor.reasoning.engine import DeterministicStrategy, experta
 
 
 def test_experta_imports_without_leaving_the_collections_alias():
@@ -25,7 +25,7 @@ def test_experta_imports_without_leaving_the_collections_alias():
 def test_experta_import_leaves_root_logging_alone():
     script = (
         "import logging; before = list(logging.getLogger().handlers); "
-        "import mm_advisor.engine; assert logging.getLogger().handlers == before"
+        "import mm_advisor.reasoning.engine; assert logging.getLogger().handlers == before"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
 

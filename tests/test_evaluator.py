@@ -7,10 +7,11 @@ import random
 import pytest
 from conftest import FACTS
 
-from mm_advisor import rulebase, scenarios, synthetic
-from mm_advisor.advisor import Advisor
-from mm_advisor.decision import decide
-from mm_advisor.evaluator import Evaluator
+from mm_advisor.knowledge import rulebase, synthetic
+from mm_advisor.reasoning import scenarios
+from mm_advisor.reasoning.advisor import Advisor
+from mm_advisor.reasoning.decision import decide
+from mm_advisor.reasoning.evaluator import Evaluator
 
 
 def engine_result(advisor: Advisor, answers: dict) -> tuple:

@@ -18,7 +18,7 @@ import yaml
 from conftest import KB_ARGS, PROFILES, invoke
 
 from mm_advisor import cli as cli_module
-from mm_advisor.relevance import Planner
+from mm_advisor.reasoning.relevance import Planner
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import FACTS, KB_ARGS, REPO, invoke
 
-from mm_advisor import checker, invariants, rulebase
-from mm_advisor.advisor import Advisor
+from mm_advisor.knowledge import invariants, rulebase
+from mm_advisor.reasoning import checker
+from mm_advisor.reasoning.advisor import Advisor
 
 
 def test_the_shipped_invariants_hold_over_the_whole_answer_space(kb):

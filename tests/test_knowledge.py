@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import PROFILES
 
-from mm_advisor import answers as answers_mod
+from mm_advisor.knowledge import answers as answers_mod
 
 Y, N = True, False
 

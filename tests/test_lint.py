@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import FACTS, KB_ARGS, RULES, invoke
 
-from mm_advisor import lint
+from mm_advisor.knowledge import lint
 
 HEAD = """\
 rules:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import FACTS, RULES, problems_of
 
-from mm_advisor import rulebase
 from mm_advisor.errors import KnowledgeBaseError
+from mm_advisor.knowledge import rulebase
 
 GOOD_SOURCE = """\
     source:

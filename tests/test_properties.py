@@ -10,12 +10,12 @@ import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mm_advisor import trace
-from mm_advisor.answers import Answers
-from mm_advisor.conditions import All, Any_, FactTest, Not, evaluate
+from mm_advisor.audit import trace
 from mm_advisor.errors import KnowledgeBaseError
-from mm_advisor.relevance import Planner
-from mm_advisor.yamlsrc import Mark, load_text
+from mm_advisor.knowledge.answers import Answers
+from mm_advisor.knowledge.conditions import All, Any_, FactTest, Not, evaluate
+from mm_advisor.knowledge.yamlsrc import Mark, load_text
+from mm_advisor.reasoning.relevance import Planner
 
 SCHEMA = json.loads((resources.files("mm_advisor") / "schemas" / "trace.schema.json").read_text())
 SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

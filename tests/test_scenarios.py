@@ -10,7 +10,8 @@ import pytest
 import yaml
 from conftest import FACTS, KB_ARGS, RULES, invoke
 
-from mm_advisor import rulebase, scenarios
+from mm_advisor.knowledge import rulebase
+from mm_advisor.reasoning import scenarios
 
 KB = rulebase.load(RULES, FACTS)
 SHIPPED = scenarios.load(scenarios.default_files(FACTS), KB)

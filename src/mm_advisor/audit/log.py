@@ -6,7 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
-from .errors import AdvisorError
+from ..errors import AdvisorError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS consultations (

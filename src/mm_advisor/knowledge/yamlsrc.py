@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from .errors import KnowledgeBaseError, Problem, did_you_mean
+from ..errors import KnowledgeBaseError, Problem, did_you_mean
 
 
 @dataclass(frozen=True)

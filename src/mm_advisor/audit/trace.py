@@ -7,13 +7,13 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from . import __version__
-from .advisor import Result
-from .answers import Answers
-from .engine import EXPERTA_VERSION
-from .errors import TraceError
-from .rulebase import RuleBase
-from .schema import UNDETERMINED, Schema
+from .. import __version__
+from ..errors import TraceError
+from ..knowledge.answers import Answers
+from ..knowledge.rulebase import RuleBase
+from ..knowledge.schema import UNDETERMINED, Schema
+from ..reasoning.advisor import Result
+from ..reasoning.engine import EXPERTA_VERSION
 
 TRACE_VERSION = 1
 UNSEALED = ("content_digest", "created_at")  # fields outside the digested content
@@ -44,7 +44,7 @@ def build(rulebase: RuleBase, answers: Answers, result: Result) -> dict[str, Any
         },
         "fired": [_firing(f, result.run.fact_ids) for f in result.run.firings],
         "derived": list(result.run.derived),
-        "not_fired": [blocked_record(b) for b in result.blocked],
+        "not_fired": [b.record() for b in result.blocked],
         "deciders": [
             {"fact": c.fact, "value": c.value, "recommendation": c.recommendation}
             for c in result.deciders
@@ -73,18 +73,6 @@ def _firing(firing, fact_ids) -> dict[str, Any]:
         "score": dict(rule.score),
         "concluded": rule.conclude,
         "ruled_out": list(rule.rule_out),
-    }
-
-
-def blocked_record(blocked) -> dict[str, Any]:
-    return {
-        "rule": blocked.rule.id,
-        "title": blocked.rule.title,
-        "location": blocked.rule.location,
-        "condition": blocked.condition,
-        "index": blocked.index,
-        "result": "unknown" if blocked.value is None else "false",
-        "seen": dict(blocked.seen),
     }
 
 

@@ -8,8 +8,8 @@ from typing import Any, Mapping
 
 import yaml
 
-from .errors import AnswerError, KnowledgeBaseError, did_you_mean
-from .files import write_atomic
+from ..errors import AnswerError, KnowledgeBaseError, did_you_mean
+from ..files import write_atomic
 from .schema import Schema
 from .yamlsrc import load_file, load_text
 

@@ -10,8 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..errors import KnowledgeBaseError, Problem, did_you_mean
 from .conditions import Condition, ConditionParser
-from .errors import KnowledgeBaseError, Problem, did_you_mean
 from .schema import Citation, Schema, SchemaBuilder
 from .yamlsrc import Mark, Node, check_keys, expect, load_file, text
 
@@ -67,7 +67,7 @@ def shipped_dirs() -> tuple[Path, Path]:
     packaged = resources.files("mm_advisor") / "kb"
     if packaged.is_dir():
         return Path(str(packaged / "rules")), Path(str(packaged / "facts"))
-    top = Path(__file__).resolve().parents[2]
+    top = Path(__file__).resolve().parents[3]
     return top / "rules", top / "facts"
 
 

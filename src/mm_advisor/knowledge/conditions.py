@@ -11,7 +11,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Container, Iterator, Mapping, Union
 
-from .errors import Problem, did_you_mean
+from ..errors import Problem, did_you_mean
 from .schema import CHOICE, NUMBER, FactSpec, Schema
 from .yamlsrc import Mark, Node, expect
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
-from .rulebase import Rule
-from .schema import UNDETERMINED
+from ..knowledge.rulebase import Rule
+from ..knowledge.schema import UNDETERMINED
 
 RULE, SCORE, ONLY_OPTION = "rule", "score", "only-option"
 NO_EVIDENCE, TIE, ALL_RULED_OUT = "no-evidence", "tie", "all-ruled-out"

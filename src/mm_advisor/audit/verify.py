@@ -6,12 +6,12 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import AnswerError, TraceError
+from ..explanation.render import safe, value
+from ..knowledge.answers import parse_recorded
+from ..knowledge.rulebase import RuleBase
+from ..reasoning.advisor import Advisor
 from . import trace
-from .advisor import Advisor
-from .answers import parse_recorded
-from .errors import AnswerError, TraceError
-from .render import safe, value
-from .rulebase import RuleBase
 
 _REQUIRED = {
     "answers": dict,

@@ -10,10 +10,10 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import AdvisorError, did_you_mean
+from ..knowledge.answers import parse_recorded
+from ..reasoning.advisor import Advisor
 from . import render
-from .advisor import Advisor
-from .answers import parse_recorded
-from .errors import AdvisorError, did_you_mean
 from .render import safe, value
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping
 
-from .conditions import DerivedTest, derived_read, evaluate, facts_read
+from ..knowledge.conditions import DerivedTest, derived_read, evaluate, facts_read
+from ..knowledge.rulebase import Rule, RuleBase
+from ..knowledge.schema import UNDETERMINED
 from .domains import ValueClasses
-from .rulebase import Rule, RuleBase
-from .schema import UNDETERMINED
 
 
 @dataclass(frozen=True)

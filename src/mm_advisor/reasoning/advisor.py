@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .conditions import DerivedTest, Not, describe, evaluate, facts_read
+from ..knowledge.conditions import DerivedTest, Not, describe, evaluate, facts_read
+from ..knowledge.rulebase import Rule, RuleBase
+from ..knowledge.schema import UNDETERMINED
 from .decision import Decision, decide
 from .engine import CompiledRuleBase, Run
 from .evaluator import Evaluator
-from .rulebase import Rule, RuleBase
-from .schema import UNDETERMINED
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,18 @@ class Blocked:
     index: int  # its position in `when` (-1: a decision had already been made)
     value: bool | None  # False, or None when unknown
     seen: tuple[tuple[str, Any], ...]  # the facts it read and their values
+
+    def record(self) -> dict[str, Any]:
+        """As the trace records it (see `render.stopped` for the words)."""
+        return {
+            "rule": self.rule.id,
+            "title": self.rule.title,
+            "location": self.rule.location,
+            "condition": self.condition,
+            "index": self.index,
+            "result": "unknown" if self.value is None else "false",
+            "seen": dict(self.seen),
+        }
 
 
 @dataclass(frozen=True)

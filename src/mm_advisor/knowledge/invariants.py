@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import KnowledgeBaseError, Problem, did_you_mean
 from .conditions import Condition, ConditionParser, derived_read, facts_read
-from .errors import KnowledgeBaseError, Problem, did_you_mean
 from .rulebase import RULE_ID, RuleBase, citation, display_path
 from .schema import CHOICE, NUMBER, UNDETERMINED, Citation
 from .yamlsrc import Mark, Node, check_keys, expect, load_file, text

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .conditions import DerivedTest, derived_read, describe, facts_read
-from .rulebase import Rule, RuleBase
+from ..knowledge.conditions import DerivedTest, derived_read, describe, facts_read
+from ..knowledge.rulebase import Rule, RuleBase
 
 Node = tuple[str, str]  # (kind, name): kind is fact, rule, derived or option
 

@@ -14,8 +14,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .conditions import Condition, DerivedTest, Not, background_read, evaluate, facts_read
-from .rulebase import Rule, RuleBase
+from ..knowledge.conditions import (
+    Condition,
+    DerivedTest,
+    Not,
+    background_read,
+    evaluate,
+    facts_read,
+)
+from ..knowledge.rulebase import Rule, RuleBase
 
 
 def _import_experta():

@@ -11,14 +11,16 @@ from typing import Any, Callable
 
 import click
 
-from . import __version__, render, trace
-from . import answers as answers_mod
-from . import rulebase as rulebase_mod
-from .advisor import Advisor
-from .errors import AdvisorError, did_you_mean
-from .files import write_atomic
-from .render import use_color
-from .rulebase import RuleBase
+from .. import __version__
+from ..audit import trace
+from ..errors import AdvisorError, did_you_mean
+from ..explanation import render
+from ..explanation.render import use_color
+from ..files import write_atomic
+from ..knowledge import answers as answers_mod
+from ..knowledge import rulebase as rulebase_mod
+from ..knowledge.rulebase import RuleBase
+from ..reasoning.advisor import Advisor
 
 # Commands import the modules only they need, so a consultation starts fast.
 
@@ -171,8 +173,8 @@ def consult(
     supplied = bool(answers_file or settings)
     ask = not no_input and answers_file != "-" and (not supplied or stdin_is_terminal())
     if ask:
+        from ..reasoning.relevance import Planner
         from .interview import Interview
-        from .relevance import Planner
 
         Interview(rb, Planner(rb), given, ask_all=ask_all, save_to=save_answers).run()
     elif save_answers:
@@ -185,7 +187,7 @@ def consult(
         if trace_out:
             write_atomic(trace_out, trace.dumps(stamped))
         if log_path:
-            from .log import ConsultationLog
+            from ..audit.log import ConsultationLog
 
             log = ConsultationLog(log_path)
             entry = log.append(stamped)
@@ -275,7 +277,7 @@ def rules_list(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None
 def rules_lint(rules_dir: Path | None, facts_dir: Path | None, strict: bool, fmt: str) -> None:
     """Check the rule and fact files: errors stop them loading, warnings flag rules that cannot
     fire, redundancy and gaps. Each problem is printed as path:line:col: severity: message [code]."""
-    from . import lint
+    from ..knowledge import lint
 
     problems = lint.lint(rules_dir, facts_dir)
     if fmt == "json":
@@ -314,7 +316,7 @@ def rules_lint(rules_dir: Path | None, facts_dir: Path | None, strict: bool, fmt
 @format_option("mermaid", "dot")
 def rules_graph(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
     """Draw facts -> rules -> derived facts -> options (Mermaid for Markdown, or Graphviz dot)."""
-    from . import graph
+    from ..explanation import graph
 
     rb = rulebase_mod.load(rules_dir, facts_dir)
     click.echo((graph.dot if fmt == "dot" else graph.mermaid)(rb), nl=False)
@@ -325,7 +327,7 @@ def rules_graph(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> Non
 @click.argument("rule_id", metavar="ID")
 def rules_show(rules_dir: Path | None, facts_dir: Path | None, rule_id: str) -> None:
     """Show one rule: citation, conditions, conclusions, what it reads and what depends on it."""
-    from . import graph
+    from ..explanation import graph
 
     rb = rulebase_mod.load(rules_dir, facts_dir)
     try:
@@ -347,7 +349,9 @@ def rules_check(
     """Prove the invariants (default: the facts folder's invariants/*.yaml) over every possible
     combination of answers; print a counterexample to paste after `consult --no-input` for any
     that fails. Exit 1 when one fails."""
-    from . import checker, invariants
+    from ..explanation import invariant_report
+    from ..knowledge import invariants
+    from ..reasoning import checker
 
     rb = rulebase_mod.load(rules_dir, facts_dir)
     paths = list(files) or invariants.default_files(
@@ -357,11 +361,11 @@ def rules_check(
         raise UserError("no invariant files: give FILES or add facts/invariants/*.yaml")
     report = checker.Checker(rb, invariants.load(paths, rb)).run()
     if fmt == "json":
-        echo_json(checker.to_json(report, rb))
+        echo_json(invariant_report.to_json(report, rb))
     elif fmt == "github":
-        click.echo(checker.to_github(report, rb), nl=False)
+        click.echo(invariant_report.to_github(report, rb), nl=False)
     else:
-        click.echo(checker.to_text(report, rb), nl=False)
+        click.echo(invariant_report.to_text(report, rb), nl=False)
     click.echo(f"Checked in {report.seconds:.1f} s.", err=True)
     if report.failed:
         raise click.exceptions.Exit(1)
@@ -383,7 +387,7 @@ def rules_test(
     min_coverage: float | None,
 ) -> None:
     """Run scenario tests (default: the facts folder's scenarios/*.yaml) and report coverage."""
-    from . import scenarios as scenarios_mod
+    from ..reasoning import scenarios as scenarios_mod
 
     rb = rulebase_mod.load(rules_dir, facts_dir)
     paths = list(files) or scenarios_mod.default_files(
@@ -438,8 +442,8 @@ def explain(
     rules_dir: Path | None, facts_dir: Path | None, trace_file: str, rule_id: str | None, fmt: str
 ) -> None:
     """Explain a trace: how it was reached, why not the other options, and what if."""
-    from . import verify
-    from .explain import Explainer, to_markdown, to_text
+    from ..audit import verify
+    from ..explanation.explain import Explainer, to_markdown, to_text
 
     doc = trace.load(trace_file)
     verify.check_shape(doc, trace_file)
@@ -460,7 +464,7 @@ def audit() -> None:
 @click.argument("trace_file", metavar="TRACE", type=click.Path(dir_okay=False))
 def audit_verify(rules_dir: Path | None, facts_dir: Path | None, trace_file: str) -> None:
     """Check a trace for tampering, compare its rule base and replay it; exit 1 if anything differs."""
-    from . import verify
+    from ..audit import verify
 
     doc = trace.load(trace_file)
     verify.check_shape(doc, trace_file)
@@ -472,7 +476,7 @@ def audit_verify(rules_dir: Path | None, facts_dir: Path | None, trace_file: str
 
 
 def _open_log(log_path: str | None):
-    from .log import ConsultationLog
+    from ..audit.log import ConsultationLog
 
     if not log_path:
         raise UserError("no consultation log: give --log PATH or set MM_ADVISOR_LOG")

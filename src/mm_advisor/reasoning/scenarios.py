@@ -6,14 +6,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import KnowledgeBaseError, Problem, did_you_mean
+from ..explanation.render import stopped
+from ..knowledge.conditions import describe, evaluate
+from ..knowledge.rulebase import RuleBase, display_path
+from ..knowledge.schema import UNDETERMINED
+from ..knowledge.yamlsrc import Mark, Node, check_keys, expect, load_file, text
 from .advisor import Advisor, Result
-from .conditions import describe, evaluate
-from .errors import KnowledgeBaseError, Problem, did_you_mean
-from .render import stopped
-from .rulebase import RuleBase, display_path
-from .schema import UNDETERMINED
-from .trace import blocked_record
-from .yamlsrc import Mark, Node, check_keys, expect, load_file, text
 
 
 @dataclass(frozen=True)
@@ -194,7 +193,7 @@ def _differences(scenario: Scenario, result: Result) -> list[str]:
     blocked = {b.rule.id: b for b in result.blocked}
     for rule_id in scenario.fires:
         if rule_id not in fired:
-            lines.append(f"missing firing: {rule_id}: {stopped(blocked_record(blocked[rule_id]))}")
+            lines.append(f"missing firing: {rule_id}: {stopped(blocked[rule_id].record())}")
     for rule_id in scenario.not_fires:
         if rule_id in fired:
             lines.append(f"unexpected firing: {rule_id} (step {fired[rule_id].seq})")

@@ -15,10 +15,10 @@ import heapq
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .conditions import DerivedTest, Not, derived_read
+from ..knowledge.conditions import DerivedTest, Not, derived_read
+from ..knowledge.rulebase import Rule, RuleBase
 from .decision import Decision, decide
 from .domains import Predicate, ValueClasses
-from .rulebase import Rule, RuleBase
 
 _MEMO_LIMIT = 200_000
 

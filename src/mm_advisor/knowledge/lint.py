@@ -10,10 +10,10 @@ import itertools
 from pathlib import Path
 from typing import Callable, Iterator
 
+from ..errors import Problem
+from ..reasoning.domains import ValueClasses
 from . import rulebase as rulebase_mod
 from .conditions import DerivedTest, Not, derived_read, evaluate, facts_read
-from .domains import ValueClasses
-from .errors import Problem
 from .rulebase import Rule, RuleBase
 
 _MAX_ASSIGNMENTS = 50_000

@@ -8,11 +8,11 @@ from typing import Callable
 
 import click
 
-from .answers import PROMPT, Answers, save
-from .conditions import describe
-from .relevance import Planner
-from .render import safe, use_color, width
-from .rulebase import RuleBase
+from ..explanation.render import safe, use_color, width
+from ..knowledge.answers import PROMPT, Answers, save
+from ..knowledge.conditions import describe
+from ..knowledge.rulebase import RuleBase
+from ..reasoning.relevance import Planner
 
 COMMANDS = "why/back/skip/help"
 

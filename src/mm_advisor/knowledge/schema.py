@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from .errors import Problem, did_you_mean
+from ..errors import Problem, did_you_mean
 from .yamlsrc import Mark, Node, check_keys, expect, text
 
 YESNO, NUMBER, CHOICE = "yesno", "number", "choice"

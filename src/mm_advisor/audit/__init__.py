@@ -1,0 +1,1 @@
+"""Audit: the trace document, its verification and replay, the consultation log."""

@@ -1,0 +1,1 @@
+"""Explanation and reports: text rendering, how/why-not/what-if, the rule graph."""
