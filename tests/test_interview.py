@@ -17,7 +17,7 @@ import pytest
 import yaml
 from conftest import KB_ARGS, PROFILES, invoke
 
-from mm_advisor import cli as cli_module
+from mm_advisor.cli import advise as cli_module
 from mm_advisor.reasoning.relevance import Planner
 
 

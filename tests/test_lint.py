@@ -137,11 +137,11 @@ def test_derived_facts_never_tested(broken_kb):
     kb = broken_kb(rule("      - fact: budget\n        is: low", "derive: [cost_sensitive]"))
     found = lines(*kb, "unused-derived")
     assert found[0] == (
-        "facts/questions.yaml:94:5: warning: derived fact 'cost_sensitive' is "
+        "facts/questions.yaml:95:5: warning: derived fact 'cost_sensitive' is "
         "never tested by any rule [unused-derived]"
     )
     assert found[1] == (
-        "facts/questions.yaml:96:5: warning: derived fact 'needs_flexibility' is "
+        "facts/questions.yaml:97:5: warning: derived fact 'needs_flexibility' is "
         "never derived or tested by any rule [unused-derived]"
     )
 

@@ -41,6 +41,7 @@ class FactSpec:
     minimum: int | None = None
     maximum: int | None = None
     choices: tuple[str, ...] = ()
+    unit: str | None = None  # a number's unit in words, e.g. "months"
 
     def allowed(self) -> str:
         """The allowed answers in a prompt's words."""
@@ -146,7 +147,7 @@ class Schema:
         return [(k[len(prefix) :], v) for k, v in self.background.items() if k.startswith(prefix)]
 
 
-_FACT_KEYS = ("name", "type", "question", "help", "min", "max", "choices")
+_FACT_KEYS = ("name", "type", "question", "help", "min", "max", "unit", "choices")
 _SECTIONS = ("facts", "derived", "background", "options")
 
 
@@ -222,8 +223,8 @@ class SchemaBuilder:
             extra = self._range(node)
         elif kind == CHOICE:
             extra = self._choices(node)
-        applies = {NUMBER: ("min", "max"), CHOICE: ("choices",)}.get(kind, ())
-        for key in ("min", "max", "choices"):
+        applies = {NUMBER: ("min", "max", "unit"), CHOICE: ("choices",)}.get(kind, ())
+        for key in ("min", "max", "unit", "choices"):
             if key in node.value and key not in applies:
                 self.problems.append(
                     node.key_marks[key].problem(
@@ -234,7 +235,7 @@ class SchemaBuilder:
             return
         self.facts[name] = FactSpec(name, kind, question, help_text, node.mark, **extra)
 
-    def _range(self, node: Node) -> dict[str, int] | None:
+    def _range(self, node: Node) -> dict[str, Any] | None:
         bounds = {}
         for key, attr in (("min", "minimum"), ("max", "maximum")):
             value = node.value.get(key)
@@ -248,6 +249,11 @@ class SchemaBuilder:
         if bounds["minimum"] > bounds["maximum"]:
             self.problems.append(node.value["min"].mark.problem("'min' is greater than 'max'"))
             return None
+        if "unit" in node.value:
+            unit = text(node.value["unit"], "'unit'", self.problems)
+            if unit is None:
+                return None
+            bounds["unit"] = unit
         return bounds
 
     def _choices(self, node: Node) -> dict[str, tuple[str, ...]] | None:

@@ -103,6 +103,10 @@ class ValueClasses:
         starts, owner = self._segments[fact]
         return owner[bisect.bisect_right(starts, value) - 1]
 
+    def members(self, fact: str, cls: int) -> list[Any]:
+        """For a yes/no or choice fact, the answers in a known class, in the schema's order."""
+        return [v for v, c in self._index[fact].items() if c == cls and v is not UNKNOWN]
+
     def ranges(self, fact: str, cls: int) -> list[tuple[int, int]]:
         """For a number fact, the (low, high) intervals that make up a known class."""
         return list(self._ranges[fact][cls])

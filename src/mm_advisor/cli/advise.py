@@ -1,0 +1,152 @@
+"""Commands for the person being advised: consult, questions, schema."""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from ..audit import trace
+from ..explanation import render
+from ..explanation.render import use_color
+from ..files import write_atomic
+from ..knowledge import answers as answers_mod
+from ..knowledge import rulebase as rulebase_mod
+from ..reasoning.advisor import Advisor
+from .base import cli, echo_json, format_option, kb_options, labels, log_option
+
+
+@cli.command()
+@kb_options
+@click.option(
+    "--answers",
+    "answers_file",
+    metavar="FILE",
+    help="YAML or JSON file of answers ('-' reads standard input); no questions asked.",
+)
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Answer one fact; repeatable. Overrides --answers.",
+)
+@click.option(
+    "--trace-out",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write the trace of this consultation to FILE (atomically).",
+)
+@log_option("Append the trace to this SQLite consultation log (off unless given).")
+@click.option(
+    "--ask-all",
+    is_flag=True,
+    help="Ask every question in order, not only those that can change the result.",
+)
+@click.option(
+    "--no-input",
+    is_flag=True,
+    help="Never ask: facts not given by --answers or --set are unknown (for scripts).",
+)
+@click.option(
+    "--save-answers",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Save the answers given to FILE (atomically, also on Ctrl-C) to resume later "
+    "with --answers.",
+)
+@format_option("text", "json")
+def consult(
+    rules_dir: Path | None,
+    facts_dir: Path | None,
+    answers_file: str | None,
+    settings: tuple[str, ...],
+    trace_out: str | None,
+    log_path: str | None,
+    ask_all: bool,
+    no_input: bool,
+    save_answers: str | None,
+    fmt: str,
+) -> None:
+    """Run a consultation: ask what matters (or read answers) and recommend an option.
+
+    Interactive by default. With --answers or --set, only the missing questions that can still
+    change the recommendation are asked, and only on a terminal."""
+    rb = rulebase_mod.load(rules_dir, facts_dir)
+    schema = rb.schema
+    given = answers_mod.Answers()
+    if answers_file:
+        answers_mod.read_file(answers_file, schema, given)
+    answers_mod.parse_set(settings, schema, given)
+    supplied = bool(answers_file or settings)
+    ask = not no_input and answers_file != "-" and (not supplied or stdin_is_terminal())
+    if ask:
+        from ..reasoning.relevance import Planner
+        from .interview import Interview
+
+        Interview(rb, Planner(rb), given, ask_all=ask_all, save_to=save_answers).run()
+    elif save_answers:
+        answers_mod.save(save_answers, given)
+    answers = given.completed(schema)
+    result = Advisor(rb).consult(answers.values)
+    doc = trace.build(rb, answers, result)
+    if trace_out or log_path:
+        stamped = trace.stamped(doc)
+        if trace_out:
+            write_atomic(trace_out, trace.dumps(stamped))
+        if log_path:
+            from ..audit.log import ConsultationLog
+
+            log = ConsultationLog(log_path)
+            entry = log.append(stamped)
+            log.close()
+            click.echo(f"Logged as consultation {entry} in {log_path}.", err=True)
+    if fmt == "json":
+        click.echo(trace.dumps(doc), nl=False)
+    else:
+        text = render.consultation(doc, labels(rb))
+        if use_color(sys.stdout):
+            head, rest = text.split("\n", 1)
+            text = click.style(head, bold=True) + "\n" + rest
+        click.echo(text, nl=False, color=use_color(sys.stdout))
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+@cli.command()
+@kb_options
+@format_option("text", "json")
+def questions(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
+    """List the fact vocabulary: every question, its type and allowed answers."""
+    schema = rulebase_mod.load(rules_dir, facts_dir).schema
+    if fmt == "json":
+        echo_json(
+            [
+                {
+                    "name": s.name,
+                    "type": s.type,
+                    "allowed": s.allowed(),
+                    "question": s.question,
+                    "help": s.help,
+                }
+                for s in schema.facts.values()
+            ]
+        )
+        return
+    click.echo(
+        render.table((s.name, s.allowed(), s.question) for s in schema.facts.values()), nl=False
+    )
+
+
+@cli.command("schema")
+@click.argument("kind", type=click.Choice(["rules", "facts", "scenarios", "invariants", "trace"]))
+def schema_command(kind: str) -> None:
+    """Print the JSON Schema of a rule, fact, scenario, invariant or trace file (for editors and
+    checks)."""
+    click.echo(
+        (resources.files("mm_advisor") / "schemas" / f"{kind}.schema.json").read_text(), nl=False
+    )

@@ -1,0 +1,202 @@
+"""Commands for the advisor who maintains the rules: rules list, lint, test, check, show, graph."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import did_you_mean
+from ..explanation import render
+from ..knowledge import rulebase as rulebase_mod
+from ..reasoning.advisor import Advisor
+from .base import UserError, cli, echo_json, format_option, kb_options
+
+
+@cli.group()
+def rules() -> None:
+    """Inspect and check the rule base."""
+
+
+@rules.command("list")
+@kb_options
+@format_option("text", "json")
+def rules_list(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
+    """List the rules with id, title and source."""
+    rb = rulebase_mod.load(rules_dir, facts_dir)
+    if fmt == "json":
+        echo_json(
+            [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "location": r.location,
+                    "salience": r.salience,
+                    "source": {"section": r.source.section, "quote": r.source.quote},
+                }
+                for r in rb.rules
+            ]
+        )
+        return
+    click.echo(render.table((r.id, r.title, f"[{r.source.section}]") for r in rb.rules), nl=False)
+
+
+@rules.command("lint")
+@kb_options
+@click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+@format_option("parsable", "github", "json")
+def rules_lint(rules_dir: Path | None, facts_dir: Path | None, strict: bool, fmt: str) -> None:
+    """Check the rule and fact files: errors stop them loading, warnings flag rules that cannot
+    fire, redundancy and gaps. Each problem is printed as path:line:col: severity: message [code]."""
+    from ..knowledge import lint
+
+    problems = lint.lint(rules_dir, facts_dir)
+    if fmt == "json":
+        echo_json(
+            [
+                {
+                    "path": p.path,
+                    "line": p.line,
+                    "column": p.col,
+                    "severity": p.severity,
+                    "code": p.code,
+                    "message": p.message,
+                }
+                for p in problems
+            ]
+        )
+    for p in problems if fmt != "json" else ():
+        message = render.safe(p.message)
+        if fmt == "github":
+            click.echo(
+                f"::{p.severity} file={p.path},line={p.line},col={p.col},title={p.code}::{message}"
+            )
+        else:
+            click.echo(f"{p.path}:{p.line}:{p.col}: {p.severity}: {message} [{p.code}]")
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    click.echo(
+        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}.", err=True
+    )
+    if errors or (strict and warnings):
+        raise click.exceptions.Exit(1)
+
+
+@rules.command("graph")
+@kb_options
+@format_option("mermaid", "dot")
+def rules_graph(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
+    """Draw facts -> rules -> derived facts -> options (Mermaid for Markdown, or Graphviz dot)."""
+    from ..explanation import graph
+
+    rb = rulebase_mod.load(rules_dir, facts_dir)
+    click.echo((graph.dot if fmt == "dot" else graph.mermaid)(rb), nl=False)
+
+
+@rules.command("show")
+@kb_options
+@click.argument("rule_id", metavar="ID")
+def rules_show(rules_dir: Path | None, facts_dir: Path | None, rule_id: str) -> None:
+    """Show one rule: citation, conditions, conclusions, what it reads and what depends on it."""
+    from ..explanation import graph
+
+    rb = rulebase_mod.load(rules_dir, facts_dir)
+    try:
+        rule = rb.rule(rule_id)
+    except KeyError:
+        raise UserError(
+            f"no rule '{rule_id}'{did_you_mean(rule_id, [r.id for r in rb.rules])}"
+        ) from None
+    click.echo(graph.show(rb, rule), nl=False)
+
+
+@rules.command("check")
+@kb_options
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@format_option("text", "json", "github")
+def rules_check(
+    rules_dir: Path | None, facts_dir: Path | None, files: tuple[Path, ...], fmt: str
+) -> None:
+    """Prove the invariants (default: the facts folder's invariants/*.yaml) over every possible
+    combination of answers; print a counterexample to paste after `consult --no-input` for any
+    that fails. Exit 1 when one fails."""
+    from ..explanation import invariant_report
+    from ..knowledge import invariants
+    from ..reasoning import checker
+
+    rb = rulebase_mod.load(rules_dir, facts_dir)
+    paths = list(files) or invariants.default_files(
+        Path(facts_dir or rulebase_mod.shipped_dirs()[1])
+    )
+    if not paths:
+        raise UserError("no invariant files: give FILES or add facts/invariants/*.yaml")
+    report = checker.Checker(rb, invariants.load(paths, rb)).run()
+    if fmt == "json":
+        echo_json(invariant_report.to_json(report, rb))
+    elif fmt == "github":
+        click.echo(invariant_report.to_github(report, rb), nl=False)
+    else:
+        click.echo(invariant_report.to_text(report, rb), nl=False)
+    click.echo(f"Checked in {report.seconds:.1f} s.", err=True)
+    if report.failed:
+        raise click.exceptions.Exit(1)
+
+
+@rules.command("test")
+@kb_options
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--min-coverage",
+    type=click.FloatRange(0, 100),
+    metavar="N",
+    help="Also fail when fewer than N% of the rules fire in some scenario.",
+)
+def rules_test(
+    rules_dir: Path | None,
+    facts_dir: Path | None,
+    files: tuple[Path, ...],
+    min_coverage: float | None,
+) -> None:
+    """Run scenario tests (default: the facts folder's scenarios/*.yaml) and report coverage."""
+    from ..reasoning import scenarios as scenarios_mod
+
+    rb = rulebase_mod.load(rules_dir, facts_dir)
+    paths = list(files) or scenarios_mod.default_files(
+        Path(facts_dir or rulebase_mod.shipped_dirs()[1])
+    )
+    if not paths:
+        raise UserError("no scenario files: give FILES or add facts/scenarios/*.yaml")
+    outcomes, coverage = scenarios_mod.run(scenarios_mod.load(paths, rb), Advisor(rb))
+    for outcome in outcomes:
+        sc = outcome.scenario
+        click.echo(f"{'PASS' if outcome.passed else 'FAIL'}  {render.safe(sc.name)}  ({sc.where})")
+        for line in outcome.differences:
+            click.echo(f"      {render.safe(line)}")
+    failed = sum(not o.passed for o in outcomes)
+    click.echo(f"\n{len(outcomes)} scenarios: {len(outcomes) - failed} passed, {failed} failed.")
+    fired = sum(coverage.rules.values())
+    click.echo(
+        f"Rule coverage: {fired}/{len(coverage.rules)} rules fired ({coverage.rule_percent:.1f}%)"
+    )
+    click.echo(
+        f"Condition coverage: {coverage.both_ways()}/{len(coverage.conditions)} conditions "
+        f"seen both true and false ({coverage.condition_percent:.1f}%)"
+    )
+    idle = [r for r in rb.rules if not coverage.rules[r.id]]
+    if idle:
+        click.echo("Rules fired by no scenario:")
+        for rule in idle:
+            click.echo(f"  {rule.id} ({rule.location})")
+    uncovered = scenarios_mod.uncovered_conditions(coverage, rb)
+    if uncovered:
+        click.echo("Conditions never seen both true and false:")
+        for line in uncovered:
+            click.echo(f"  {render.safe(line)}")
+    low = min_coverage is not None and coverage.rule_percent < min_coverage
+    if low:
+        click.echo(
+            f"Rule coverage {coverage.rule_percent:.1f}% is below --min-coverage {min_coverage:g}.",
+            err=True,
+        )
+    if failed or low:
+        raise click.exceptions.Exit(1)

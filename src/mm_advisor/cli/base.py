@@ -1,0 +1,97 @@
+"""The command group, its error boundary, and the options every command spells alike."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from .. import __version__
+from ..errors import AdvisorError
+from ..knowledge.rulebase import RuleBase
+
+
+class UserError(click.ClickException):
+    """An AdvisorError shown as one line on stderr, with its exit code."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class AdvisorGroup(click.Group):
+    """The error boundary: user mistakes become one line and exit 2; Ctrl-C exits 130."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AdvisorError as exc:
+            if ctx.find_root().params.get("debug"):
+                raise
+            raise UserError(str(exc), exc.exit_code) from None
+        except (KeyboardInterrupt, click.Abort):
+            click.echo("\nInterrupted.", err=True)
+            raise click.exceptions.Exit(130) from None
+
+
+@click.group(cls=AdvisorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mm-advisor")
+@click.option("--debug", is_flag=True, help="Show a traceback for errors in your input.")
+def cli(debug: bool) -> None:
+    """Advise whether a MicroMasters, a full master's degree, or a MicroMasters as a stepping
+    stone to a master's fits a person's goals, citing the article behind every step."""
+
+
+def kb_options(command: Callable) -> Callable:
+    """--rules and --facts, spelt alike on every command that reads the knowledge base."""
+
+    @click.option(
+        "--rules",
+        "rules_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Folder of rule files (default: the shipped rules).",
+    )
+    @click.option(
+        "--facts",
+        "facts_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Folder of fact files (default: the shipped facts).",
+    )
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def format_option(*choices: str) -> Callable:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def log_option(help_text: str) -> Callable:
+    return click.option(
+        "--log",
+        "log_path",
+        metavar="PATH",
+        envvar="MM_ADVISOR_LOG",
+        type=click.Path(dir_okay=False),
+        help=help_text + " [env: MM_ADVISOR_LOG]",
+    )
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def labels(rb: RuleBase) -> dict[str, str]:
+    return {name: option.label for name, option in rb.schema.options.items()}
