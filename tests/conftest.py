@@ -14,6 +14,12 @@ from mm_advisor.knowledge import rulebase
 from mm_advisor.reasoning.advisor import Advisor
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def eighty_columns(monkeypatch):
+    """Text is wrapped to the terminal; tests read it at 80 columns, wherever they run."""
+    monkeypatch.setenv("COLUMNS", "80")
 RULES = REPO / "rules"
 FACTS = REPO / "facts"
 PROFILES = FACTS / "profiles"

@@ -318,7 +318,7 @@ def test_log_is_off_by_default_and_written_when_asked(tmp_path, monkeypatch):
     exported.write_text(invoke("audit", "export", "1").stdout)
     assert invoke("audit", "verify", *KB_ARGS, str(exported)).exit_code == 0
     shown = invoke("audit", "show", *KB_ARGS, "1").stdout
-    assert shown.startswith("Consultation 1, 20") and "Recommendation: A MicroMasters as a" in shown
+    assert shown.startswith("Consultation 1, 20") and "We recommend a MicroMasters as a" in shown
     missing = invoke("audit", "show", "9")
     assert (missing.exit_code, missing.stderr) == (2, f"Error: {log}: no consultation with id 9\n")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import KB_ARGS, PROFILES, invoke
@@ -12,8 +13,58 @@ from mm_advisor.cli import cli
 CAREER = str(PROFILES / "career-accelerator.yaml")
 
 
-def test_consult_with_answers_prints_recommendation_rules_and_expectations():
+CAREER_PLAIN = """\
+We recommend a MicroMasters program.
+
+Why
+  - Quick, specialised skills in a high-demand area favour a MicroMasters. The
+    article: "If you're looking to accelerate your career track by quickly
+    acquiring specialized skills in a high-demand ..."
+  - For career acceleration without a degree requirement, the credential itself
+    is recognised. The article: "The credential signals to employers that you
+    possess advanced skills in a specialized area"
+  - A professional certificate serves a MicroMasters goal when no degree is
+    required. The article: "Professional certificate"
+
+What to expect (the article's comparison table)
+  Duration     Typically 6 months to 1.5 years
+  Cost         Significantly lower
+  Credit       Can count as a portion (e.g., 25-50%) of a master's
+  Flexibility  High (online, self-paced elements)
+  Credential   Professional certificate, pathway to master's
+
+What would change it
+  - Do you want to accelerate your career by quickly gaining specialised skills?
+    (you said yes)
+    No or not sure: not enough to decide yet.
+  - Is your ultimate goal a complete graduate (master's) degree? (you said no)
+    Yes: a MicroMasters as a stepping stone to a master's.
+  - Does your career path or academic aspiration need the full breadth, depth
+    and traditional recognition of a master's degree? (you said no)
+    Yes: a MicroMasters as a stepping stone to a master's.
+
+The full reasoning, every rule with its source: add --detail.
+"""
+
+
+def test_consult_says_the_result_in_plain_words():
     result = invoke("consult", *KB_ARGS, "--answers", CAREER)
+    assert (result.exit_code, result.stdout) == (0, CAREER_PLAIN)
+
+
+@pytest.mark.parametrize("profile", sorted(p.stem for p in PROFILES.glob("*.yaml")))
+def test_the_plain_view_has_no_internal_names_and_fits_a_screen(kb, profile):
+    out = invoke("consult", *KB_ARGS, "--answers", str(PROFILES / f"{profile}.yaml")).stdout
+    words = set(re.findall(r"[a-z_][a-z0-9_-]+", out))
+    internal = {*kb.schema.facts, *kb.schema.derived, *kb.schema.options, "undetermined"}
+    internal |= {r.id for r in kb.rules if "-" in r.id}
+    assert not words & internal, words & internal
+    assert not re.search(r"[+-]\d\b|derived", out)
+    assert len(out.splitlines()) <= 36 and max(map(len, out.splitlines())) <= 80
+
+
+def test_detail_prints_every_rule_that_fired():
+    result = invoke("consult", *KB_ARGS, "--answers", CAREER, "--detail")
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert out.startswith("Recommendation: A MicroMasters program (micromasters)\n")
@@ -80,11 +131,20 @@ def test_answers_from_stdin():
     assert json.loads(result.stdout)["recommendation"] == "micromasters"
 
 
-def test_undetermined_lists_the_answers_that_would_decide():
+def test_undetermined_says_which_questions_would_decide():
     result = invoke("consult", *KB_ARGS, "--set", "budget=medium")
-    assert result.stdout.startswith("Recommendation: undetermined (undetermined)")
-    assert "Answers that would decide:\n" in result.stdout
-    assert "  wants_complete_degree = yes  ->  full_masters\n" in result.stdout
+    assert result.stdout.startswith(
+        "Not enough to decide yet.\nWhy: your answers do not yet point to any option.\n\n"
+        "What would decide it\n"
+    )
+    assert (
+        "  - Is your ultimate goal a complete graduate (master's) degree? (not answered\n"
+        "    yet)\n    Yes: a full master's degree.\n"
+    ) in result.stdout
+    detail = invoke("consult", *KB_ARGS, "--set", "budget=medium", "--detail").stdout
+    assert detail.startswith("Recommendation: not enough to decide yet (undetermined)\n")
+    assert "Answers that would decide:\n" in detail
+    assert "  wants_complete_degree = yes  ->  full_masters\n" in detail
 
 
 @pytest.mark.parametrize(
@@ -216,7 +276,7 @@ def test_interactive_consultation_asks_every_question_and_re_asks_invalid_answer
         "How large is your education budget?\n   [low/medium/high/unknown; why/back/skip/help]:"
         in result.stderr
     )
-    assert result.stdout.startswith("Recommendation: A MicroMasters program (micromasters)")
+    assert result.stdout.startswith("We recommend a MicroMasters program.")
 
 
 def test_end_of_input_during_questions_exits_130_and_writes_nothing(tmp_path):

@@ -56,7 +56,7 @@ def test_a_stepping_stone_is_asked_eight_questions(kb):
     result = invoke("consult", *KB_ARGS, input=replies(*STEPPING, ""))
     assert result.exit_code == 0, result.stderr
     assert asked(kb, result.stderr) == STEPPING_ASKED
-    assert result.stdout.startswith("Recommendation: A MicroMasters as a stepping stone")
+    assert result.stdout.startswith("We recommend a MicroMasters as a stepping stone")
     assert "\nNot asked (7), because no answer could change the recommendation:\n" in result.stderr
     assert "  wants_research_experience: the recommendation can no longer change\n" in result.stderr
 
@@ -78,7 +78,7 @@ def test_a_career_accelerator_is_asked_twelve_questions(kb):
         "wants_career_acceleration",
         "wants_extensive_coursework",
     ]
-    assert result.stdout.startswith("Recommendation: A MicroMasters program (micromasters)")
+    assert result.stdout.startswith("We recommend a MicroMasters program.")
 
 
 def test_ask_all_asks_every_question_in_order(kb):
@@ -182,7 +182,7 @@ def test_interrupted_interview_saves_the_answers_and_resumes(kb, tmp_path, monke
     monkeypatch.setattr(cli_module, "stdin_is_terminal", lambda: True)
     resumed = invoke("consult", *KB_ARGS, "--answers", str(saved), input=replies(*STEPPING[3:], ""))
     assert asked(kb, resumed.stderr) == STEPPING_ASKED[3:]
-    assert resumed.stdout.startswith("Recommendation: A MicroMasters as a stepping stone")
+    assert resumed.stdout.startswith("We recommend a MicroMasters as a stepping stone")
     settled = invoke("consult", *KB_ARGS, "--answers", str(PROFILES / "stepping-stone.yaml"))
     assert settled.stderr == "" and settled.exit_code == 0
 
@@ -248,9 +248,9 @@ def test_interview_in_a_real_terminal():
     assert "Still possible:" in transcript
     # asked, asked again after `why`, and again after `back`
     assert transcript.count("1. \x1b[1mDoes the MicroMasters you are considering count as") == 3
-    assert "\x1b[1mRecommendation: A MicroMasters as a stepping stone" in transcript
+    assert "\x1b[1mWe recommend a MicroMasters as a stepping stone" in transcript
     plain = _run_in_pty([*STEPPING, ""], {"NO_COLOR": "1"})
-    assert "\x1b[" not in plain and "Recommendation: A MicroMasters as a stepping stone" in plain
+    assert "\x1b[" not in plain and "We recommend a MicroMasters as a stepping stone" in plain
 
 
 def _run_in_pty(lines: list[str], env: dict) -> str:

@@ -57,6 +57,11 @@ from .base import cli, echo_json, format_option, kb_options, labels, log_option
     help="Save the answers given to FILE (atomically, also on Ctrl-C) to resume later "
     "with --answers.",
 )
+@click.option(
+    "--detail",
+    is_flag=True,
+    help="Show the full reasoning: every rule that fired, what it matched, its source and weight.",
+)
 @format_option("text", "json")
 def consult(
     rules_dir: Path | None,
@@ -68,6 +73,7 @@ def consult(
     ask_all: bool,
     no_input: bool,
     save_answers: str | None,
+    detail: bool,
     fmt: str,
 ) -> None:
     """Run a consultation: ask what matters (or read answers) and recommend an option.
@@ -90,7 +96,8 @@ def consult(
     elif save_answers:
         answers_mod.save(save_answers, given)
     answers = given.completed(schema)
-    result = Advisor(rb).consult(answers.values)
+    advisor = Advisor(rb)
+    result = advisor.consult(answers.values)
     doc = trace.build(rb, answers, result)
     if trace_out or log_path:
         stamped = trace.stamped(doc)
@@ -106,11 +113,7 @@ def consult(
     if fmt == "json":
         click.echo(trace.dumps(doc), nl=False)
     else:
-        text = render.consultation(doc, labels(rb))
-        if use_color(sys.stdout):
-            head, rest = text.split("\n", 1)
-            text = click.style(head, bold=True) + "\n" + rest
-        click.echo(text, nl=False, color=use_color(sys.stdout))
+        echo_result(doc, advisor, detail)
 
 
 def stdin_is_terminal() -> bool:
@@ -150,3 +153,20 @@ def schema_command(kind: str) -> None:
     click.echo(
         (resources.files("mm_advisor") / "schemas" / f"{kind}.schema.json").read_text(), nl=False
     )
+
+
+DETAIL_HINT = "The full reasoning, every rule with its source: add --detail."
+
+
+def echo_result(doc: dict, advisor: Advisor, detail: bool) -> None:
+    """A consultation for a person: in plain words, or in full with `detail`."""
+    from ..explanation import plain
+
+    if detail:
+        text = render.consultation(doc, labels(advisor.rulebase))
+    else:
+        text = plain.to_text(plain.build(doc, advisor), render.width(), DETAIL_HINT)
+    if use_color(sys.stdout):
+        head, rest = text.split("\n", 1)
+        text = click.style(head, bold=True) + "\n" + rest
+    click.echo(text, nl=False, color=use_color(sys.stdout))

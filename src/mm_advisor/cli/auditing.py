@@ -11,7 +11,7 @@ from ..audit import trace
 from ..explanation import render
 from ..knowledge import rulebase as rulebase_mod
 from ..reasoning.advisor import Advisor
-from .base import UserError, cli, format_option, kb_options, labels, log_option
+from .base import UserError, cli, format_option, kb_options, log_option
 
 
 @cli.command()
@@ -91,14 +91,20 @@ def audit_list(log_path: str | None, recommendation: str | None, since: Any) -> 
 @kb_options
 @log_option("The consultation log to read.")
 @click.argument("entry_id", metavar="ID", type=int)
+@click.option("--detail", is_flag=True, help="Show the full reasoning, every rule that fired.")
 def audit_show(
-    rules_dir: Path | None, facts_dir: Path | None, log_path: str | None, entry_id: int
+    rules_dir: Path | None,
+    facts_dir: Path | None,
+    log_path: str | None,
+    entry_id: int,
+    detail: bool,
 ) -> None:
     """Show one logged consultation as the person saw it."""
+    from .advise import echo_result
+
     doc = _open_log(log_path).trace(entry_id)
-    rb_labels = labels(rulebase_mod.load(rules_dir, facts_dir))
     click.echo(f"Consultation {entry_id}, {render.safe(doc.get('created_at', ''))}\n")
-    click.echo(render.consultation(doc, rb_labels), nl=False)
+    echo_result(doc, Advisor(rulebase_mod.load(rules_dir, facts_dir)), detail)
 
 
 @audit.command("export")

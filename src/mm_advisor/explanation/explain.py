@@ -52,7 +52,9 @@ class Explainer:
     def header(self) -> list[str]:
         doc = self.doc
         rec = doc["recommendation"]
-        lines = [f"Recommendation: {safe(self.labels.get(rec, rec))} ({safe(rec)})"]
+        lines = [
+            f"Recommendation: {safe(self.labels.get(rec, 'not enough to decide yet'))} ({safe(rec)})"
+        ]
         if doc["rulebase"]["digest"] != self.advisor.rulebase.digest:
             lines.append(
                 "Note: the current rule files differ from the ones this trace was made "

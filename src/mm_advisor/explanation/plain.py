@@ -229,8 +229,7 @@ def to_text(plain: Plain, width: int, detail_hint: str) -> str:
         out += [""] + fill(plain.override)
     for option, reason in plain.ruled_out:
         out += [""] + fill(
-            f"Not {_lower_first(option)}: {_lower_first(reason.text)[:-1]} "
-            f'("{reason.quote}").'
+            f'Not {_lower_first(option)}: {_lower_first(reason.text)[:-1]} ("{reason.quote}").'
         )
     if plain.expect:
         columns = [column for column, _ in plain.expect]
@@ -249,7 +248,11 @@ def to_text(plain: Plain, width: int, detail_hint: str) -> str:
     if plain.changes:
         out += ["", "What would change it" if plain.settled else "What would decide it"]
         for change in plain.changes:
-            said = "not answered yet" if change.answered == "not answered" else f"you said {change.answered}"
+            said = (
+                "not answered yet"
+                if change.answered == "not answered"
+                else f"you said {change.answered}"
+            )
             out += fill(f"- {change.question} ({said})", 2, 2)
             for answer, outcome in change.outcomes:
                 out += fill(f"{answer.capitalize()}: {_lower_first(outcome)}.", 4, 2)

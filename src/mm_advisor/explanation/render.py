@@ -124,7 +124,7 @@ def consultation(doc: dict[str, Any], labels: dict[str, str]) -> str:
     """The text a person reads after a consultation."""
     rec = doc["recommendation"]
     out = [
-        f"Recommendation: {safe(labels.get(rec, rec))} ({safe(rec)})",
+        f"Recommendation: {safe(labels.get(rec, 'not enough to decide yet'))} ({safe(rec)})",
         "",
         para(doc["summary"]),
         "",
