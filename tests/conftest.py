@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 def eighty_columns(monkeypatch):
     """Text is wrapped to the terminal; tests read it at 80 columns, wherever they run."""
     monkeypatch.setenv("COLUMNS", "80")
+
+
 RULES = REPO / "rules"
 FACTS = REPO / "facts"
 PROFILES = FACTS / "profiles"

@@ -58,6 +58,12 @@ from .base import cli, echo_json, format_option, kb_options, labels, log_option
     "with --answers.",
 )
 @click.option(
+    "--report",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write a report to keep: one self-contained HTML file (atomically).",
+)
+@click.option(
     "--detail",
     is_flag=True,
     help="Show the full reasoning: every rule that fired, what it matched, its source and weight.",
@@ -73,6 +79,7 @@ def consult(
     ask_all: bool,
     no_input: bool,
     save_answers: str | None,
+    report: str | None,
     detail: bool,
     fmt: str,
 ) -> None:
@@ -99,8 +106,12 @@ def consult(
     advisor = Advisor(rb)
     result = advisor.consult(answers.values)
     doc = trace.build(rb, answers, result)
-    if trace_out or log_path:
+    if trace_out or log_path or report:
         stamped = trace.stamped(doc)
+        if report:
+            from ..explanation import report as report_mod
+
+            write_atomic(report, report_mod.build(stamped, advisor))
         if trace_out:
             write_atomic(trace_out, trace.dumps(stamped))
         if log_path:

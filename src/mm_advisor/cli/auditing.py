@@ -20,17 +20,25 @@ from .base import UserError, cli, format_option, kb_options, log_option
 @click.option(
     "--rule", "rule_id", metavar="ID", help="Explain one rule: did it fire, on what, or why not."
 )
-@format_option("text", "markdown")
+@format_option("text", "markdown", "html")
 def explain(
     rules_dir: Path | None, facts_dir: Path | None, trace_file: str, rule_id: str | None, fmt: str
 ) -> None:
-    """Explain a trace: how it was reached, why not the other options, and what if."""
+    """Explain a trace: how it was reached, why not the other options, and what if.
+
+    --format html prints a self-contained report to keep (redirect it to a .html file)."""
     from ..audit import verify
     from ..explanation.explain import Explainer, to_markdown, to_text
 
     doc = trace.load(trace_file)
     verify.check_shape(doc, trace_file)
-    explainer = Explainer(doc, Advisor(rulebase_mod.load(rules_dir, facts_dir)))
+    advisor = Advisor(rulebase_mod.load(rules_dir, facts_dir))
+    if fmt == "html":
+        from ..explanation import report
+
+        click.echo(report.build(doc, advisor), nl=False)
+        return
+    explainer = Explainer(doc, advisor)
     sections = explainer.sections(rule_id)
     click.echo(
         (to_markdown if fmt == "markdown" else to_text)(explainer.header(), sections), nl=False

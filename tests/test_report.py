@@ -1,0 +1,134 @@
+"""The HTML report: self-contained, escaped everywhere, and right in a real browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import KB_ARGS, PROFILES, invoke
+
+STEPPING = str(PROFILES / "stepping-stone.yaml")
+
+
+def report_of(tmp_path: Path, *args: str) -> str:
+    out = tmp_path / "report.html"
+    result = invoke("consult", *args, "--report", str(out))
+    assert result.exit_code == 0, result.stderr
+    return out.read_text()
+
+
+def test_the_report_is_one_self_contained_file(tmp_path):
+    page = report_of(tmp_path, *KB_ARGS, "--answers", STEPPING)
+    assert page.startswith("<!DOCTYPE html>\n") and page.endswith("</html>\n")
+    assert "<script" not in page and "<link" not in page and "@import" not in page
+    assert not re.search(r"(src|href)\s*=|url\(|https?://", page)
+    assert oct(os.stat(tmp_path / "report.html").st_mode & 0o777) == "0o600"
+    for heading in (
+        "Why",
+        "What to expect",
+        "What would change it",
+        "Your answers",
+        "Why not the other options",
+        "The full reasoning",
+    ):
+        assert f"<h2>{heading}</h2>" in page
+    assert "<h1>We recommend a MicroMasters as a stepping stone to a master&#x27;s.</h1>" in page
+    assert "<dt>How many months can you commit to study?</dt><dd>12 months</dd>" in page
+    assert "<details><summary>" in page and "Rule base <code>sha256:" in page
+
+
+def test_explain_writes_the_same_report_from_a_trace(tmp_path):
+    trace = tmp_path / "t.json"
+    invoke("consult", *KB_ARGS, "--answers", STEPPING, "--trace-out", str(trace))
+    page = invoke("explain", *KB_ARGS, str(trace), "--format", "html").stdout
+    assert page.startswith("<!DOCTYPE html>")
+    created = json.loads(trace.read_text())["created_at"]
+    assert created[:4] in page  # the consultation's date
+
+
+HOSTILE = """
+rules:
+  - id: hostile
+    title: <script>alert(1)</script> and "><img src=x onerror=alert(2)>
+    source:
+      section: Flexibility
+      quote: Designed for working professionals
+    salience: 20
+    when:
+      - fact: working_professional
+        is: yes
+    then:
+      score: {micromasters: 3}
+"""
+
+
+def test_every_string_from_the_files_is_escaped(broken_kb, tmp_path):
+    rules, facts = broken_kb(HOSTILE)
+    questions = facts / "questions.yaml"
+    questions.write_text(
+        questions.read_text().replace(
+            "question: Will you be working while you study?",
+            "question: 'Working? <b onmouseover=x>\"><img src=y onerror=z></b>'",
+        )
+    )
+    page = report_of(tmp_path, "--rules", str(rules), "--facts", str(facts), "--set",
+                     "working_professional=yes", "--no-input")  # fmt: skip
+    assert "<script" not in page and "<img" not in page and "<b " not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&quot;&gt;&lt;img src=x onerror=alert(2)&gt;" in page
+    assert "Working? &lt;b onmouseover=x&gt;" in page
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _browser():
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (Debian package chromium); .ci/run installs it")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
+    return sync_api
+
+
+@pytest.mark.parametrize("profile", ["stepping-stone", "degree-seeker", "undecided"])
+def test_the_report_in_a_real_browser(tmp_path, profile, kb):
+    sync_api = _browser()
+    page_path = tmp_path / f"{profile}.html"
+    page_path.write_text(
+        report_of(tmp_path, *KB_ARGS, "--answers", str(PROFILES / f"{profile}.yaml"))
+    )
+    quotes = re.findall(r"<blockquote>&ldquo;(.*?)&rdquo;", page_path.read_text())
+    shots = Path(os.environ.get("MM_ADVISOR_SCREENSHOTS", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        for width, height in ((1280, 800), (390, 844)):
+            for scheme in ("light", "dark"):
+                page = browser.new_page(
+                    viewport={"width": width, "height": height}, color_scheme=scheme
+                )
+                requests: list[str] = []
+                page.on("request", lambda r, seen=requests: seen.append(r.url))
+                page.goto(page_path.as_uri())
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                overflowing = page.evaluate(
+                    "[...document.querySelectorAll('main *')].filter(e => "
+                    "e.getBoundingClientRect().right > innerWidth + 0.5 && "
+                    "!e.closest('details:not([open])')).length"
+                )
+                assert overflowing == 0
+                assert page.locator("h1").is_visible()
+                for quote in quotes:
+                    text = quote.replace("&#x27;", "'").replace("&quot;", '"')
+                    found = page.get_by_text(text, exact=False)
+                    assert found.first.is_visible(), text
+                assert requests == [page_path.as_uri()]
+                page.screenshot(path=str(shots / f"{profile}-{width}-{scheme}.png"), full_page=True)
+                page.close()
+        browser.close()
+    assert (shots / f"{profile}-390-dark.png").stat().st_size > 10_000
