@@ -3,6 +3,7 @@ shortened interview always reaches the full questionnaire's recommendation."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import random
@@ -10,7 +11,9 @@ import re
 import select
 import signal
 import statistics
+import struct
 import sys
+import termios
 import time
 
 import pytest
@@ -57,8 +60,14 @@ def test_a_stepping_stone_is_asked_eight_questions(kb):
     assert result.exit_code == 0, result.stderr
     assert asked(kb, result.stderr) == STEPPING_ASKED
     assert result.stdout.startswith("We recommend a MicroMasters as a stepping stone")
-    assert "\nNot asked (7), because no answer could change the recommendation:\n" in result.stderr
-    assert "  wants_research_experience: the recommendation can no longer change\n" in result.stderr
+    assert (
+        "\nNot asked, because no answer could change the recommendation any more (6):\n"
+    ) in result.stderr
+    assert "  - Do you want research opportunities as part of your studies?\n" in result.stderr
+    assert (
+        "Not asked, because no rule that could still count uses the answer (1):\n"
+        "  - Do you need to balance study with work and personal commitments?\n"
+    ) in result.stderr
 
 
 def test_a_career_accelerator_is_asked_twelve_questions(kb):
@@ -86,20 +95,19 @@ def test_ask_all_asks_every_question_in_order(kb):
     assert asked(kb, result.stderr) == list(kb.schema.facts)
 
 
-def test_why_names_the_rules_this_answer_decides_with_citations():
+def test_why_names_what_this_answer_decides_with_the_articles_words():
     result = invoke("consult", *KB_ARGS, input=replies("why", *STEPPING, ""))
     err = result.stderr
-    assert "[yes/no/unknown; why/back/skip/help]" in err
+    assert "[yes/no; Enter: not sure; why, back, help, quit]" in err
     assert (
-        "  Still possible: full_masters, micromasters, micromasters_pathway,\n    undetermined."
-        in err
-    )
+        "  Your answer decides whether these can still count:\n"
+        "    - The MicroMasters' credit counts toward the master's degree the person aims\n"
+        '      for. The article: "successful completion can earn you credits toward a\n'
+        "      full master's degree\"\n"
+    ) in err
     assert (
-        "    - Without credit that counts toward a master's, a MicroMasters is no\n"
-        "      stepping stone to one (credit-row-no-stack): if\n"
-        "      program_offers_credit_pathway is no, it rules out micromasters_pathway.\n"
-        "        cites MicroMasters vs. Full Master's Degree: A Comparison: \"Can count as\n"
-        "          a portion (e.g., 25-50%) of a master's\"\n"
+        "  Still possible: a MicroMasters program, a full master's degree, a MicroMasters\n"
+        "    as a stepping stone to a master's or not enough to decide yet.\n"
     ) in err
 
 
@@ -108,8 +116,8 @@ def test_why_under_ask_all_says_when_no_rule_needs_the_answer():
     result = invoke("consult", *KB_ARGS, "--ask-all", input="no\nwhy\n" + "\n" * 20)
     assert "2. Is the skill area you are targeting in high demand?" in result.stderr
     assert (
-        "    undetermined. No rule that can still fire needs this answer; it is asked\n"
-        "    because every question was requested (--ask-all).\n"
+        "  No rule that can still count needs this answer; it is asked because you asked\n"
+        "    for every question (--ask-all).\n"
     ) in result.stderr
 
 
@@ -129,6 +137,7 @@ def test_back_changes_the_previous_answer(kb):
         "wants_complete_degree",
     ]
     assert result.stderr.count("\n2. Does your career path or academic aspiration") == 2
+    assert "  Back to question 2; you had answered: yes.\n" in result.stderr
     doc = yaml.safe_load(result.stdout)
     assert doc["answers"]["career_requires_masters_degree"]["value"] is False
 
@@ -143,14 +152,30 @@ def test_skip_and_enter_are_unknown_and_help_explains():
     assert (
         '  "Stackable" MicroMasters earn credit toward a full master\'s at the same\n'
         "    institution or partner universities; check the program's page.\n"
-        "  Allowed answers: yes/no, or unknown.\n"
+        "  Answers: yes/no; press Enter if you are not sure.\n"
     ) in result.stderr
     doc = yaml.safe_load(result.stdout)
     assert doc["answers"]["program_offers_credit_pathway"] == {"value": None, "origin": "prompt"}
     assert doc["recommendation"] == "undetermined"
 
 
-def test_review_lets_the_person_change_an_answer_before_the_conclusion(kb):
+@pytest.mark.parametrize("word", ["?", "help", "HELP"])
+def test_question_mark_is_help(word):
+    result = invoke("consult", *KB_ARGS, input=replies(word, *STEPPING, ""))
+    assert "  Answers: yes/no; press Enter if you are not sure.\n" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "word", ["not sure", "Not  Sure", "don't know", "dont know", "unknown", "skip"]
+)
+def test_ways_of_saying_not_sure(word):
+    result = invoke("consult", *KB_ARGS, "--format", "json", input=replies(word) + "\n" * 20)
+    assert "Not accepted" not in result.stderr
+    doc = yaml.safe_load(result.stdout)
+    assert doc["answers"]["program_offers_credit_pathway"] == {"value": None, "origin": "prompt"}
+
+
+def test_review_lets_the_person_change_an_answer_and_keeps_its_number(kb):
     result = invoke(
         "consult",
         *KB_ARGS,
@@ -160,13 +185,66 @@ def test_review_lets_the_person_change_an_answer_before_the_conclusion(kb):
     )
     err = result.stderr
     assert (
-        "Your answers:\n  1. program_offers_credit_pathway = yes\n"
-        "  2. career_requires_masters_degree = unknown\n  3. wants_complete_degree = yes\n"
+        "Your answers:\n"
+        "  1. Does the MicroMasters you are considering count as credit toward a master's\n"
+        "     you would want? (yes)\n"
+        "  2. Does your career path or academic aspiration need the full breadth, depth\n"
+        "     and traditional recognition of a master's degree? (not sure)\n"
+        "  3. Is your ultimate goal a complete graduate (master's) degree? (yes)\n"
+        "  4. How many months can you commit to study? (12 months)\n"
     ) in err
     assert "  Not accepted: type a number from 1 to 8, or press Enter.\n" in err
+    after = err[err.index("Not accepted: type a number") :]
+    assert "\n1. Does the MicroMasters you are considering count" in after  # asked as number 1
+    assert (
+        "  1. Does the MicroMasters you are considering count as credit toward a master's\n"
+        "     you would want? (no)\n"
+    ) in after
     doc = yaml.safe_load(result.stdout)
     assert doc["answers"]["program_offers_credit_pathway"]["value"] is False
     assert doc["recommendation"] == "full_masters"
+
+
+def test_quit_stops_like_ctrl_c_and_keeps_the_answers(tmp_path):
+    saved = tmp_path / "answers.yaml"
+    result = invoke(
+        "consult", *KB_ARGS, "--save-answers", str(saved), input=replies("yes", "", "quit")
+    )
+    assert result.exit_code == 130
+    assert " ".join(result.stderr.split()).endswith(
+        f"Stopped. Your answers so far are in {saved}; resume with --answers {saved}."
+    )
+    assert yaml.safe_load(saved.read_text()) == {
+        "program_offers_credit_pathway": True,
+        "career_requires_masters_degree": "unknown",
+    }
+    plain = invoke("consult", *KB_ARGS, input=replies("q"))
+    assert (plain.exit_code, plain.stderr.splitlines()[-1]) == (130, "Stopped.")
+
+
+def test_answers_from_a_file_can_be_changed_in_the_review(tmp_path, monkeypatch):
+    partial = tmp_path / "p.yaml"
+    partial.write_text("program_offers_credit_pathway: yes\nwants_complete_degree: yes\n")
+    monkeypatch.setattr(cli_module, "stdin_is_terminal", lambda: True)
+    result = invoke(
+        "consult",
+        *KB_ARGS,
+        "--answers",
+        str(partial),
+        "--format",
+        "json",
+        input="\n" * 10 + replies("2", "no") + "\n" * 20,
+    )
+    err = result.stderr
+    assert (
+        "Your answers:\n"
+        "   1. Does the MicroMasters you are considering count as credit toward a\n"
+        "      master's you would want? (yes)\n"
+        "   2. Is your ultimate goal a complete graduate (master's) degree? (yes)\n"
+    ) in err
+    assert "  10. Do you want research opportunities as part of your studies? (not sure)\n" in err
+    doc = yaml.safe_load(result.stdout)
+    assert doc["answers"]["wants_complete_degree"] == {"value": False, "origin": "prompt"}
 
 
 def test_interrupted_interview_saves_the_answers_and_resumes(kb, tmp_path, monkeypatch):
@@ -253,10 +331,25 @@ def test_interview_in_a_real_terminal():
     assert "\x1b[" not in plain and "We recommend a MicroMasters as a stepping stone" in plain
 
 
-def _run_in_pty(lines: list[str], env: dict) -> str:
+@pytest.mark.parametrize("columns", [60, 100])
+def test_every_line_fits_the_terminal(columns):
+    """At 60 and 100 columns: the intro, questions, why, review, not-asked list and result."""
+    transcript = _run_in_pty(["why", *STEPPING, ""], {"NO_COLOR": "1"}, columns)
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", transcript).splitlines()
+    assert max(len(line) for line in lines) <= columns, max(lines, key=len)
+    text = " ".join(transcript.split())
+    assert "Answer each question, or press Enter if you are not sure." in text
+    assert "Your answers: 1. Does the MicroMasters" in text
+    assert "Not asked, because no answer could change the recommendation any more (6):" in text
+    assert "We recommend a MicroMasters as a stepping stone to a master's." in text
+    assert "Still possible:" in text
+
+
+def _run_in_pty(lines: list[str], env: dict, columns: int = 80) -> str:
     pid, fd = pty.fork()
     if pid == 0:  # the child: a real terminal on stdin, stdout and stderr
-        os.environ.update({"COLUMNS": "80", "LINES": "40", "TERM": "xterm", **env})
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+        os.environ.update({"COLUMNS": str(columns), "LINES": "40", "TERM": "xterm", **env})
         if "NO_COLOR" not in env:
             os.environ.pop("NO_COLOR", None)
         os.execv(
@@ -276,7 +369,7 @@ def _run_in_pty(lines: list[str], env: dict) -> str:
             if not chunk:
                 break
             output += chunk
-            if pending and output.rstrip().endswith((b"help]:", b"recommendation:")):
+            if pending and output.rstrip().endswith((b"quit]:", b"recommendation:")):
                 os.write(fd, pending.pop(0).encode() + b"\r")
     os.close(fd)
     if os.waitpid(pid, os.WNOHANG) == (0, 0):  # still running after the deadline: never hang CI

@@ -97,9 +97,18 @@ def consult(
     ask = not no_input and answers_file != "-" and (not supplied or stdin_is_terminal())
     if ask:
         from ..reasoning.relevance import Planner
-        from .interview import Interview
+        from .interview import Interview, Stopped
 
-        Interview(rb, Planner(rb), given, ask_all=ask_all, save_to=save_answers).run()
+        try:
+            Interview(rb, Planner(rb), given, ask_all=ask_all, save_to=save_answers).run()
+        except Stopped:
+            kept = (
+                f" Your answers so far are in {save_answers}; resume with --answers {save_answers}."
+                if save_answers
+                else ""
+            )
+            click.echo(render.para(f"Stopped.{kept}", 0), err=True)
+            raise click.exceptions.Exit(130) from None
     elif save_answers:
         answers_mod.save(save_answers, given)
     answers = given.completed(schema)

@@ -1,31 +1,48 @@
 """The interactive interview: asks only what can still change the recommendation, most decisive
-first, and at any question answers `why`, `back`, `skip` and `help`."""
+first, and at any question answers `why`, `back`, `help` (or `?`) and `quit`."""
 
 from __future__ import annotations
 
 import textwrap
-from typing import Callable
+from typing import Any, Callable
 
 import click
 
+from ..explanation.plain import given_words
 from ..explanation.render import safe, use_color, width
 from ..knowledge.answers import PROMPT, Answers, save
-from ..knowledge.conditions import describe
 from ..knowledge.rulebase import RuleBase
+from ..knowledge.schema import UNDETERMINED, FactSpec
 from ..reasoning.relevance import Planner
 
-COMMANDS = "why/back/skip/help"
+NOT_SURE = {"", "unknown", "skip", "not sure", "don't know", "dont know", "don’t know", "idk"}
+HINT = "why, back, help, quit"
 
 
-def _wrap(text: str, indent: int = 2) -> str:
-    pad = " " * indent
+class Stopped(Exception):
+    """The person typed quit: stop like Ctrl-C, keeping what was answered."""
+
+
+def wrap(text: str, indent: int = 2, hang: int = 2, room: int = 0) -> str:
+    """`text` wrapped to the terminal, leaving `room` columns on the last line for what is typed
+    after it, control characters made visible."""
     return textwrap.fill(
         safe(text),
-        width(),
-        initial_indent=pad,
-        subsequent_indent=pad + "  ",
+        width() - room,
+        initial_indent=" " * indent,
+        subsequent_indent=" " * (indent + hang),
         break_on_hyphens=False,
+        break_long_words=False,
     )
+
+
+def allowed(spec: FactSpec) -> str:
+    """The answers a question takes, in a prompt's words."""
+    if spec.type == "yesno":
+        return "yes/no"
+    if spec.type == "number":
+        return f"{spec.minimum} to {spec.maximum}" + (f" {spec.unit}" if spec.unit else "")
+    return spec.allowed()
 
 
 class Interview:
@@ -40,11 +57,13 @@ class Interview:
         save_to: str | None = None,
     ):
         self.schema = rulebase.schema
+        self.labels = {name: option.label for name, option in self.schema.options.items()}
         self.planner = planner
         self.given = given
         self.ask_all = ask_all
         self.save_to = save_to
-        self.history: list[str] = []
+        self.order: list[str] = list(given.values)  # review order: the file's answers first
+        self.history: list[str] = []  # answered at a prompt, most recent last (for `back`)
         self.asked_any = False
         self.out: Callable[[str], None] = lambda text: click.echo(text, err=True, color=use_color())
 
@@ -77,18 +96,25 @@ class Interview:
                 return
             forced = self.ask(fact)
 
+    def number(self, fact: str) -> int:
+        """A question keeps its number when it is asked again (after back or in review)."""
+        return self.order.index(fact) + 1 if fact in self.order else len(self.order) + 1
+
     def ask(self, fact: str) -> str | None:
         """Ask one question until it is answered; return a fact to ask next when going back."""
         if not self.asked_any:
             self.asked_any = True
             self.out(
-                f"Answer each question; type one of {COMMANDS.replace('/', ', ')} at any "
-                "question, or press Enter for 'unknown'."
+                wrap(
+                    f"Answer each question, or press Enter if you are not sure. At any "
+                    f"question you can also type: {HINT}.",
+                    0,
+                    0,
+                )
             )
         spec = self.schema.facts[fact]
-        number = len(self.history) + 1
         lines = textwrap.wrap(
-            f"{number}. {safe(spec.question)}",
+            f"{self.number(fact)}. {safe(spec.question)}",
             width(),
             subsequent_indent="   ",
             break_on_hyphens=False,
@@ -98,103 +124,128 @@ class Interview:
         question = f"{first} {click.style(rest, bold=True) if use_color() else rest}"
         while True:
             raw = click.prompt(
-                f"\n{question}\n   [{spec.allowed()}/unknown; {COMMANDS}]",
-                default="unknown",
-                show_default=False,
-                err=True,
-            )
-            word = raw.strip().lower()
-            if word == "why":
-                self.explain_why(fact)
-            elif word == "help":
-                self.out(_wrap(spec.help) + f"\n  Allowed answers: {spec.allowed()}, or unknown.")
-            elif word == "back":
-                if not self.history:
-                    self.out("  There is no earlier answer to go back to.")
-                    continue
-                previous = self.history.pop()
-                del self.given.values[previous], self.given.origins[previous]
-                return previous
-            else:
-                try:
-                    value = None if word == "skip" else spec.parse(raw)
-                except ValueError as exc:
-                    self.out(f"  Not accepted: {safe(exc)}.")
-                    continue
-                self.given.give(fact, value, PROMPT)
-                self.history.append(fact)
-                self.save()
-                return None
-
-    def explain_why(self, fact: str) -> None:
-        values, free = self.given.values, self.free()
-        rules = self.planner.why(fact, values, free)
-        possible = ", ".join(sorted(self.planner.outcomes(values, free)))
-        if not rules:
-            self.out(
-                _wrap(
-                    f"Still possible: {possible}. No rule that can still fire needs this "
-                    "answer; it is asked because every question was requested (--ask-all)."
-                )
-            )
-            return
-        self.out(
-            _wrap(
-                f"Still possible: {possible}. This answer decides whether these rules can fire:", 2
-            )
-        )
-        for rule in rules:
-            when = "; ".join(describe(c, self.schema) for c in rule.when)
-            adds = [f"derives {', '.join(rule.derive)}"] if rule.derive else []
-            adds += (
-                [f"scores {', '.join(f'{o} {w:+d}' for o, w in rule.score)}"] if rule.score else []
-            )
-            adds += [f"decides {rule.conclude}"] if rule.conclude else []
-            adds += [f"rules out {', '.join(rule.rule_out)}"] if rule.rule_out else []
-            self.out(_wrap(f"- {rule.title} ({rule.id}): if {when}, it {'; '.join(adds)}.", 4))
-            self.out(_wrap(f'cites {rule.source.section}: "{rule.source.quote}"', 8))
-
-    def review(self) -> bool:
-        """Show the answers; return True when the person changed one (so ask again)."""
-        asked = list(self.history)
-        if not asked:
-            return False
-        self.out("\nYour answers:")
-        for i, fact in enumerate(asked, 1):
-            spec = self.schema.facts[fact]
-            self.out(f"  {i}. {fact} = {spec.render(self.given.values[fact])}")
-        while True:
-            raw = click.prompt(
-                "Change one? Type its number, or press Enter to see the recommendation",
+                f"\n{question}\n"
+                + wrap(f"[{allowed(spec)}; Enter: not sure; {HINT}]", 3, 1, room=8),
                 default="",
                 show_default=False,
                 err=True,
             )
-            if not raw.strip():
+            word = " ".join(raw.strip().lower().split())
+            if word == "why":
+                self.explain_why(fact)
+            elif word in ("help", "?"):
+                self.out(wrap(spec.help))
+                self.out(wrap(f"Answers: {spec.allowed()}; press Enter if you are not sure."))
+            elif word in ("quit", "q"):
+                raise Stopped
+            elif word == "back":
+                if not self.history:
+                    self.out(wrap("There is no earlier answer to go back to."))
+                    continue
+                previous = self.history.pop()
+                was = self.given.values[previous]
+                self.out(
+                    wrap(
+                        f"Back to question {self.number(previous)}; you had answered: "
+                        f"{self.words(previous, was)}."
+                    )
+                )
+                del self.given.values[previous], self.given.origins[previous]
+                return previous
+            else:
+                try:
+                    value = None if word in NOT_SURE else spec.parse(raw)
+                except ValueError as exc:
+                    self.out(wrap(f"Not accepted: {exc}."))
+                    continue
+                self.given.give(fact, value, PROMPT)
+                if fact not in self.order:
+                    self.order.append(fact)
+                self.history.append(fact)
+                self.save()
+                return None
+
+    def words(self, fact: str, value: Any) -> str:
+        return "not sure" if value is None else given_words(self.schema.facts[fact], value)
+
+    def possible(self) -> str:
+        outcomes = self.planner.outcomes(self.given.values, self.free())
+        names = [
+            self.labels[o][:1].lower() + self.labels[o][1:] for o in self.labels if o in outcomes
+        ]
+        if UNDETERMINED in outcomes:
+            names.append("not enough to decide yet")
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+    def explain_why(self, fact: str) -> None:
+        rules = self.planner.why(fact, self.given.values, self.free())
+        if not rules:
+            self.out(
+                wrap(
+                    "No rule that can still count needs this answer; it is asked because you "
+                    "asked for every question (--ask-all)."
+                )
+            )
+        else:
+            self.out(wrap("Your answer decides whether these can still count:"))
+            for rule in rules:
+                quote = " ".join(rule.source.quote.split())
+                self.out(wrap(f'- {rule.title}. The article: "{quote}"', 4, 2))
+        self.out(wrap(f"Still possible: {self.possible()}."))
+
+    def review(self) -> bool:
+        """Show the answers; return True when the person changed one (so ask again)."""
+        if not self.asked_any:
+            return False
+        entries = [f for f in self.order if f in self.given.values]
+        digits = len(str(len(entries)))
+        self.out("\nYour answers:")
+        for i, fact in enumerate(entries, 1):
+            question = self.schema.facts[fact].question
+            answer = self.words(fact, self.given.values[fact])
+            self.out(wrap(f"{i:>{digits}}. {question} ({answer})", 2, digits + 2))
+        while True:
+            raw = click.prompt(
+                wrap(
+                    "To change an answer type its number; press Enter to see the recommendation",
+                    0,
+                    0,
+                    room=5,
+                ),
+                default="",
+                show_default=False,
+                err=True,
+            )
+            word = raw.strip().lower()
+            if not word:
                 return False
-            if raw.strip().isdigit() and 1 <= int(raw) <= len(asked):
-                fact = asked[int(raw) - 1]
+            if word in ("quit", "q"):
+                raise Stopped
+            if word.isdigit() and 1 <= int(word) <= len(entries):
+                fact = entries[int(word) - 1]
                 del self.given.values[fact], self.given.origins[fact]
                 self.history = [f for f in self.history if f != fact]
                 self.ask_until_settled(forced=fact)
                 return True
-            self.out(f"  Not accepted: type a number from 1 to {len(asked)}, or press Enter.")
+            self.out(wrap(f"Not accepted: type a number from 1 to {len(entries)}, or press Enter."))
 
     def report_skipped(self) -> None:
         skipped = [f for f in self.schema.facts if f not in self.given.values]
         if not skipped:
             return
         values, free = self.given.values, self.free()
-        self.out(
-            f"\nNot asked ({len(skipped)}), because no answer could change the recommendation:"
-        )
+        groups: dict[str, list[str]] = {}
         for fact in skipped:
             reason = (
-                "no rule that reads it can still fire"
+                "no rule that could still count uses the answer"
                 if not self.planner.live(fact, values, free)
-                else "the recommendation can no longer change"
+                else "no answer could change the recommendation any more"
             )
-            self.out(f"  {fact}: {reason}")
+            groups.setdefault(reason, []).append(fact)
+        for reason, facts in groups.items():
+            self.out("\n" + wrap(f"Not asked, because {reason} ({len(facts)}):", 0, 2))
+            for fact in facts:
+                self.out(wrap(f"- {self.schema.facts[fact].question}", 2, 2))
 
     def save(self) -> None:
         if self.save_to:
