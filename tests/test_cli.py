@@ -6,9 +6,11 @@ import json
 import re
 
 import pytest
+from click.testing import CliRunner
 from conftest import KB_ARGS, PROFILES, invoke
 
 from mm_advisor.cli import cli
+from mm_advisor.errors import AnswerError
 
 CAREER = str(PROFILES / "career-accelerator.yaml")
 
@@ -233,10 +235,6 @@ def test_broken_rule_file_stops_consult_with_its_position(broken_kb):
 
 
 def test_debug_shows_the_traceback(tmp_path):
-    from click.testing import CliRunner
-
-    from mm_advisor.errors import AnswerError
-
     runner = CliRunner()
     result = runner.invoke(cli, ["--debug", "consult", *KB_ARGS, "--set", "x=1"])
     assert isinstance(result.exception, AnswerError)
@@ -360,3 +358,37 @@ def test_an_unwritable_trace_path_is_one_line(tmp_path):
         2,
         f"Error: {target}: cannot write: No such file or directory\n",
     )
+
+
+def _commands(group, prefix=()):
+    for name, command in sorted(group.commands.items()):
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name), command
+
+
+@pytest.mark.parametrize(
+    "path, command", list(_commands(cli)), ids=lambda v: " ".join(v) if isinstance(v, tuple) else ""
+)
+def test_every_command_explains_itself_and_its_exit_codes(path, command):
+    result = invoke(*path, "--help")
+    assert result.exit_code == 0
+    assert command.help and len(command.help) > 20
+    assert "\nExit codes:\n  0    success\n" in result.stdout
+    assert "  2    a mistake in the input, a file or an option" in result.stdout
+    assert "--debug" in result.stdout
+
+
+def test_debug_works_before_and_after_the_command():
+    for args in (("--debug", "consult"), ("consult", "--debug")):
+        with pytest.raises(AnswerError):
+            CliRunner().invoke(cli, [*args, "--set", "budget=lots"], catch_exceptions=False)
+    quiet = invoke("consult", "--set", "budget=lots")
+    assert quiet.exit_code == 2 and "Traceback" not in quiet.stderr
+
+
+def test_consult_help_says_missing_answers_are_asked_on_a_terminal():
+    text = " ".join(invoke("consult", "--help").stdout.split())
+    assert "On a terminal, the questions it leaves out are asked when they can still change" in text
+    assert "130 interrupted (Ctrl-C), or stopped by typing quit" in text

@@ -18,13 +18,14 @@ from ..reasoning.advisor import Advisor
 from .base import cli, echo_json, format_option, kb_options, labels, log_option
 
 
-@cli.command()
+@cli.command(exit_codes={130: "interrupted (Ctrl-C), or stopped by typing quit"})
 @kb_options
 @click.option(
     "--answers",
     "answers_file",
     metavar="FILE",
-    help="YAML or JSON file of answers ('-' reads standard input); no questions asked.",
+    help="YAML or JSON file of answers ('-' reads standard input). On a terminal, the questions "
+    "it leaves out are asked when they can still change the recommendation.",
 )
 @click.option(
     "--set",
@@ -85,8 +86,10 @@ def consult(
 ) -> None:
     """Run a consultation: ask what matters (or read answers) and recommend an option.
 
-    Interactive by default. With --answers or --set, only the missing questions that can still
-    change the recommendation are asked, and only on a terminal."""
+    Interactive by default: only the questions whose answer can still change the recommendation
+    are asked, most decisive first. With --answers or --set, the missing ones are asked the same
+    way, but only on a terminal; --no-input never asks (for scripts). The result is in plain
+    words; --detail gives every rule that fired, --format json the trace."""
     rb = rulebase_mod.load(rules_dir, facts_dir)
     schema = rb.schema
     given = answers_mod.Answers()

@@ -50,7 +50,10 @@ def audit() -> None:
     """Verify past traces and read the consultation log."""
 
 
-@audit.command("verify")
+@audit.command(
+    "verify",
+    exit_codes={1: "the trace was edited, or the current rules replay it differently"},
+)
 @kb_options
 @click.argument("trace_file", metavar="TRACE", type=click.Path(dir_okay=False))
 def audit_verify(rules_dir: Path | None, facts_dir: Path | None, trace_file: str) -> None:

@@ -41,7 +41,7 @@ def rules_list(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None
     click.echo(render.table((r.id, r.title, f"[{r.source.section}]") for r in rb.rules), nl=False)
 
 
-@rules.command("lint")
+@rules.command("lint", exit_codes={1: "errors were found (or warnings, with --strict)"})
 @kb_options
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 @format_option("parsable", "github", "json")
@@ -110,7 +110,9 @@ def rules_show(rules_dir: Path | None, facts_dir: Path | None, rule_id: str) -> 
     click.echo(graph.show(rb, rule), nl=False)
 
 
-@rules.command("check")
+@rules.command(
+    "check", exit_codes={1: "an invariant fails (its smallest counterexample is printed)"}
+)
 @kb_options
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @format_option("text", "json", "github")
@@ -142,7 +144,7 @@ def rules_check(
         raise click.exceptions.Exit(1)
 
 
-@rules.command("test")
+@rules.command("test", exit_codes={1: "a scenario failed, or coverage is below --min-coverage"})
 @kb_options
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(

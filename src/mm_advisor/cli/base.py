@@ -22,14 +22,59 @@ class UserError(click.ClickException):
         self.exit_code = exit_code
 
 
+EXIT_CODES = {
+    0: "success",
+    2: "a mistake in the input, a file or an option (one line on stderr)",
+    130: "interrupted (Ctrl-C)",
+}
+
+
+def _debug(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta["mm_advisor.debug"] = True
+
+
+_DEBUG = click.Option(
+    ["--debug"],
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_debug,
+    help="Show a traceback for errors in your input.",
+)
+
+
+class AdvisorCommand(click.Command):
+    """A command whose help ends with its exit codes, and which accepts --debug too."""
+
+    def __init__(self, *args: Any, exit_codes: dict[int, str] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        codes = {**EXIT_CODES, **(exit_codes or {})}
+        self.exit_codes = dict(sorted(codes.items()))
+        self.params.append(_DEBUG)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        formatter.write_paragraph()
+        formatter.write_text("Exit codes:")
+        with formatter.indentation():
+            formatter.write_dl([(str(code), text) for code, text in self.exit_codes.items()])
+
+
 class AdvisorGroup(click.Group):
     """The error boundary: user mistakes become one line and exit 2; Ctrl-C exits 130."""
+
+    command_class = AdvisorCommand
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.params.append(_DEBUG)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except AdvisorError as exc:
-            if ctx.find_root().params.get("debug"):
+            if ctx.meta.get("mm_advisor.debug"):
                 raise
             raise UserError(str(exc), exc.exit_code) from None
         except (KeyboardInterrupt, click.Abort):
@@ -37,10 +82,12 @@ class AdvisorGroup(click.Group):
             raise click.exceptions.Exit(130) from None
 
 
+AdvisorGroup.group_class = AdvisorGroup
+
+
 @click.group(cls=AdvisorGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mm-advisor")
-@click.option("--debug", is_flag=True, help="Show a traceback for errors in your input.")
-def cli(debug: bool) -> None:
+def cli() -> None:
     """Advise whether a MicroMasters, a full master's degree, or a MicroMasters as a stepping
     stone to a master's fits a person's goals, citing the article behind every step."""
 
