@@ -392,3 +392,12 @@ def test_consult_help_says_missing_answers_are_asked_on_a_terminal():
     text = " ".join(invoke("consult", "--help").stdout.split())
     assert "On a terminal, the questions it leaves out are asked when they can still change" in text
     assert "130 interrupted (Ctrl-C), or stopped by typing quit" in text
+
+
+README = (PROFILES.parents[1] / "README.md").read_text()
+
+
+@pytest.mark.parametrize("profile", ["career-accelerator", "undecided"])
+def test_the_readme_shows_what_a_person_really_reads(profile):
+    out = invoke("consult", *KB_ARGS, "--answers", str(PROFILES / f"{profile}.yaml")).stdout
+    assert f"```\n{out}```\n" in README
