@@ -401,3 +401,16 @@ README = (PROFILES.parents[1] / "README.md").read_text()
 def test_the_readme_shows_what_a_person_really_reads(profile):
     out = invoke("consult", *KB_ARGS, "--answers", str(PROFILES / f"{profile}.yaml")).stdout
     assert f"```\n{out}```\n" in README
+
+
+def test_what_would_change_it_says_numbers_as_ranges_in_words():
+    out = invoke(
+        "consult", *KB_ARGS, "--no-input", "--set", "wants_complete_degree=yes",
+        "--set", "months_available=3",
+    ).stdout  # fmt: skip
+    assert (
+        "What would decide it\n"
+        "  - How many months can you commit to study? (you said 3 months)\n"
+        "    6 to 17 months: a MicroMasters as a stepping stone to a master's.\n"
+        "    18 months or more, or not sure: a full master's degree.\n"
+    ) in out

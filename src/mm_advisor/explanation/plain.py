@@ -189,19 +189,25 @@ def _changes(
         words = answer_words(spec, classes, classes.classify(change.fact, change.value))
         outcome = label.get(change.recommendation, "not enough to decide yet")
         grouped.setdefault(change.fact, {}).setdefault(outcome, []).append(words)
+    # The person's own answers first: changing one of them says most about the result.
+    order = sorted(grouped, key=lambda fact: answers[fact] is None)
     changes = [
         Change(
             schema.facts[fact].question,
             given_words(schema.facts[fact], answers[fact]),
-            tuple((_join(words), outcome) for outcome, words in outcomes.items()),
+            tuple((_join(words), outcome) for outcome, words in grouped[fact].items()),
         )
-        for fact, outcomes in grouped.items()
+        for fact in order
     ]
     return tuple(changes[:MAX_CHANGES]), max(0, len(changes) - MAX_CHANGES)
 
 
 def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    """'a, b or c'; with a comma before the last when the words hold an 'or' themselves."""
+    if len(words) == 1:
+        return words[0]
+    last = ", or " if any(" or " in w for w in words) else " or "
+    return ", ".join(words[:-1]) + last + words[-1]
 
 
 def to_text(plain: Plain, width: int, detail_hint: str) -> str:
