@@ -11,7 +11,7 @@ import statistics
 import time
 from pathlib import Path
 
-from mm_advisor.knowledge import invariants, rulebase
+from mm_advisor.knowledge import invariants, layout, rulebase
 from mm_advisor.reasoning import checker
 
 TOP = Path(__file__).resolve().parents[1]
@@ -21,8 +21,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    kb = rulebase.load(TOP / "rules", TOP / "facts")
-    found = invariants.load(invariants.default_files(TOP / "facts"), kb)
+    kb = rulebase.load(layout.read(TOP, "the repository"))
+    found = invariants.load(invariants.default_files(TOP / "facts" / "invariants"), kb)
     times = []
     for _ in range(args.rounds):
         start = time.perf_counter()

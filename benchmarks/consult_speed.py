@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from mm_advisor.knowledge import answers as answers_mod
-from mm_advisor.knowledge import rulebase
+from mm_advisor.knowledge import layout, rulebase
 from mm_advisor.reasoning.engine import CompiledRuleBase
 
 TOP = Path(__file__).resolve().parents[1]
@@ -34,7 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
-    kb = rulebase.load(TOP / "rules", TOP / "facts")
+    kb = rulebase.load(layout.read(TOP, "the repository"))
     profiles = [answers_mod.read_file(str(p), kb.schema).values for p in PROFILES]
     reused = CompiledRuleBase(kb)
     fresh = per_consultation(lambda a: CompiledRuleBase(kb).run(a), profiles, args.rounds)

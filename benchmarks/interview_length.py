@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from mm_advisor.knowledge import rulebase
+from mm_advisor.knowledge import layout, rulebase
 from mm_advisor.reasoning.advisor import Advisor
 from mm_advisor.reasoning.relevance import Planner
 
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--profiles", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=20261128)
     args = parser.parse_args()
-    kb = rulebase.load(TOP / "rules", TOP / "facts")
+    kb = rulebase.load(layout.read(TOP, "the repository"))
     planner, advisor = Planner(kb), Advisor(kb)
     rng = random.Random(args.seed)
     lengths, mismatches, outcomes = [], 0, Counter()

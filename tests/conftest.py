@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from mm_advisor.cli import cli
-from mm_advisor.knowledge import rulebase
+from mm_advisor.knowledge import layout, rulebase
+from mm_advisor.knowledge.layout import Layout
 from mm_advisor.reasoning.advisor import Advisor
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,12 +25,14 @@ def eighty_columns(monkeypatch):
 
 RULES = REPO / "rules"
 FACTS = REPO / "facts"
+SOURCES = REPO / "sources"
+REPO_KB = layout.read(REPO, "the repository")
 PROFILES = FACTS / "profiles"
 
 
 @pytest.fixture(scope="session")
 def kb() -> rulebase.RuleBase:
-    return rulebase.load(RULES, FACTS)
+    return rulebase.load(REPO_KB)
 
 
 @pytest.fixture(scope="session")
@@ -70,4 +73,4 @@ def broken_kb(tmp_path, monkeypatch):
 
 
 def problems_of(rules: Path, facts: Path) -> list[str]:
-    return [str(p) for p in rulebase.check(rules, facts)[1]]
+    return [str(p) for p in rulebase.check(Layout.of(rules, facts))[1]]

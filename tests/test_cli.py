@@ -326,8 +326,8 @@ def test_rules_lint_prints_every_problem_and_exits_1(broken_kb):
     result = invoke("rules", "lint", "--rules", str(rules), "--facts", str(facts))
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == (
-        "rules/bad.yaml:2:5: error: a rule has no citation: add 'source' with the article's "
-        "section and a quote [no-citation]"
+        "rules/bad.yaml:2:5: error: a rule has no citation: add 'source' with a section and a "
+        "quote of a source [no-citation]"
     )
     assert result.stderr == "5 errors, 0 warnings.\n"
 

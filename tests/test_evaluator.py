@@ -55,7 +55,7 @@ def assert_same(advisor: Advisor, evaluator: Evaluator, profiles: list[dict]) ->
 
 def test_every_scenario_gives_the_engines_result(kb, advisor):
     evaluator = Evaluator(kb)
-    loaded = scenarios.load(scenarios.default_files(FACTS), kb)
+    loaded = scenarios.load(scenarios.default_files(FACTS / "scenarios"), kb)
     assert loaded
     assert_same(advisor, evaluator, [s.answers for s in loaded])
 
@@ -66,8 +66,7 @@ def test_ten_thousand_random_profiles_give_the_engines_result(kb, advisor):
 
 @pytest.fixture(scope="module")
 def synthetic_500(tmp_path_factory):
-    rules, facts = synthetic.write(tmp_path_factory.mktemp("synthetic"), 500, seed=500)
-    kb = rulebase.load(rules, facts)
+    kb = rulebase.load(synthetic.write(tmp_path_factory.mktemp("synthetic"), 500, seed=500))
     return kb, Advisor(kb)
 
 

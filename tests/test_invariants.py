@@ -13,12 +13,13 @@ import pytest
 from conftest import FACTS, KB_ARGS, REPO, invoke
 
 from mm_advisor.knowledge import invariants, rulebase
+from mm_advisor.knowledge.layout import Layout
 from mm_advisor.reasoning import checker
 from mm_advisor.reasoning.advisor import Advisor
 
 
 def test_the_shipped_invariants_hold_over_the_whole_answer_space(kb):
-    found = invariants.load(invariants.default_files(FACTS), kb)
+    found = invariants.load(invariants.default_files(FACTS / "invariants"), kb)
     report = checker.Checker(kb, found).run()
     assert [f.invariant.id for f in report.failed] == []
     assert len(found) >= 18 and report.space == 19_131_876
@@ -100,7 +101,8 @@ def test_a_rule_that_breaks_an_invariant_gets_a_counterexample_to_paste(kb_copy)
         (
             "  - id: a\n    statement: s\n    source: {section: Flexibility, quote: nowhere}\n"
             "    then: {recommendation_in: [micromasters]}\n",
-            "i.yaml:4:43: the quote 'nowhere' does not appear in the article (article.txt)",
+            "i.yaml:4:43: the quote 'nowhere' does not appear in the source 'article' "
+            "(are-micromasters-worth-it.txt)",
         ),
         (
             "  - id: a\n    statement: s\n    source: {section: Flexibility, quote: Designed for working professionals}\n"
@@ -251,10 +253,10 @@ def small(tmp_path_factory):
     (top / "facts" / "invariants").mkdir(parents=True)
     (top / "rules" / "r.yaml").write_text(SMALL_RULES)
     (top / "facts" / "f.yaml").write_text(SMALL_FACTS)
-    shutil.copy(REPO / "facts" / "article.txt", top / "facts" / "article.txt")
+    shutil.copytree(REPO / "sources", top / "sources")
     (top / "facts" / "invariants" / "i.yaml").write_text(SMALL_INVARIANTS)
-    kb = rulebase.load(top / "rules", top / "facts")
-    found = invariants.load(invariants.default_files(top / "facts"), kb)
+    kb = rulebase.load(Layout.of(top / "rules", top / "facts", top / "sources"))
+    found = invariants.load(invariants.default_files(top / "facts" / "invariants"), kb)
     return kb, found
 
 

@@ -8,6 +8,7 @@ import pytest
 from conftest import FACTS, KB_ARGS, RULES, invoke
 
 from mm_advisor.knowledge import lint
+from mm_advisor.knowledge.layout import Layout
 
 HEAD = """\
 rules:
@@ -34,7 +35,7 @@ def rule(
 def lines(rules, facts, code: str) -> list[str]:
     return [
         f"{p.path}:{p.line}:{p.col}: {p.severity}: {p.message} [{p.code}]"
-        for p in lint.lint(rules, facts)
+        for p in lint.lint(Layout.of(rules, facts))
         if p.code == code
     ]
 
@@ -190,7 +191,7 @@ def test_a_negation_that_may_run_before_its_fact_is_derived(broken_kb):
 
 def test_errors_stop_the_semantic_checks(broken_kb):
     kb = broken_kb(rule("      - fact: budjet\n        is: low"))
-    assert [p.code for p in lint.lint(*kb)] == ["unknown-fact"]
+    assert [p.code for p in lint.lint(Layout.of(*kb))] == ["unknown-fact"]
 
 
 def test_warnings_exit_0_unless_strict(broken_kb):
@@ -241,4 +242,4 @@ def test_every_check_is_listed_with_a_docstring():
 
 @pytest.mark.parametrize("kb_dir", [RULES])
 def test_lint_on_the_repository_rules_has_no_problem(kb_dir):
-    assert lint.lint(kb_dir, FACTS) == []
+    assert lint.lint(Layout.of(kb_dir, FACTS)) == []

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import FACTS, RULES, problems_of
+from conftest import FACTS, REPO_KB, RULES, problems_of
 
 from mm_advisor.errors import KnowledgeBaseError
 from mm_advisor.knowledge import rulebase
+from mm_advisor.knowledge.layout import Layout
 
 GOOD_SOURCE = """\
     source:
@@ -169,8 +170,8 @@ def test_citation_must_appear_in_the_article(broken_kb):
         "Designed for working professionals", "Designed for busy people"
     )
     assert problems_of(*broken_kb(text)) == [
-        "rules/bad.yaml:6:14: the quote 'Designed for busy people' does not appear in the article "
-        "(article.txt)"
+        "rules/bad.yaml:6:14: the quote 'Designed for busy people' does not appear in the source "
+        "'article' (are-micromasters-worth-it.txt)"
     ]
 
 
@@ -191,8 +192,8 @@ def test_malformed_yaml_gives_the_parser_position(broken_kb):
 def test_missing_keys_and_bad_salience(broken_kb):
     text = "rules:\n  - id: x\n    title: t\n    salience: high\n"
     assert problems_of(*broken_kb(text)) == [
-        "rules/bad.yaml:2:5: a rule has no citation: add 'source' with the article's section and "
-        "a quote",
+        "rules/bad.yaml:2:5: a rule has no citation: add 'source' with a section and a quote of a "
+        "source",
         "rules/bad.yaml:2:5: a rule is missing 'then'",
         "rules/bad.yaml:2:5: a rule is missing 'when'",
         "rules/bad.yaml:4:15: 'salience' must be a whole number from -1000 to 1000, not 'high'",
@@ -222,10 +223,10 @@ def test_yaml_cannot_construct_python_objects(broken_kb):
 def test_load_raises_with_first_problem_and_count(broken_kb):
     rules, facts = broken_kb("rules:\n  - id: Bad Id\n")
     with pytest.raises(KnowledgeBaseError) as err:
-        rulebase.load(rules, facts)
+        rulebase.load(Layout.of(rules, facts))
     assert str(err.value) == (
-        "rules/bad.yaml:2:5: a rule has no citation: add 'source' with the article's section and "
-        "a quote (and 4 more problems; run `mm-advisor rules lint`)"
+        "rules/bad.yaml:2:5: a rule has no citation: add 'source' with a section and a quote of a "
+        "source (and 4 more problems; run `mm-advisor rules lint`)"
     )
 
 
@@ -244,7 +245,11 @@ def test_fact_schema_errors(tmp_path, monkeypatch):
         "  - name: months\n    type: number\n    min: 10\n    max: 1\n    question: q\n    help: h\n"
         "  - name: flag\n    type: yesno\n    choices: [a]\n    question: q\n    help: h\n"
     )
-    found = [str(p) for p in rulebase.check(RULES, tmp_path / "facts")[1] if "facts/" in p.path]
+    found = [
+        str(p)
+        for p in rulebase.check(Layout.of(RULES, tmp_path / "facts"))[1]
+        if "facts/" in p.path
+    ]
     assert found[:4] == [
         "facts/f.yaml:3:11: unknown fact type 'integer'; expected one of: yesno, number, choice",
         "facts/f.yaml:8:22: 'unknown' cannot be a choice: use a distinct lower-case name other "
@@ -255,8 +260,9 @@ def test_fact_schema_errors(tmp_path, monkeypatch):
 
 
 def test_digest_covers_every_file_and_is_stable(kb):
-    again = rulebase.load(RULES, FACTS)
+    again = rulebase.load(REPO_KB)
     assert kb.digest == again.digest and kb.digest.startswith("sha256:")
     paths = [f.logical for f in kb.files]
-    assert "facts/article.txt" in paths and "rules/2-smart-investment.yaml" in paths
+    assert "sources/are-micromasters-worth-it.txt" in paths and "sources/sources.yaml" in paths
+    assert "rules/2-smart-investment.yaml" in paths
     assert not any("profiles" in p for p in paths)

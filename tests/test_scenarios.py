@@ -8,13 +8,13 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import FACTS, KB_ARGS, RULES, invoke
+from conftest import FACTS, KB_ARGS, REPO_KB, RULES, SOURCES, invoke
 
 from mm_advisor.knowledge import rulebase
 from mm_advisor.reasoning import scenarios
 
-KB = rulebase.load(RULES, FACTS)
-SHIPPED = scenarios.load(scenarios.default_files(FACTS), KB)
+KB = rulebase.load(REPO_KB)
+SHIPPED = scenarios.load(scenarios.default_files(FACTS / "scenarios"), KB)
 
 
 @pytest.mark.parametrize("scenario", SHIPPED, ids=[s.name for s in SHIPPED])
@@ -173,12 +173,14 @@ def _schema(kind: str) -> dict:
     sorted(RULES.glob("*.yaml"))
     + sorted(FACTS.glob("*.yaml"))
     + sorted((FACTS / "scenarios").glob("*.yaml"))
-    + sorted((FACTS / "invariants").glob("*.yaml")),
+    + sorted((FACTS / "invariants").glob("*.yaml"))
+    + [SOURCES / "sources.yaml"],
     ids=lambda p: p.name,
 )
 def test_every_shipped_file_validates_against_its_schema_and_names_it(path):
     nested = path.parent.name in ("scenarios", "invariants")
     kind = "rules" if path.parent == RULES else path.parent.name if nested else "facts"
+    kind = "sources" if path.parent == SOURCES else kind
     jsonschema.validate(yaml.safe_load(path.read_text()), _schema(kind))
     assert path.read_text().startswith(
         f"# yaml-language-server: $schema={'../' * (1 + nested)}"

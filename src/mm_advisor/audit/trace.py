@@ -28,7 +28,12 @@ def build(rulebase: RuleBase, answers: Answers, result: Result) -> dict[str, Any
         "tool": {"name": "mm-advisor", "version": __version__, "experta": EXPERTA_VERSION},
         "rulebase": {
             "digest": rulebase.digest,
+            "path": str(rulebase.layout.root),
             "files": [{"path": f.logical, "digest": f.digest} for f in rulebase.files],
+            "sources": {
+                s.id: {k: v for k, v in (("title", s.title), ("url", s.url), ("date", s.date)) if v}
+                for s in rulebase.sources.values()
+            },
         },
         "recommendation": decision.recommendation,
         "summary": summary(schema, result),
@@ -61,7 +66,11 @@ def _firing(firing, fact_ids) -> dict[str, Any]:
         "seq": firing.seq,
         "rule": rule.id,
         "title": rule.title,
-        "source": {"section": rule.source.section, "quote": rule.source.quote},
+        "source": {
+            "section": rule.source.section,
+            "quote": rule.source.quote,
+            "document": rule.source.document,
+        },
         "location": rule.location,
         "salience": rule.salience,
         "matched": [

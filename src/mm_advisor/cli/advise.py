@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from importlib import resources
-from pathlib import Path
 
 import click
 
@@ -14,6 +13,7 @@ from ..explanation.render import use_color
 from ..files import write_atomic
 from ..knowledge import answers as answers_mod
 from ..knowledge import rulebase as rulebase_mod
+from ..knowledge.layout import Layout
 from ..reasoning.advisor import Advisor
 from .base import cli, echo_json, format_option, kb_options, labels, log_option
 
@@ -71,8 +71,7 @@ from .base import cli, echo_json, format_option, kb_options, labels, log_option
 )
 @format_option("text", "json")
 def consult(
-    rules_dir: Path | None,
-    facts_dir: Path | None,
+    where: Layout,
     answers_file: str | None,
     settings: tuple[str, ...],
     trace_out: str | None,
@@ -90,7 +89,7 @@ def consult(
     are asked, most decisive first. With --answers or --set, the missing ones are asked the same
     way, but only on a terminal; --no-input never asks (for scripts). The result is in plain
     words; --detail gives every rule that fired, --format json the trace."""
-    rb = rulebase_mod.load(rules_dir, facts_dir)
+    rb = rulebase_mod.load(where)
     schema = rb.schema
     given = answers_mod.Answers()
     if answers_file:
@@ -146,9 +145,9 @@ def stdin_is_terminal() -> bool:
 @cli.command()
 @kb_options
 @format_option("text", "json")
-def questions(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
+def questions(where: Layout, fmt: str) -> None:
     """List the fact vocabulary: every question, its type and allowed answers."""
-    schema = rulebase_mod.load(rules_dir, facts_dir).schema
+    schema = rulebase_mod.load(where).schema
     if fmt == "json":
         echo_json(
             [
@@ -169,10 +168,13 @@ def questions(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
 
 
 @cli.command("schema")
-@click.argument("kind", type=click.Choice(["rules", "facts", "scenarios", "invariants", "trace"]))
+@click.argument(
+    "kind",
+    type=click.Choice(["rules", "facts", "sources", "scenarios", "invariants", "trace"]),
+)
 def schema_command(kind: str) -> None:
-    """Print the JSON Schema of a rule, fact, scenario, invariant or trace file (for editors and
-    checks)."""
+    """Print the JSON Schema of a rule, fact, sources, scenario, invariant or trace file (for
+    editors and checks)."""
     click.echo(
         (resources.files("mm_advisor") / "schemas" / f"{kind}.schema.json").read_text(), nl=False
     )

@@ -10,6 +10,7 @@ import click
 from ..audit import trace
 from ..explanation import render
 from ..knowledge import rulebase as rulebase_mod
+from ..knowledge.layout import Layout
 from ..reasoning.advisor import Advisor
 from .base import UserError, cli, format_option, kb_options, log_option
 
@@ -21,9 +22,7 @@ from .base import UserError, cli, format_option, kb_options, log_option
     "--rule", "rule_id", metavar="ID", help="Explain one rule: did it fire, on what, or why not."
 )
 @format_option("text", "markdown", "html")
-def explain(
-    rules_dir: Path | None, facts_dir: Path | None, trace_file: str, rule_id: str | None, fmt: str
-) -> None:
+def explain(where: Layout, trace_file: str, rule_id: str | None, fmt: str) -> None:
     """Explain a trace: how it was reached, why not the other options, and what if.
 
     --format html prints a self-contained report to keep (redirect it to a .html file)."""
@@ -32,7 +31,7 @@ def explain(
 
     doc = trace.load(trace_file)
     verify.check_shape(doc, trace_file)
-    advisor = Advisor(rulebase_mod.load(rules_dir, facts_dir))
+    advisor = Advisor(rulebase_mod.load(where))
     if fmt == "html":
         from ..explanation import report
 
@@ -56,13 +55,13 @@ def audit() -> None:
 )
 @kb_options
 @click.argument("trace_file", metavar="TRACE", type=click.Path(dir_okay=False))
-def audit_verify(rules_dir: Path | None, facts_dir: Path | None, trace_file: str) -> None:
+def audit_verify(where: Layout, trace_file: str) -> None:
     """Check a trace for tampering, compare its rule base and replay it; exit 1 if anything differs."""
     from ..audit import verify
 
     doc = trace.load(trace_file)
     verify.check_shape(doc, trace_file)
-    rb = rulebase_mod.load(rules_dir, facts_dir)
+    rb = rulebase_mod.load(where)
     outcome = verify.verify(doc, rb, Advisor(rb))
     click.echo(verify.report(outcome), nl=False)
     if not outcome.ok:
@@ -104,8 +103,7 @@ def audit_list(log_path: str | None, recommendation: str | None, since: Any) -> 
 @click.argument("entry_id", metavar="ID", type=int)
 @click.option("--detail", is_flag=True, help="Show the full reasoning, every rule that fired.")
 def audit_show(
-    rules_dir: Path | None,
-    facts_dir: Path | None,
+    where: Layout,
     log_path: str | None,
     entry_id: int,
     detail: bool,
@@ -115,7 +113,7 @@ def audit_show(
 
     doc = _open_log(log_path).trace(entry_id)
     click.echo(f"Consultation {entry_id}, {render.safe(doc.get('created_at', ''))}\n")
-    echo_result(doc, Advisor(rulebase_mod.load(rules_dir, facts_dir)), detail)
+    echo_result(doc, Advisor(rulebase_mod.load(where)), detail)
 
 
 @audit.command("export")

@@ -9,6 +9,7 @@ import click
 from ..errors import did_you_mean
 from ..explanation import render
 from ..knowledge import rulebase as rulebase_mod
+from ..knowledge.layout import Layout
 from ..reasoning.advisor import Advisor
 from .base import UserError, cli, echo_json, format_option, kb_options
 
@@ -21,9 +22,9 @@ def rules() -> None:
 @rules.command("list")
 @kb_options
 @format_option("text", "json")
-def rules_list(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
+def rules_list(where: Layout, fmt: str) -> None:
     """List the rules with id, title and source."""
-    rb = rulebase_mod.load(rules_dir, facts_dir)
+    rb = rulebase_mod.load(where)
     if fmt == "json":
         echo_json(
             [
@@ -45,12 +46,12 @@ def rules_list(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None
 @kb_options
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 @format_option("parsable", "github", "json")
-def rules_lint(rules_dir: Path | None, facts_dir: Path | None, strict: bool, fmt: str) -> None:
+def rules_lint(where: Layout, strict: bool, fmt: str) -> None:
     """Check the rule and fact files: errors stop them loading, warnings flag rules that cannot
     fire, redundancy and gaps. Each problem is printed as path:line:col: severity: message [code]."""
     from ..knowledge import lint
 
-    problems = lint.lint(rules_dir, facts_dir)
+    problems = lint.lint(where)
     if fmt == "json":
         echo_json(
             [
@@ -85,22 +86,22 @@ def rules_lint(rules_dir: Path | None, facts_dir: Path | None, strict: bool, fmt
 @rules.command("graph")
 @kb_options
 @format_option("mermaid", "dot")
-def rules_graph(rules_dir: Path | None, facts_dir: Path | None, fmt: str) -> None:
+def rules_graph(where: Layout, fmt: str) -> None:
     """Draw facts -> rules -> derived facts -> options (Mermaid for Markdown, or Graphviz dot)."""
     from ..explanation import graph
 
-    rb = rulebase_mod.load(rules_dir, facts_dir)
+    rb = rulebase_mod.load(where)
     click.echo((graph.dot if fmt == "dot" else graph.mermaid)(rb), nl=False)
 
 
 @rules.command("show")
 @kb_options
 @click.argument("rule_id", metavar="ID")
-def rules_show(rules_dir: Path | None, facts_dir: Path | None, rule_id: str) -> None:
+def rules_show(where: Layout, rule_id: str) -> None:
     """Show one rule: citation, conditions, conclusions, what it reads and what depends on it."""
     from ..explanation import graph
 
-    rb = rulebase_mod.load(rules_dir, facts_dir)
+    rb = rulebase_mod.load(where)
     try:
         rule = rb.rule(rule_id)
     except KeyError:
@@ -116,9 +117,7 @@ def rules_show(rules_dir: Path | None, facts_dir: Path | None, rule_id: str) -> 
 @kb_options
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @format_option("text", "json", "github")
-def rules_check(
-    rules_dir: Path | None, facts_dir: Path | None, files: tuple[Path, ...], fmt: str
-) -> None:
+def rules_check(where: Layout, files: tuple[Path, ...], fmt: str) -> None:
     """Prove the invariants (default: the facts folder's invariants/*.yaml) over every possible
     combination of answers; print a counterexample to paste after `consult --no-input` for any
     that fails. Exit 1 when one fails."""
@@ -126,10 +125,8 @@ def rules_check(
     from ..knowledge import invariants
     from ..reasoning import checker
 
-    rb = rulebase_mod.load(rules_dir, facts_dir)
-    paths = list(files) or invariants.default_files(
-        Path(facts_dir or rulebase_mod.shipped_dirs()[1])
-    )
+    rb = rulebase_mod.load(where)
+    paths = list(files) or invariants.default_files(where.invariants)
     if not paths:
         raise UserError("no invariant files: give FILES or add facts/invariants/*.yaml")
     report = checker.Checker(rb, invariants.load(paths, rb)).run()
@@ -154,18 +151,15 @@ def rules_check(
     help="Also fail when fewer than N% of the rules fire in some scenario.",
 )
 def rules_test(
-    rules_dir: Path | None,
-    facts_dir: Path | None,
+    where: Layout,
     files: tuple[Path, ...],
     min_coverage: float | None,
 ) -> None:
     """Run scenario tests (default: the facts folder's scenarios/*.yaml) and report coverage."""
     from ..reasoning import scenarios as scenarios_mod
 
-    rb = rulebase_mod.load(rules_dir, facts_dir)
-    paths = list(files) or scenarios_mod.default_files(
-        Path(facts_dir or rulebase_mod.shipped_dirs()[1])
-    )
+    rb = rulebase_mod.load(where)
+    paths = list(files) or scenarios_mod.default_files(where.scenarios)
     if not paths:
         raise UserError("no scenario files: give FILES or add facts/scenarios/*.yaml")
     outcomes, coverage = scenarios_mod.run(scenarios_mod.load(paths, rb), Advisor(rb))

@@ -11,6 +11,8 @@ import click
 
 from .. import __version__
 from ..errors import AdvisorError
+from ..explanation import render
+from ..knowledge import layout
 from ..knowledge.rulebase import RuleBase
 
 
@@ -93,25 +95,41 @@ def cli() -> None:
 
 
 def kb_options(command: Callable) -> Callable:
-    """--rules and --facts, spelt alike on every command that reads the knowledge base."""
+    """--kb, --rules and --facts, spelt alike on every command that reads the knowledge base;
+    the command receives the knowledge base found as `where`."""
 
+    @click.option(
+        "--kb",
+        "kb_dir",
+        metavar="DIR",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="The knowledge base: a folder with a mm-advisor.toml (default: $MM_ADVISOR_KB, "
+        "else the nearest such folder at or above the working directory, else the shipped one).",
+    )
     @click.option(
         "--rules",
         "rules_dir",
         type=click.Path(path_type=Path, file_okay=False),
-        help="Folder of rule files (default: the shipped rules).",
+        help="Use this folder of rule files instead of the knowledge base's.",
     )
     @click.option(
         "--facts",
         "facts_dir",
         type=click.Path(path_type=Path, file_okay=False),
-        help="Folder of fact files (default: the shipped facts).",
+        help="Use this folder of fact files instead of the knowledge base's.",
     )
     @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return command(*args, **kwargs)
+    def wrapper(
+        *args: Any, kb_dir: Path | None, rules_dir: Path | None, facts_dir: Path | None, **kw: Any
+    ) -> Any:
+        return command(*args, where=layout.locate(kb_dir, rules_dir, facts_dir), **kw)
 
     return wrapper
+
+
+def kb_line(where: layout.Layout) -> str:
+    """The line every command starts its text output with."""
+    return render.safe(f"Knowledge base: {where.describe()}")
 
 
 def format_option(*choices: str) -> Callable:

@@ -14,9 +14,9 @@ from typing import Any
 
 from ..errors import AnswerError
 from ..knowledge.answers import parse_recorded
+from ..knowledge.domains import ValueClasses
 from ..knowledge.schema import NUMBER, FactSpec
 from ..reasoning.advisor import Advisor
-from ..reasoning.domains import ValueClasses
 from .render import safe
 
 MAX_REASONS, MAX_CHANGES, MAX_QUOTE = 3, 5, 110

@@ -51,8 +51,8 @@ class Invariant:
         return f"{self.mark.path}:{self.mark.line}"
 
 
-def default_files(facts_dir: Path) -> list[Path]:
-    folder = facts_dir / "invariants"
+def default_files(folder: Path) -> list[Path]:
+    """The invariant files of a knowledge base's invariants folder."""
     return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
 
 
@@ -102,7 +102,7 @@ class _Parser:
         v = node.value
         ident = self._id(v.get("id"))
         statement = text(v.get("statement"), "'statement'", self.problems)
-        source = citation(v.get("source"), self.rb.article, self.problems)
+        source = citation(v.get("source"), self.rb.sources, self.problems)
         when = self._when(v.get("when"))
         kinds = [k for k in ("change", "unknown_is_never_evidence") if k in v]
         if len(kinds) > 1:

@@ -7,13 +7,13 @@ does not mean what its author wants). `CHECKS` lists them with their codes, as y
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 from typing import Callable, Iterator
 
 from ..errors import Problem
-from ..reasoning.domains import ValueClasses
 from . import rulebase as rulebase_mod
 from .conditions import DerivedTest, Not, derived_read, evaluate, facts_read
+from .domains import ValueClasses
+from .layout import Layout
 from .rulebase import Rule, RuleBase
 
 _MAX_ASSIGNMENTS = 50_000
@@ -200,14 +200,13 @@ CHECKS: tuple[tuple[str, Callable[[RuleBase], Iterator[Problem]]], ...] = (
 )
 
 
-def lint(rules_dir: Path | None = None, facts_dir: Path | None = None) -> list[Problem]:
+def lint(where: Layout) -> list[Problem]:
     """Every problem of a knowledge base: load errors, then (when it loads) semantic warnings
     and the problems of its invariant files."""
     from . import invariants
 
-    rb, problems = rulebase_mod.check(rules_dir, facts_dir)
+    rb, problems = rulebase_mod.check(where)
     if any(p.severity == "error" for p in problems):
         return problems
-    folder = Path(facts_dir or rulebase_mod.shipped_dirs()[1])
-    _, invariant_problems = invariants.check(invariants.default_files(folder), rb)
+    _, invariant_problems = invariants.check(invariants.default_files(where.invariants), rb)
     return sorted(problems + invariant_problems + [p for _, check in CHECKS for p in check(rb)])

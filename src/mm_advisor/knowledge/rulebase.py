@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..errors import KnowledgeBaseError, Problem, did_you_mean
+from . import sources
 from .conditions import Condition, ConditionParser
+from .layout import Layout, display_path
 from .schema import Citation, Schema, SchemaBuilder
+from .sources import Source
 from .yamlsrc import Mark, Node, check_keys, expect, load_file, text
 
-ARTICLE = "article.txt"
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _RULE_KEYS = ("id", "title", "source", "salience", "when", "then")
 _THEN_KEYS = ("derive", "score", "conclude", "rule_out")
@@ -41,7 +41,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class SourceFile:
-    logical: str  # "rules/<name>" or "facts/<name>"
+    logical: str  # "rules/<name>", "facts/<name>" or "sources/<name>"
     digest: str
 
 
@@ -53,7 +53,8 @@ class RuleBase:
     rules: tuple[Rule, ...]
     files: tuple[SourceFile, ...]
     digest: str
-    article: str | None = None  # the article's text, normalised for finding citations
+    sources: Mapping[str, Source]  # the documents rules may cite, the default first
+    layout: Layout  # where its files are
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -62,58 +63,42 @@ class RuleBase:
         raise KeyError(rule_id)
 
 
-def shipped_dirs() -> tuple[Path, Path]:
-    """The knowledge base shipped with the package, or the source tree's when run from a checkout."""
-    packaged = resources.files("mm_advisor") / "kb"
-    if packaged.is_dir():
-        return Path(str(packaged / "rules")), Path(str(packaged / "facts"))
-    top = Path(__file__).resolve().parents[3]
-    return top / "rules", top / "facts"
-
-
-def display_path(path: Path) -> str:
-    """A path as the user would type it: relative to the working directory when below it."""
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return str(path)
-    return str(path) if rel.startswith("..") else rel
-
-
-def load(rules_dir: Path | None = None, facts_dir: Path | None = None) -> RuleBase:
+def load(where: Layout) -> RuleBase:
     """Load, parse and type-check a knowledge base; KnowledgeBaseError lists every problem."""
-    rulebase, problems = check(rules_dir, facts_dir)
+    rulebase, problems = check(where)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise KnowledgeBaseError(errors)
     return rulebase
 
 
-def check(
-    rules_dir: Path | None = None, facts_dir: Path | None = None
-) -> tuple[RuleBase | None, list[Problem]]:
+def check(where: Layout) -> tuple[RuleBase, list[Problem]]:
     """Load what can be loaded and return it with every problem found (for lint)."""
-    default_rules, default_facts = shipped_dirs()
-    rules_dir = Path(rules_dir or default_rules)
-    facts_dir = Path(facts_dir or default_facts)
     problems: list[Problem] = []
     files: list[SourceFile] = []
+    read: list[tuple[str, bytes]] = []
+    document_problems: list[Problem] = []
+    documents = sources.load(where.sources, document_problems, read)
+    problems += document_problems
+    files += [SourceFile(logical, file_digest(data)) for logical, data in read]
 
     builder = SchemaBuilder(problems)
-    for path in _yaml_files(facts_dir, "facts", problems):
+    for path in _yaml_files(where.facts, "facts", problems):
         builder.add_file(_load(path, problems, files, "facts"), display_path(path))
     schema = builder.build()
-    article = _article(facts_dir, files)
 
-    parser = RuleParser(schema, article, problems)
-    for path in _yaml_files(rules_dir, "rules", problems):
+    # Without its documents no citation can be checked: those problems follow from the first.
+    parser = RuleParser(schema, documents if not document_problems else None, problems)
+    for path in _yaml_files(where.rules, "rules", problems):
         parser.add_file(_load(path, problems, files, "rules"), path.name)
     files.sort(key=lambda f: f.logical)
     digest = hashlib.sha256(
         "".join(f"{f.digest}  {f.logical}\n" for f in files).encode()
     ).hexdigest()
     problems.sort()
-    rulebase = RuleBase(schema, tuple(parser.rules), tuple(files), f"sha256:{digest}", article)
+    rulebase = RuleBase(
+        schema, tuple(parser.rules), tuple(files), f"sha256:{digest}", documents, where
+    )
     return rulebase, problems
 
 
@@ -145,61 +130,57 @@ def _load(path: Path, problems: list[Problem], files: list[SourceFile], kind: st
         return None
 
 
-def _article(facts_dir: Path, files: list[SourceFile]) -> str | None:
-    path = facts_dir / ARTICLE
-    if not path.is_file():
-        return None
-    data = path.read_bytes()
-    files.append(SourceFile(f"facts/{ARTICLE}", file_digest(data)))
-    return _normalise(data.decode("utf-8", errors="replace"))
-
-
-def _normalise(words: str) -> str:
-    """Text compared for citations: one space between words, plain quotes and dashes."""
-    table = str.maketrans(
-        {
-            "\u2019": "'",
-            "\u2018": "'",
-            "\u201c": '"',
-            "\u201d": '"',
-            "\u2013": "-",
-            "\u2014": "-",
-            "\u00a0": " ",
-        }
-    )
-    return " ".join(words.translate(table).split()).lower()
-
-
-def citation(node: Node | None, article: str | None, problems: list[Problem]) -> Citation | None:
-    """The `source` in `node` (section and quote), checked against the article's text."""
+def citation(
+    node: Node | None, documents: Mapping[str, Source] | None, problems: list[Problem]
+) -> Citation | None:
+    """The `source` in `node`: section, quote and optional document, checked against the
+    document's text (the first source listed, when no document is named). With `documents`
+    None (they could not be read), only the shape is checked."""
     if node is None:
         return None
     if not expect(node, "map", "'source'", problems):
         return None
-    check_keys(node, ("section", "quote"), ("section", "quote"), "'source'", problems)
+    check_keys(node, ("section", "quote", "document"), ("section", "quote"), "'source'", problems)
     section = text(node.value.get("section"), "'section'", problems)
     quote = text(node.value.get("quote"), "'quote'", problems)
+    document = None
+    if "document" in node.value:
+        document = text(node.value["document"], "'document'", problems)
+        if document is None:
+            return None
     if section is None or quote is None:
         return None
-    if article is not None:
-        for key, words in (("section", section), ("quote", quote)):
-            if _normalise(words) not in article:
-                problems.append(
-                    node.value[key].mark.problem(
-                        f"the {key} '{words}' does not appear in the article ({ARTICLE})",
-                        "citation",
-                    )
-                )
-                return None
-    return Citation(section, quote)
+    if documents is None:
+        return Citation(section, quote, document or "")
+    if not documents:
+        return None
+    name = document or next(iter(documents))
+    source = documents.get(name)
+    if source is None:
+        problems.append(
+            node.value["document"].mark.problem(
+                f"unknown source '{name}'{did_you_mean(name, documents)}; expected one of: "
+                f"{', '.join(documents)}",
+                "citation",
+            )
+        )
+        return None
+    wrong = source.quote_problem(section, quote)
+    if wrong is not None:
+        key, message = wrong
+        problems.append(node.value[key].mark.problem(message, "citation"))
+        return None
+    return Citation(section, quote, name)
 
 
 class RuleParser:
     """Parses rule files against a schema, recording every problem found."""
 
-    def __init__(self, schema: Schema, article: str | None, problems: list[Problem]):
+    def __init__(
+        self, schema: Schema, documents: Mapping[str, Source] | None, problems: list[Problem]
+    ):
         self.schema = schema
-        self.article = article
+        self.documents = documents
         self.problems = problems
         self.conditions = ConditionParser(schema, problems)
         self.rules: list[Rule] = []
@@ -224,7 +205,7 @@ class RuleParser:
         if "source" not in v:
             self.problems.append(
                 node.mark.problem(
-                    "a rule has no citation: add 'source' with the article's section and a quote",
+                    "a rule has no citation: add 'source' with a section and a quote of a source",
                     "no-citation",
                 )
             )
@@ -274,7 +255,7 @@ class RuleParser:
         return rule_id
 
     def _citation(self, node: Node | None) -> Citation | None:
-        return citation(node, self.article, self.problems)
+        return citation(node, self.documents, self.problems)
 
     def _salience(self, node: Node | None) -> int | None:
         if node is None:

@@ -20,10 +20,11 @@ _NO = {"no", "false", "n"}
 
 @dataclass(frozen=True)
 class Citation:
-    """Where in the article a rule or fact comes from."""
+    """Where in a source document a rule or invariant comes from."""
 
     section: str
     quote: str
+    document: str  # the source's id
 
     def __str__(self) -> str:
         return f'{self.section}: "{self.quote}"'

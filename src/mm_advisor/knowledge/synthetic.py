@@ -14,22 +14,25 @@ from typing import Any
 
 import yaml
 
+from . import layout
 from . import rulebase as rulebase_mod
+from .layout import Layout
 from .schema import CHOICE, NUMBER, YESNO
 
 _TIERS = 4  # tiers of rules that derive facts; one more tier only weighs and decides
 
 
-def write(target: Path, rules: int, seed: int = 0, derived: int = 40) -> tuple[Path, Path]:
-    """Write a knowledge base of `rules` random rules under `target`; return (rules, facts) dirs."""
-    shipped_rules, shipped_facts = rulebase_mod.shipped_dirs()
-    base = rulebase_mod.load(shipped_rules, shipped_facts)
+def write(target: Path, rules: int, seed: int = 0, derived: int = 40) -> Layout:
+    """Write a knowledge base of `rules` random rules under `target` and say where it is."""
+    shipped = layout.shipped()
+    base = rulebase_mod.load(shipped)
     rules_dir, facts_dir = target / "rules", target / "facts"
     rules_dir.mkdir(parents=True, exist_ok=True)
     facts_dir.mkdir(parents=True, exist_ok=True)
-    for item in shipped_facts.iterdir():
+    for item in shipped.facts.iterdir():
         if item.is_file():
             shutil.copy(item, facts_dir / item.name)
+    shutil.copytree(shipped.sources, target / "sources", dirs_exist_ok=True)
     names = [f"d{i:03d}" for i in range(derived)]
     extra = {"derived": [{"name": n, "description": f"Synthetic fact {n}."} for n in names]}
     (facts_dir / "zz-synthetic.yaml").write_text(yaml.safe_dump(extra, sort_keys=False))
@@ -39,7 +42,7 @@ def write(target: Path, rules: int, seed: int = 0, derived: int = 40) -> tuple[P
         batch = [generator.rule(i) for i in range(start, min(rules, start + chunk))]
         text = yaml.safe_dump({"rules": batch}, sort_keys=False, width=1000)
         (rules_dir / f"synthetic-{start // chunk:04d}.yaml").write_text(text)
-    return rules_dir, facts_dir
+    return Layout.of(rules_dir, facts_dir, target / "sources")
 
 
 class _Generator:

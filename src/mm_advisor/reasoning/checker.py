@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from ..knowledge.conditions import facts_read
+from ..knowledge.domains import Predicate, ValueClasses
 from ..knowledge.invariants import AWAY, MONOTONE, OUTCOME, UNKNOWN, UP, Invariant
 from ..knowledge.rulebase import RuleBase
 from ..knowledge.schema import CHOICE, NUMBER, UNDETERMINED
-from .domains import Predicate, ValueClasses
 from .evaluator import Evaluator
 
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..knowledge.conditions import DerivedTest, Not, derived_read
+from ..knowledge.domains import Predicate, ValueClasses
 from ..knowledge.rulebase import Rule, RuleBase
 from .decision import Decision, decide
-from .domains import Predicate, ValueClasses
 
 _MEMO_LIMIT = 200_000
 

@@ -16,9 +16,9 @@ from functools import lru_cache
 from typing import Any, Mapping
 
 from ..knowledge.conditions import DerivedTest, derived_read, evaluate, facts_read
+from ..knowledge.domains import ValueClasses
 from ..knowledge.rulebase import Rule, RuleBase
 from ..knowledge.schema import UNDETERMINED
-from .domains import ValueClasses
 
 
 @dataclass(frozen=True)

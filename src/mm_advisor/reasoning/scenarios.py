@@ -9,7 +9,8 @@ from typing import Any
 from ..errors import KnowledgeBaseError, Problem, did_you_mean
 from ..explanation.render import stopped
 from ..knowledge.conditions import describe, evaluate
-from ..knowledge.rulebase import RuleBase, display_path
+from ..knowledge.layout import display_path
+from ..knowledge.rulebase import RuleBase
 from ..knowledge.schema import UNDETERMINED
 from ..knowledge.yamlsrc import Mark, Node, check_keys, expect, load_file, text
 from .advisor import Advisor, Result
@@ -58,8 +59,8 @@ class Coverage:
         return 100.0 * self.both_ways() / total if total else 100.0
 
 
-def default_files(facts_dir: Path) -> list[Path]:
-    folder = facts_dir / "scenarios"
+def default_files(folder: Path) -> list[Path]:
+    """The scenario files of a knowledge base's scenarios folder."""
     return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
 
 

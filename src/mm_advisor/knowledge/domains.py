@@ -11,8 +11,8 @@ from __future__ import annotations
 import bisect
 from typing import Any, Iterable
 
-from ..knowledge.conditions import BackgroundRef, Condition, FactTest, evaluate, facts_read, walk
-from ..knowledge.schema import NUMBER, FactSpec, Schema
+from .conditions import BackgroundRef, Condition, FactTest, evaluate, facts_read, walk
+from .schema import NUMBER, FactSpec, Schema
 
 UNKNOWN = None
 

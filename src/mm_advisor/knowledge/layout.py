@@ -1,0 +1,193 @@
+"""Where a knowledge base is, found the way pre-commit and ruff find their configuration.
+
+In order: `--kb DIR`; else the environment variable MM_ADVISOR_KB; else the nearest folder at or
+above the working directory that holds a `mm-advisor.toml`; else the knowledge base shipped with
+the package. The marker file names the folders; `--rules`/`--facts` still override two of them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import KnowledgeBaseError, Problem
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10
+    import tomli as tomllib
+
+MARKER = "mm-advisor.toml"
+ENV = "MM_ADVISOR_KB"
+SECTION = "knowledge-base"
+FOLDERS = ("rules", "facts", "sources", "scenarios", "invariants", "profiles")
+DEFAULTS = {
+    "rules": "rules",
+    "facts": "facts",
+    "sources": "sources",
+    "scenarios": "facts/scenarios",
+    "invariants": "facts/invariants",
+    "profiles": "facts/profiles",
+}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The folders of one knowledge base, and how it was found."""
+
+    root: Path
+    found: str  # in words: "--kb", "MM_ADVISOR_KB", "mm-advisor.toml", "shipped", ...
+    rules: Path
+    facts: Path
+    sources: Path
+    scenarios: Path
+    invariants: Path
+    profiles: Path
+    ignore: tuple[str, ...] = ()  # lint warnings silenced for the whole knowledge base
+
+    def describe(self) -> str:
+        """One line naming the knowledge base, as every command reports it."""
+        return f"{display_path(self.root)} ({self.found})"
+
+    @classmethod
+    def of(cls, rules: Path, facts: Path, sources: Path | None = None) -> "Layout":
+        """A knowledge base given only by its rule and fact folders (as --rules/--facts do)."""
+        return shipped().with_folders(rules, facts, sources)
+
+    def with_folders(
+        self, rules: Path | None, facts: Path | None, sources: Path | None = None
+    ) -> "Layout":
+        """This layout with other rule or fact folders: what they hold comes with them."""
+        if rules is None and facts is None:
+            return self
+        changed = replace(self, found=f"{self.found}, with --rules/--facts")
+        if rules is not None:
+            changed = replace(changed, rules=Path(rules))
+        if facts is not None:
+            facts = Path(facts)
+            beside = facts.parent / "sources"
+            changed = replace(
+                changed,
+                facts=facts,
+                scenarios=facts / "scenarios",
+                invariants=facts / "invariants",
+                profiles=facts / "profiles",
+                sources=Path(sources) if sources else beside if beside.is_dir() else self.sources,
+            )
+        return changed
+
+
+def display_path(path: Path) -> str:
+    """A path as the user would type it: relative to the working directory when below it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def read(root: Path, found: str) -> Layout:
+    """The layout described by `root`/mm-advisor.toml; KnowledgeBaseError says what is wrong."""
+    marker = root / MARKER
+    where = display_path(marker)
+    try:
+        data = tomllib.loads(marker.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise KnowledgeBaseError(
+            [Problem(display_path(root), 1, 1, f"not a knowledge base: no {MARKER} here")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnowledgeBaseError([Problem(where, 1, 1, f"cannot read: {exc}")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        at = re.search(r"at line (\d+), column (\d+)", str(exc))
+        line, col = (int(at.group(1)), int(at.group(2))) if at else (1, 1)
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise KnowledgeBaseError([Problem(where, line, col, f"invalid TOML: {message}")]) from None
+    problems: list[Problem] = []
+    unknown = set(data) - {SECTION, "lint"}
+    if unknown:
+        problems.append(
+            Problem(
+                where,
+                1,
+                1,
+                f"unknown table [{sorted(unknown)[0]}]; expected [{SECTION}] and [lint]",
+            )
+        )
+    folders = _table(data.get(SECTION, {}), SECTION, FOLDERS, where, problems)
+    lint = _table(data.get("lint", {}), "lint", ("ignore",), where, problems)
+    paths = {}
+    for name in FOLDERS:
+        value = folders.get(name, DEFAULTS[name])
+        if not isinstance(value, str) or not value or Path(value).is_absolute():
+            problems.append(
+                Problem(where, 1, 1, f"[{SECTION}] {name} must be a relative folder path")
+            )
+            continue
+        paths[name] = root / value
+    ignore = lint.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(i, str) for i in ignore):
+        problems.append(Problem(where, 1, 1, "[lint] ignore must be a list of warning codes"))
+        ignore = []
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return Layout(root, found, **paths, ignore=tuple(ignore))
+
+
+def _table(
+    value: Any, name: str, keys: tuple[str, ...], where: str, problems: list[Problem]
+) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        problems.append(Problem(where, 1, 1, f"[{name}] must be a table"))
+        return {}
+    for key in value:
+        if key not in keys:
+            problems.append(
+                Problem(
+                    where,
+                    1,
+                    1,
+                    f"unknown key '{key}' in [{name}]; expected one of: {', '.join(keys)}",
+                )
+            )
+    return value
+
+
+def shipped() -> Layout:
+    """The knowledge base shipped with the package (the source tree's, in a checkout)."""
+    packaged = Path(str(resources.files("mm_advisor") / "kb"))
+    if (packaged / MARKER).is_file():
+        return read(packaged, "shipped with mm-advisor")
+    return read(Path(__file__).resolve().parents[3], "shipped with mm-advisor")
+
+
+def discover(start: Path) -> Path | None:
+    """The nearest folder at or above `start` that holds a knowledge-base marker."""
+    for folder in (start, *start.parents):
+        if (folder / MARKER).is_file():
+            return folder
+    return None
+
+
+def locate(
+    kb: Path | None = None,
+    rules: Path | None = None,
+    facts: Path | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Layout:
+    """The knowledge base a command uses (see the module docstring for the order)."""
+    environ = os.environ if environ is None else environ
+    if kb is not None:
+        layout = read(Path(kb).resolve(), "--kb")
+    elif environ.get(ENV):
+        layout = read(Path(environ[ENV]).resolve(), ENV)
+    else:
+        found = discover((cwd or Path.cwd()).resolve())
+        layout = read(found, f"{MARKER} found") if found else shipped()
+    return layout.with_folders(rules, facts)
