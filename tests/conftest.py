@@ -43,9 +43,22 @@ def advisor(kb) -> Advisor:
 KB_ARGS = ("--rules", str(RULES), "--facts", str(FACTS))
 
 
-def invoke(*args: str, input: str | None = None):
-    """Run the CLI in-process; stdout and stderr are kept apart."""
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+def invoke(*args: str, input: str | None = None, kb_line: bool = False):
+    """Run the CLI in-process; stdout and stderr are kept apart.
+
+    Every command first says which knowledge base it uses; tests about something else read the
+    output without that line (`kb_line=True` keeps it).
+    """
+    result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    if not kb_line:
+        for stream in ("stdout_bytes", "stderr_bytes"):
+            data = getattr(result, stream)
+            if data and data.startswith(b"Knowledge base: "):
+                rest = data.split(b"\n", 1)[1] if b"\n" in data else b""
+                while rest.startswith(b"  ") and data.count(b"\n") > 1:  # a wrapped line
+                    rest = rest.split(b"\n", 1)[1] if b"\n" in rest else b""
+                setattr(result, stream, rest)
+    return result
 
 
 @pytest.fixture

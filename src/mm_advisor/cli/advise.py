@@ -15,7 +15,7 @@ from ..knowledge import answers as answers_mod
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
 from ..reasoning.advisor import Advisor
-from .base import cli, echo_json, format_option, kb_options, labels, log_option
+from .base import announce, cli, echo_json, format_option, kb_options, labels, log_option
 
 
 @cli.command(exit_codes={130: "interrupted (Ctrl-C), or stopped by typing quit"})
@@ -132,6 +132,7 @@ def consult(
             entry = log.append(stamped)
             log.close()
             click.echo(f"Logged as consultation {entry} in {log_path}.", err=True)
+    announce(where, machine=fmt == "json")
     if fmt == "json":
         click.echo(trace.dumps(doc), nl=False)
     else:
@@ -148,6 +149,7 @@ def stdin_is_terminal() -> bool:
 def questions(where: Layout, fmt: str) -> None:
     """List the fact vocabulary: every question, its type and allowed answers."""
     schema = rulebase_mod.load(where).schema
+    announce(where, machine=fmt == "json")
     if fmt == "json":
         echo_json(
             [

@@ -12,7 +12,7 @@ from ..explanation import render
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
 from ..reasoning.advisor import Advisor
-from .base import UserError, cli, format_option, kb_options, log_option
+from .base import UserError, announce, cli, format_option, kb_options, log_option
 
 
 @cli.command()
@@ -32,6 +32,7 @@ def explain(where: Layout, trace_file: str, rule_id: str | None, fmt: str) -> No
     doc = trace.load(trace_file)
     verify.check_shape(doc, trace_file)
     advisor = Advisor(rulebase_mod.load(where))
+    announce(where, machine=fmt != "text")
     if fmt == "html":
         from ..explanation import report
 
@@ -63,6 +64,7 @@ def audit_verify(where: Layout, trace_file: str) -> None:
     verify.check_shape(doc, trace_file)
     rb = rulebase_mod.load(where)
     outcome = verify.verify(doc, rb, Advisor(rb))
+    announce(where)
     click.echo(verify.report(outcome), nl=False)
     if not outcome.ok:
         raise click.exceptions.Exit(1)
@@ -112,8 +114,10 @@ def audit_show(
     from .advise import echo_result
 
     doc = _open_log(log_path).trace(entry_id)
+    advisor = Advisor(rulebase_mod.load(where))
+    announce(where)
     click.echo(f"Consultation {entry_id}, {render.safe(doc.get('created_at', ''))}\n")
-    echo_result(doc, Advisor(rulebase_mod.load(where)), detail)
+    echo_result(doc, advisor, detail)
 
 
 @audit.command("export")

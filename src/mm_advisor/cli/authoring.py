@@ -8,10 +8,68 @@ import click
 
 from ..errors import did_you_mean
 from ..explanation import render
+from ..knowledge import layout as layout_mod
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
 from ..reasoning.advisor import Advisor
-from .base import UserError, cli, echo_json, format_option, kb_options
+from .base import UserError, announce, cli, echo_json, format_option, kb_options
+
+
+@cli.command("kb")
+@kb_options
+@format_option("text", "json")
+def kb_command(where: Layout, fmt: str) -> None:
+    """Say which knowledge base the commands here use, and what it holds: its folder, how it
+    was found, its digest, and how many rules, questions, sources, scenarios and invariants."""
+    from ..knowledge import invariants
+    from ..reasoning import scenarios as scenarios_mod
+
+    rb = rulebase_mod.load(where)
+    scenario_files = scenarios_mod.default_files(where.scenarios)
+    invariant_files = invariants.default_files(where.invariants)
+    facts = {
+        "path": str(where.root),
+        "found": where.found,
+        "digest": rb.digest,
+        "rules": len(rb.rules),
+        "questions": len(rb.schema.facts),
+        "sources": len(rb.sources),
+        "scenarios": len(scenarios_mod.load(scenario_files, rb)),
+        "invariants": len(invariants.load(invariant_files, rb)),
+        "profiles": len(sorted(where.profiles.glob("*.yaml"))) if where.profiles.is_dir() else 0,
+    }
+    if fmt == "json":
+        echo_json(facts)
+        return
+    announce(where)
+    click.echo(f"Digest:     {rb.digest}")
+    for name in ("rules", "questions", "sources", "scenarios", "invariants", "profiles"):
+        click.echo(f"{name.capitalize() + ':':<11} {facts[name]}")
+    for source in rb.sources.values():
+        click.echo(render.safe(f"  source {source.id}: {source.title} ({source.file})"))
+
+
+@cli.command("init")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
+def init_command(folder: Path, force: bool) -> None:
+    """Create a knowledge base of your own in DIR: a copy of the shipped rules, facts, sources,
+    scenarios, invariants and profiles, with the marker file that makes every command run in DIR
+    use it, the JSON Schemas its files name, a pre-commit configuration and a README."""
+    from ..knowledge import scaffold
+
+    where = scaffold.create(folder, force)
+    click.echo(
+        render.para(f"Created a knowledge base in {layout_mod.display_path(where.root)}.", 0)
+    )
+    click.echo(
+        render.para(
+            "Edit its rules, facts and sources; run mm-advisor rules lint, test and check there; "
+            "consult with mm-advisor consult from inside it (mm-advisor kb says which knowledge "
+            "base is in use).",
+            0,
+        )
+    )
 
 
 @cli.group()
@@ -25,6 +83,7 @@ def rules() -> None:
 def rules_list(where: Layout, fmt: str) -> None:
     """List the rules with id, title and source."""
     rb = rulebase_mod.load(where)
+    announce(where, machine=fmt == "json")
     if fmt == "json":
         echo_json(
             [
@@ -33,13 +92,29 @@ def rules_list(where: Layout, fmt: str) -> None:
                     "title": r.title,
                     "location": r.location,
                     "salience": r.salience,
-                    "source": {"section": r.source.section, "quote": r.source.quote},
+                    "source": {
+                        "section": r.source.section,
+                        "quote": r.source.quote,
+                        "document": r.source.document,
+                        "title": rb.sources[r.source.document].title,
+                    },
                 }
                 for r in rb.rules
             ]
         )
         return
-    click.echo(render.table((r.id, r.title, f"[{r.source.section}]") for r in rb.rules), nl=False)
+    titles = {s.id: s.title for s in rb.sources.values()}
+    click.echo(
+        render.table(
+            (
+                r.id,
+                r.title,
+                f"[{titles.get(r.source.document, r.source.document)}: {r.source.section}]",
+            )
+            for r in rb.rules
+        ),
+        nl=False,
+    )
 
 
 @rules.command("lint", exit_codes={1: "errors were found (or warnings, with --strict)"})
@@ -51,6 +126,7 @@ def rules_lint(where: Layout, strict: bool, fmt: str) -> None:
     fire, redundancy and gaps. Each problem is printed as path:line:col: severity: message [code]."""
     from ..knowledge import lint
 
+    announce(where, machine=True)
     problems = lint.lint(where)
     if fmt == "json":
         echo_json(
@@ -91,6 +167,7 @@ def rules_graph(where: Layout, fmt: str) -> None:
     from ..explanation import graph
 
     rb = rulebase_mod.load(where)
+    announce(where, machine=True)
     click.echo((graph.dot if fmt == "dot" else graph.mermaid)(rb), nl=False)
 
 
@@ -102,6 +179,7 @@ def rules_show(where: Layout, rule_id: str) -> None:
     from ..explanation import graph
 
     rb = rulebase_mod.load(where)
+    announce(where)
     try:
         rule = rb.rule(rule_id)
     except KeyError:
@@ -130,6 +208,7 @@ def rules_check(where: Layout, files: tuple[Path, ...], fmt: str) -> None:
     if not paths:
         raise UserError("no invariant files: give FILES or add facts/invariants/*.yaml")
     report = checker.Checker(rb, invariants.load(paths, rb)).run()
+    announce(where, machine=fmt != "text")
     if fmt == "json":
         echo_json(invariant_report.to_json(report, rb))
     elif fmt == "github":
@@ -163,6 +242,7 @@ def rules_test(
     if not paths:
         raise UserError("no scenario files: give FILES or add facts/scenarios/*.yaml")
     outcomes, coverage = scenarios_mod.run(scenarios_mod.load(paths, rb), Advisor(rb))
+    announce(where)
     for outcome in outcomes:
         sc = outcome.scenario
         click.echo(f"{'PASS' if outcome.passed else 'FAIL'}  {render.safe(sc.name)}  ({sc.where})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -127,9 +128,12 @@ def kb_options(command: Callable) -> Callable:
     return wrapper
 
 
-def kb_line(where: layout.Layout) -> str:
-    """The line every command starts its text output with."""
-    return render.safe(f"Knowledge base: {where.describe()}")
+def announce(where: layout.Layout, machine: bool = False) -> None:
+    """Say which knowledge base a command uses: the first line of its text output, or a line on
+    stderr when its output is for a program."""
+    line = render.para(f"Knowledge base: {where.describe()}", 0).replace("\n", "\n  ")
+    colour = render.use_color(sys.stderr if machine else sys.stdout)
+    click.echo(click.style(line, dim=True) if colour else line, err=machine, color=colour)
 
 
 def format_option(*choices: str) -> Callable:

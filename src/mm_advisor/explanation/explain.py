@@ -14,6 +14,7 @@ from ..errors import AdvisorError, did_you_mean
 from ..knowledge.answers import parse_recorded
 from ..reasoning.advisor import Advisor
 from . import render
+from .plain import source_names
 from .render import safe, value
 
 
@@ -26,8 +27,10 @@ class Section:
         self.lines.append((depth, text))
 
 
-def _cite(f: dict[str, Any]) -> str:
-    return f'{f["source"]["section"]}: "{f["source"]["quote"]}" ({f["location"]})'
+def _cite(f: dict[str, Any], names: dict[str, str]) -> str:
+    source = f["source"]
+    title = names.get(source.get("document", ""), "The article")
+    return f'{title}, {source["section"]}: "{source["quote"]}" ({f["location"]})'
 
 
 def _facts(f: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -42,6 +45,7 @@ class Explainer:
         self.advisor = advisor
         self.labels = {n: o.label for n, o in advisor.rulebase.schema.options.items()}
         self.derived_by = {d: f for f in doc["fired"] for d in f["derived"]}
+        self.sources = source_names(doc)
         self.shown: dict[str, set[int]] = {}
 
     def sections(self, rule_id: str | None = None) -> list[Section]:
@@ -72,7 +76,7 @@ class Explainer:
             return
         self.shown[section.title].add(f["seq"])
         section.add(depth, f"{safe(f['rule'])}: {safe(f['title'])}")
-        section.add(depth + 1, f"cites {safe(_cite(f))}")
+        section.add(depth + 1, f"cites {safe(_cite(f, self.sources))}")
         answers = [
             f"{safe(m['fact'])} = {value(m['value'])}"
             for m in f["matched"]

@@ -25,8 +25,9 @@ MAX_REASONS, MAX_CHANGES, MAX_QUOTE = 3, 5, 110
 @dataclass(frozen=True)
 class Reason:
     text: str  # a sentence: the rule's title
-    quote: str  # the article's words, shortened for reading
+    quote: str  # the source's words, shortened for reading
     section: str
+    source: str  # "The article", or the title of another source document
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,21 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if word[1:] == word[1:].lower() else text
 
 
-def _reason(firing: dict[str, Any]) -> Reason:
+def source_names(doc: dict[str, Any]) -> dict[str, str]:
+    """How each source a trace cites is named for a person: the first (the knowledge base's
+    default, the article) as "The article", the others by their title."""
+    known = doc["rulebase"].get("sources") or {}
+    names = {}
+    for i, (ident, meta) in enumerate(known.items()):
+        title = meta.get("title", ident) if isinstance(meta, dict) else ident
+        names[ident] = "The article" if i == 0 else str(title)
+    return names
+
+
+def _reason(firing: dict[str, Any], names: dict[str, str]) -> Reason:
     source = firing["source"]
-    return Reason(_sentence(firing["title"]), shorten(source["quote"]), source["section"])
+    name = names.get(source.get("document", ""), "The article")
+    return Reason(_sentence(firing["title"]), shorten(source["quote"]), source["section"], name)
 
 
 def answer_words(spec: FactSpec, classes: ValueClasses, cls: int) -> str:
@@ -112,6 +125,7 @@ def build(doc: dict[str, Any], advisor: Advisor) -> Plain:
     decision = doc["decision"]
     fired = doc["fired"]
     settled = rec in label
+    names = source_names(doc)
     reasons: list[Reason] = []
     why_unsettled = None
     if settled:
@@ -120,7 +134,7 @@ def build(doc: dict[str, Any], advisor: Advisor) -> Plain:
             (f for f in fired if f["score"].get(rec, 0) > 0),
             key=lambda f: (-f["score"][rec], f["seq"]),
         )
-        reasons = [_reason(f) for f in support[:MAX_REASONS]]
+        reasons = [_reason(f, names) for f in support[:MAX_REASONS]]
     else:
         headline = "Not enough to decide yet."
         why_unsettled = {
@@ -131,7 +145,7 @@ def build(doc: dict[str, Any], advisor: Advisor) -> Plain:
     for option in decision.get("ruled_out", []):
         firing = next((f for f in fired if option in f.get("ruled_out", [])), None)
         if firing is not None and option != rec:
-            ruled_out.append((label.get(option, option), _reason(firing)))
+            ruled_out.append((label.get(option, option), _reason(firing, names)))
     override = None
     if decision["reason"] == "rule":
         scores = doc["scores"]
@@ -230,7 +244,7 @@ def to_text(plain: Plain, width: int, detail_hint: str) -> str:
     if plain.reasons:
         out += ["", "Why"]
         for reason in plain.reasons:
-            out += fill(f'- {reason.text} The article: "{reason.quote}"', 2, 2)
+            out += fill(f'- {reason.text} {reason.source}: "{reason.quote}"', 2, 2)
     if plain.override:
         out += [""] + fill(plain.override)
     for option, reason in plain.ruled_out:

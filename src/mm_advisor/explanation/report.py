@@ -81,7 +81,7 @@ def e(text: Any) -> str:
 def _reason(reason: Reason) -> str:
     return (
         f"<li>{e(reason.text)}<blockquote>&ldquo;{e(reason.quote)}&rdquo;"
-        f"<cite>The article, &ldquo;{e(reason.section)}&rdquo;</cite></blockquote></li>"
+        f"<cite>{e(reason.source)}, &ldquo;{e(reason.section)}&rdquo;</cite></blockquote></li>"
     )
 
 

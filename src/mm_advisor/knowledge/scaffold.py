@@ -1,0 +1,132 @@
+"""Create a knowledge base of one's own: a copy of the shipped one, ready to edit and to version.
+
+It holds the rules, facts, sources, scenarios, invariants and profiles; the marker file that makes
+every mm-advisor command run inside it use it; the JSON Schemas its files name, so an editor
+checks them as they are typed; a pre-commit configuration; and a short README for advisors.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from ..errors import AdvisorError
+from ..files import write_atomic
+from .layout import MARKER, Layout, read, shipped
+
+SCHEMA_LINE = "# yaml-language-server: $schema="
+KINDS = ("rules", "facts", "sources", "scenarios", "invariants")
+
+MARKER_TEXT = """\
+# This folder is an mm-advisor knowledge base: every mm-advisor command run in it, or in a
+# folder below it, uses the rules, facts and sources named here.
+[knowledge-base]
+rules = "rules"
+facts = "facts"
+sources = "sources"
+scenarios = "facts/scenarios"
+invariants = "facts/invariants"
+profiles = "facts/profiles"
+
+[lint]
+# Warning codes to silence everywhere; `mm-advisor rules lint --show-ignored` still lists them.
+ignore = []
+"""
+
+PRE_COMMIT = """\
+# Check the knowledge base before every commit: pip install pre-commit && pre-commit install
+# The hooks run the mm-advisor installed where you commit (the one you consult with).
+repos:
+  - repo: local
+    hooks:
+      - id: mm-advisor-lint
+        name: mm-advisor rules lint
+        entry: mm-advisor rules lint --strict
+        language: system
+        pass_filenames: false
+        files: ^(rules|facts|sources|schemas)/|^mm-advisor\\.toml$
+      - id: mm-advisor-test
+        name: mm-advisor rules test
+        entry: mm-advisor rules test --min-coverage 100
+        language: system
+        pass_filenames: false
+        files: ^(rules|facts|sources)/|^mm-advisor\\.toml$
+      - id: mm-advisor-check
+        name: mm-advisor rules check
+        entry: mm-advisor rules check
+        language: system
+        pass_filenames: false
+        files: ^(rules|facts|sources)/|^mm-advisor\\.toml$
+"""
+
+README = """\
+# Our mm-advisor knowledge base
+
+This folder is a knowledge base for mm-advisor: the
+rules, questions and sources it advises with. Every `mm-advisor` command run here, or in a
+folder below, uses these files (`mm-advisor kb` says so); nothing else needs configuring.
+
+| folder | holds |
+|---|---|
+| `rules/` | the rules: conditions on answers, what they weigh, and the passage each cites |
+| `facts/questions.yaml`, `facts/background.yaml` | the questions, and the options with their figures |
+| `sources/` | the documents rules cite (`sources.yaml` lists them; add your own) |
+| `facts/scenarios/`, `facts/invariants/` | scenario tests, and what must hold for every answer |
+| `facts/profiles/` | example answers |
+| `schemas/` | the JSON Schemas each file names on its first line, for your editor |
+
+After an edit, run the three checks (pre-commit runs them for you once installed:
+`pip install pre-commit && pre-commit install`):
+
+```sh
+mm-advisor rules lint --strict      # the files are well-formed and mean what they say
+mm-advisor rules test               # the scenarios give what they expect
+mm-advisor rules check              # the invariants hold for every possible answer
+```
+
+Then try it: `mm-advisor consult`. The full guide is mm-advisor's `docs/authoring.md`.
+"""
+
+
+def create(target: Path, force: bool = False) -> Layout:
+    """Write a new knowledge base into `target` (refusing a non-empty folder without `force`)."""
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise AdvisorError(f"{target}: exists and is not a folder")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise AdvisorError(f"{target}: the folder is not empty (add --force to write into it)")
+    source = shipped()
+    target.mkdir(parents=True, exist_ok=True)
+    copies = {
+        "rules": source.rules,
+        "facts": source.facts,
+        "sources": source.sources,
+    }
+    for name, folder in copies.items():
+        shutil.copytree(folder, target / name, dirs_exist_ok=True)
+    schemas = target / "schemas"
+    schemas.mkdir(exist_ok=True)
+    for kind in KINDS:
+        text = (resources.files("mm_advisor") / "schemas" / f"{kind}.schema.json").read_text()
+        write_atomic(str(schemas / f"{kind}.schema.json"), text, private=False)
+    for path in sorted(target.rglob("*.yaml")):
+        _point_at_schema(path, schemas)
+    write_atomic(str(target / MARKER), MARKER_TEXT, private=False)
+    write_atomic(str(target / ".pre-commit-config.yaml"), PRE_COMMIT, private=False)
+    write_atomic(str(target / "README.md"), README, private=False)
+    return read(target.resolve(), "created")
+
+
+def _point_at_schema(path: Path, schemas: Path) -> None:
+    """Make a YAML file's first line name its schema inside the knowledge base."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    if not lines or not lines[0].startswith(SCHEMA_LINE):
+        return
+    kind = Path(lines[0][len(SCHEMA_LINE) :]).name.split(".")[0]
+    if kind not in KINDS:
+        return
+    relative = os.path.relpath(schemas / f"{kind}.schema.json", path.parent)
+    lines[0] = SCHEMA_LINE + Path(relative).as_posix()
+    path.write_text("\n".join(lines), encoding="utf-8")
