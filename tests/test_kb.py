@@ -1,0 +1,313 @@
+"""A knowledge base of one's own: found where the advisor works, created by init, citing its own
+sources."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from conftest import REPO, invoke
+
+from mm_advisor.knowledge import layout
+from mm_advisor.knowledge.layout import MARKER
+
+
+@pytest.fixture
+def own_kb(tmp_path, monkeypatch):
+    """A knowledge base made by `mm-advisor init`, with the working directory inside it."""
+    result = invoke("init", str(tmp_path / "kb"))
+    assert result.exit_code == 0, result.stderr
+    monkeypatch.chdir(tmp_path / "kb")
+    monkeypatch.delenv(layout.ENV, raising=False)
+    return tmp_path / "kb"
+
+
+def first_line(*args: str) -> str:
+    return invoke(*args, kb_line=True).stdout.splitlines()[0]
+
+
+def test_the_repository_is_a_knowledge_base(monkeypatch):
+    monkeypatch.chdir(REPO / "facts" / "profiles")  # below the root: found by walking up
+    monkeypatch.delenv(layout.ENV, raising=False)
+    assert first_line("kb") == f"Knowledge base: {REPO} (mm-advisor.toml found)"
+
+
+def test_outside_any_knowledge_base_the_shipped_one_is_used(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(layout.ENV, raising=False)
+    assert first_line("kb").endswith("(shipped with mm-advisor)")
+
+
+def test_kb_option_then_environment_then_discovery(own_kb, tmp_path, monkeypatch):
+    assert first_line("kb") == "Knowledge base: . (mm-advisor.toml found)"
+    monkeypatch.setenv(layout.ENV, str(REPO))
+    assert first_line("kb") == f"Knowledge base: {REPO} (MM_ADVISOR_KB)"
+    assert first_line("kb", "--kb", str(own_kb)) == "Knowledge base: . (--kb)"
+
+
+def test_an_edit_in_ones_own_knowledge_base_takes_effect_without_flags(own_kb):
+    rules = own_kb / "rules" / "2-smart-investment.yaml"
+    rules.write_text(
+        rules.read_text().replace("fact: skill_in_high_demand", "fact: skill_in_demand", 1)
+    )
+    result = invoke("rules", "test")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "Error: rules/2-smart-investment.yaml:16:15: unknown fact 'skill_in_demand' (did you mean "
+        "'skill_in_high_demand'?)"
+    )
+    assert invoke("consult", "--no-input").exit_code == 2
+
+
+def test_kb_reports_what_the_knowledge_base_holds(own_kb):
+    facts = json.loads(invoke("kb", "--format", "json").stdout)
+    assert {k: facts[k] for k in ("rules", "questions", "sources", "scenarios", "invariants")} == {
+        "rules": 28,
+        "questions": 15,
+        "sources": 1,
+        "scenarios": 34,
+        "invariants": 18,
+    }
+    assert facts["path"] == str(own_kb.resolve()) and facts["digest"].startswith("sha256:")
+
+
+def test_the_trace_records_the_knowledge_base(own_kb):
+    doc = json.loads(invoke("consult", "--no-input", "--format", "json").stdout)
+    assert doc["rulebase"]["path"] == str(own_kb.resolve())
+    assert doc["rulebase"]["sources"] == {"article": {"title": "Are MicroMasters Worth It?"}}
+
+
+def test_init_gives_a_clean_knowledge_base_whose_schemas_resolve(own_kb):
+    assert invoke("rules", "lint", "--strict").exit_code == 0
+    assert invoke("rules", "test").exit_code == 0
+    assert invoke("rules", "check").exit_code == 0
+    files = sorted(own_kb.rglob("*.yaml"))
+    named = 0
+    for path in files:
+        line = path.read_text().splitlines()[0]
+        if not line.startswith("# yaml-language-server: $schema="):
+            continue
+        schema_path = (path.parent / line.split("=", 1)[1]).resolve()
+        assert schema_path.is_file() and schema_path.parent == (own_kb / "schemas").resolve()
+        schema = json.loads(schema_path.read_text())
+        assert "invalid" not in schema["$id"]
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+        named += 1
+    assert named >= 14
+    assert (own_kb / "README.md").read_text().startswith("# Our mm-advisor knowledge base")
+    assert "id: mm-advisor-lint" in (own_kb / ".pre-commit-config.yaml").read_text()
+
+
+def test_init_refuses_a_folder_that_is_not_empty(tmp_path):
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "notes.txt").write_text("mine")
+    refused = invoke("init", str(tmp_path / "x"))
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        f"Error: {tmp_path / 'x'}: the folder is not empty (add --force to write into it)\n",
+    )
+    assert invoke("init", str(tmp_path / "x"), "--force").exit_code == 0
+    assert (tmp_path / "x" / "notes.txt").read_text() == "mine"
+
+
+def test_a_broken_marker_file_is_one_line(own_kb):
+    (own_kb / MARKER).write_text('[knowledge-base]\nrules = "rules\n')
+    result = invoke("kb")
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        2,
+        ["Error: mm-advisor.toml:2:15: invalid TOML: Illegal character '\\n'"],
+    )
+    (own_kb / MARKER).write_text('[knowledge-base]\nrulez = "rules"\n')
+    assert invoke("kb").stderr == (
+        "Error: mm-advisor.toml:1:1: unknown key 'rulez' in [knowledge-base]; expected one of: "
+        "rules, facts, sources, scenarios, invariants, profiles\n"
+    )
+
+
+CREDIT_POLICY = """\
+Credit Transfer Policy
+
+Applies to the Master of Science in Data Analytics
+
+Eligible Programs
+
+Learners who complete the MicroMasters program in Statistics and Data Science with a grade of B or better may apply it toward the master's degree.
+
+Limits
+
+No more than 40 percent of the degree's credits may come from a MicroMasters program.
+"""
+
+CITING_IT = """
+  - id: policy-limits-credit
+    title: At most 40% of the degree can come from the MicroMasters, so the pathway saves less
+    source:
+      document: credit-policy
+      section: Limits
+      quote: No more than 40 percent of the degree's credits may come from a MicroMasters program
+    salience: 20
+    when:
+      - derived: credit_stacks_into_degree
+    then:
+      score: {full_masters: 1}
+"""
+
+
+def add_credit_policy(kb: Path) -> None:
+    (kb / "sources" / "credit-policy.txt").write_text(CREDIT_POLICY)
+    with open(kb / "sources" / "sources.yaml", "a") as fh:
+        fh.write(
+            "  - id: credit-policy\n    title: Credit Transfer Policy (MS in Data Analytics)\n"
+            "    file: credit-policy.txt\n    url: https://example.edu/credit-policy\n"
+            '    date: "2026-09-01"\n'
+        )
+    with open(kb / "rules" / "4-benefits.yaml", "a") as fh:
+        fh.write(CITING_IT)
+
+
+def test_a_rule_citing_a_second_source_works_end_to_end(own_kb, tmp_path):
+    add_credit_policy(own_kb)
+    assert invoke("rules", "lint").exit_code == 0
+    listed = invoke("rules", "list").stdout
+    assert "[Credit Transfer Policy (MS in Data Analytics): Limits]" in listed
+    answers = ["--set", "wants_complete_degree=yes", "--set", "program_offers_credit_pathway=yes"]
+    trace = tmp_path / "t.json"
+    report = tmp_path / "r.html"
+    result = invoke(
+        "consult",
+        "--no-input",
+        *answers,
+        "--detail",
+        "--trace-out",
+        str(trace),
+        "--report",
+        str(report),
+    )
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(trace.read_text())
+    firing = next(f for f in doc["fired"] if f["rule"] == "policy-limits-credit")
+    assert firing["source"]["document"] == "credit-policy"
+    assert doc["rulebase"]["sources"]["credit-policy"] == {
+        "title": "Credit Transfer Policy (MS in Data Analytics)",
+        "url": "https://example.edu/credit-policy",
+        "date": "2026-09-01",
+    }
+    assert "sources/credit-policy.txt" in [f["path"] for f in doc["rulebase"]["files"]]
+    explained = " ".join(
+        invoke("explain", str(trace), "--rule", "policy-limits-credit").stdout.split()
+    )
+    assert (
+        'cites Credit Transfer Policy (MS in Data Analytics), Limits: "No more than 40 percent'
+        in explained
+    )
+    page = report.read_text()
+    assert "Credit Transfer Policy (MS in Data Analytics), &ldquo;Limits&rdquo;" in page
+    plain = " ".join(invoke("consult", "--no-input", *answers).stdout.split())
+    assert 'Credit Transfer Policy (MS in Data Analytics): "No more than 40 percent' in plain
+
+
+@pytest.mark.parametrize(
+    "section, quote, message",
+    [
+        (
+            "Eligible Programs",
+            "No more than 40 percent",
+            "rules/4-benefits.yaml:{line}:16: error: the quote does not stand under the heading 'Eligible "
+            "Programs' in the source 'credit-policy' (credit-policy.txt); it stands under: Credit "
+            "Transfer Policy; Limits",
+        ),
+        (
+            "Limits",
+            "No more than 50 percent",
+            "rules/4-benefits.yaml:{line}:14: error: the quote 'No more than 50 percent' does not "
+            "appear in "
+            "the source 'credit-policy' (credit-policy.txt)",
+        ),
+    ],
+)
+def test_a_quote_must_stand_under_its_section_in_its_document(own_kb, section, quote, message):
+    add_credit_policy(own_kb)
+    rules = own_kb / "rules" / "4-benefits.yaml"
+    text = rules.read_text()
+    text = text.replace("      section: Limits\n", f"      section: {section}\n").replace(
+        "      quote: No more than 40 percent of the degree's credits may come from a MicroMasters program",
+        f"      quote: {quote}",
+    )
+    rules.write_text(text)
+    line = (
+        text.splitlines().index("      document: credit-policy")
+        + 2
+        + (quote != "No more than 40 percent")
+    )
+    result = invoke("rules", "lint")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == message.format(line=line) + " [citation]"
+
+
+def test_the_article_quote_filed_under_the_wrong_section_is_refused(broken_kb):
+    from conftest import problems_of
+
+    text = textwrap.dedent(
+        """
+        rules:
+          - id: misfiled
+            title: Misfiled
+            source:
+              section: Cost Reduction
+              quote: allowing you to balance your studies with work and personal commitments
+            when:
+              - fact: working_professional
+                is: yes
+            then:
+              score: {micromasters: 1}
+        """
+    )
+    assert problems_of(*broken_kb(text)) == [
+        "rules/bad.yaml:5:16: the quote does not stand under the heading 'Cost Reduction' in the "
+        "source 'article' (are-micromasters-worth-it.txt); it stands under: Are MicroMasters Worth "
+        "It?; When MicroMasters Are a Smart Investment; Flexibility"
+    ]
+
+
+def test_unknown_document_is_named(broken_kb):
+    from conftest import problems_of
+
+    text = textwrap.dedent(
+        """
+        rules:
+          - id: x
+            title: X
+            source:
+              document: artcle
+              section: Flexibility
+              quote: Designed for working professionals
+            when:
+              - fact: working_professional
+                is: yes
+            then:
+              score: {micromasters: 1}
+        """
+    )
+    assert problems_of(*broken_kb(text)) == [
+        "rules/bad.yaml:5:17: unknown source 'artcle' (did you mean 'article'?); expected one of: "
+        "article"
+    ]
+
+
+def test_headings_are_found_from_the_texts_shape():
+    from mm_advisor.knowledge.sources import parse_document
+
+    text, starts, headings, names = parse_document(CREDIT_POLICY)
+    assert [written for _, written in names] == [
+        "Credit Transfer Policy",
+        "Applies to the Master of Science in Data Analytics",
+        "Eligible Programs",
+        "Limits",
+    ]
+    limit = text.index("no more than 40 percent")
+    over = headings[max(i for i, start in enumerate(starts) if start <= limit)]
+    assert over == ("credit transfer policy", "limits")
