@@ -170,7 +170,8 @@ def test_undetermined_says_which_questions_would_decide():
         ),
         (
             "budget: low\n  oops: [\n",
-            "Error: {f}:2:7: invalid YAML: mapping values are not allowed here",
+            "Error: {f}:2:7: invalid YAML: mapping values are not allowed here (a value that "
+            "contains ': ' must be quoted, or this line is indented too far)",
         ),
         (
             "- budget\n",

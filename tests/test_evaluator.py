@@ -7,8 +7,7 @@ import random
 import pytest
 from conftest import FACTS
 
-from mm_advisor.knowledge import rulebase, synthetic
-from mm_advisor.reasoning import scenarios
+from mm_advisor.knowledge import rulebase, scenarios, synthetic
 from mm_advisor.reasoning.advisor import Advisor
 from mm_advisor.reasoning.decision import decide
 from mm_advisor.reasoning.evaluator import Evaluator

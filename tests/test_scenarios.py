@@ -10,8 +10,8 @@ import pytest
 import yaml
 from conftest import FACTS, KB_ARGS, REPO_KB, RULES, SOURCES, invoke
 
-from mm_advisor.knowledge import rulebase
-from mm_advisor.reasoning import scenarios
+from mm_advisor.knowledge import rulebase, scenarios
+from mm_advisor.reasoning import testing
 
 KB = rulebase.load(REPO_KB)
 SHIPPED = scenarios.load(scenarios.default_files(FACTS / "scenarios"), KB)
@@ -19,12 +19,12 @@ SHIPPED = scenarios.load(scenarios.default_files(FACTS / "scenarios"), KB)
 
 @pytest.mark.parametrize("scenario", SHIPPED, ids=[s.name for s in SHIPPED])
 def test_shipped_scenario(advisor, scenario):
-    [outcome], _ = scenarios.run([scenario], advisor)
+    [outcome], _ = testing.run([scenario], advisor)
     assert outcome.differences == []
 
 
 def test_shipped_scenarios_cover_every_rule_and_condition(advisor):
-    _, coverage = scenarios.run(SHIPPED, advisor)
+    _, coverage = testing.run(SHIPPED, advisor)
     assert coverage.rule_percent == 100.0
     assert coverage.condition_percent == 100.0
     recommendations = {s.recommendation for s in SHIPPED}

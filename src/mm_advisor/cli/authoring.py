@@ -22,7 +22,7 @@ def kb_command(where: Layout, fmt: str) -> None:
     """Say which knowledge base the commands here use, and what it holds: its folder, how it
     was found, its digest, and how many rules, questions, sources, scenarios and invariants."""
     from ..knowledge import invariants
-    from ..reasoning import scenarios as scenarios_mod
+    from ..knowledge import scenarios as scenarios_mod
 
     rb = rulebase_mod.load(where)
     scenario_files = scenarios_mod.default_files(where.scenarios)
@@ -235,13 +235,14 @@ def rules_test(
     min_coverage: float | None,
 ) -> None:
     """Run scenario tests (default: the facts folder's scenarios/*.yaml) and report coverage."""
-    from ..reasoning import scenarios as scenarios_mod
+    from ..knowledge import scenarios as scenarios_mod
+    from ..reasoning import testing
 
     rb = rulebase_mod.load(where)
     paths = list(files) or scenarios_mod.default_files(where.scenarios)
     if not paths:
         raise UserError("no scenario files: give FILES or add facts/scenarios/*.yaml")
-    outcomes, coverage = scenarios_mod.run(scenarios_mod.load(paths, rb), Advisor(rb))
+    outcomes, coverage = testing.run(scenarios_mod.load(paths, rb), Advisor(rb))
     announce(where)
     for outcome in outcomes:
         sc = outcome.scenario
@@ -263,7 +264,7 @@ def rules_test(
         click.echo("Rules fired by no scenario:")
         for rule in idle:
             click.echo(f"  {rule.id} ({rule.location})")
-    uncovered = scenarios_mod.uncovered_conditions(coverage, rb)
+    uncovered = testing.uncovered_conditions(coverage, rb)
     if uncovered:
         click.echo("Conditions never seen both true and false:")
         for line in uncovered:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-from ..errors import AnswerError, KnowledgeBaseError, did_you_mean
+from ..errors import AnswerError, KnowledgeBaseError, Problem, did_you_mean
 from ..files import write_atomic
+from .layout import display_path
 from .schema import Schema
-from .yamlsrc import load_file, load_text
+from .yamlsrc import Node, load_file, load_text
 
 PROMPT, FILE, SET, DEFAULT = "prompt", "answers-file", "set", "default"
 
@@ -42,34 +44,61 @@ def _unknown_fact(name: Any, schema: Schema) -> str:
     return f"unknown fact '{name}'{did_you_mean(str(name), schema.facts)}"
 
 
+def from_node(root: Node, schema: Schema, problems: list[Problem]) -> dict[str, Any] | None:
+    """The answers in a mapping node (fact name -> parsed value), or None after recording, with
+    its position, every problem found."""
+    if root.kind != "map":
+        problems.append(
+            root.mark.problem(
+                f"an answers file is a mapping from fact name to answer, not {root.describe()}",
+                "type-mismatch",
+            )
+        )
+        return None
+    answers: dict[str, Any] = {}
+    ok = True
+    for name, node in root.value.items():
+        if name not in schema.facts:
+            problems.append(
+                root.key_marks[name].problem(_unknown_fact(name, schema), "unknown-fact")
+            )
+            ok = False
+            continue
+        try:
+            answers[name] = schema.facts[name].parse(node.plain())
+        except ValueError as exc:
+            problems.append(node.mark.problem(f"fact '{name}': {exc}", "type-mismatch"))
+            ok = False
+    return answers if ok else None
+
+
+def check_file(path: Path, schema: Schema) -> list[Problem]:
+    """Every problem of an answers file (for lint, on the knowledge base's profiles)."""
+    problems: list[Problem] = []
+    try:
+        root = load_file(str(path), display_path(path))
+    except KnowledgeBaseError as exc:
+        return list(exc.problems)
+    if root is not None:
+        from_node(root, schema, problems)
+    return problems
+
+
 def read_file(path: str, schema: Schema, into: Answers | None = None) -> Answers:
     """Answers from a YAML or JSON mapping file ('-' reads standard input)."""
     answers = into or Answers()
+    display = "<stdin>" if path == "-" else path
     try:
-        if path == "-":
-            root = load_text(sys.stdin.read(), "<stdin>")
-        else:
-            root = load_file(path, path)
+        root = load_text(sys.stdin.read(), display) if path == "-" else load_file(path, path)
     except KnowledgeBaseError as exc:
         raise AnswerError(str(exc.problems[0])) from None
-    display = "<stdin>" if path == "-" else path
     if root is None:
         return answers
-    if root.kind != "map":
-        raise AnswerError(
-            f"{display}:{root.mark.line}:{root.mark.col}: an answers file is a "
-            f"mapping from fact name to answer, not {root.describe()}"
-        )
-    for name, node in root.value.items():
-        key = root.key_marks[name]
-        if name not in schema.facts:
-            raise AnswerError(f"{display}:{key.line}:{key.col}: {_unknown_fact(name, schema)}")
-        try:
-            value = schema.facts[name].parse(node.plain())
-        except ValueError as exc:
-            raise AnswerError(
-                f"{display}:{node.mark.line}:{node.mark.col}: fact '{name}': {exc}"
-            ) from None
+    problems: list[Problem] = []
+    found = from_node(root, schema, problems)
+    if found is None:
+        raise AnswerError(str(problems[0]))
+    for name, value in found.items():
         answers.give(name, value, FILE)
     return answers
 

@@ -82,15 +82,21 @@ def check(where: Layout) -> tuple[RuleBase, list[Problem]]:
     problems += document_problems
     files += [SourceFile(logical, file_digest(data)) for logical, data in read]
 
-    builder = SchemaBuilder(problems)
-    for path in _yaml_files(where.facts, "facts", problems):
-        builder.add_file(_load(path, problems, files, "facts"), display_path(path))
+    fact_problems: list[Problem] = []
+    builder = SchemaBuilder(fact_problems)
+    for path in _yaml_files(where.facts, "facts", fact_problems):
+        builder.add_file(_load(path, fact_problems, files, "facts"), display_path(path))
     schema = builder.build()
+    problems += fact_problems
 
-    # Without its documents no citation can be checked: those problems follow from the first.
+    # One mistake, one message: while the facts do not load, every rule naming a fact they
+    # would have declared would be reported too, so the rules are only read, not checked; and
+    # without its documents no citation can be checked.
     parser = RuleParser(schema, documents if not document_problems else None, problems)
     for path in _yaml_files(where.rules, "rules", problems):
-        parser.add_file(_load(path, problems, files, "rules"), path.name)
+        node = _load(path, problems, files, "rules")
+        if not any(p.severity == "error" for p in fact_problems):
+            parser.add_file(node, path.name)
     files.sort(key=lambda f: f.logical)
     digest = hashlib.sha256(
         "".join(f"{f.digest}  {f.logical}\n" for f in files).encode()

@@ -50,6 +50,30 @@ class Node:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+# What most often causes each of PyYAML's problems, said as what to do about it.
+_HINTS = (
+    (
+        "mapping values are not allowed here",
+        "a value that contains ': ' must be quoted, or this line is indented too far",
+    ),
+    ("cannot start any token", "indent with spaces, not tabs"),
+    ("expected <block end>", "check this line's indentation against the lines above it"),
+    ("did not find expected key", "check this line's indentation against the lines above it"),
+    (
+        "did not find expected '-' indicator",
+        "check this line's indentation against the lines above it",
+    ),
+    ("found unexpected end of stream", "a quote or bracket is not closed"),
+    ("while scanning a quoted scalar", "a quote is not closed"),
+    ("found undefined alias", "'*' starts an alias: quote the value"),
+    ("expected alphabetic or numeric character", "'*' and '&' start aliases: quote the value"),
+)
+
+
+def _hint(problem: str) -> str:
+    return next((f" ({hint})" for known, hint in _HINTS if known in problem), "")
+
+
 def load_text(text: str, path: str) -> Node | None:
     """Compose `text` with the safe loader; raise KnowledgeBaseError with a position on any fault."""
     try:
@@ -61,8 +85,13 @@ def load_text(text: str, path: str) -> Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = str(exc.problem)
         raise KnowledgeBaseError(
-            [Problem(path, line, col, f"invalid YAML: {exc.problem}")]
+            [
+                Problem(
+                    path, line, col, f"invalid YAML: {problem}{_hint(f'{problem} {exc.context}')}"
+                )
+            ]
         ) from exc
     except yaml.YAMLError as exc:
         raise KnowledgeBaseError([Problem(path, 1, 1, f"invalid YAML: {exc}")]) from exc

@@ -1,0 +1,96 @@
+"""Run scenario tests: what differed for each failure, and which rules and conditions the
+scenarios exercised (coverage)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..explanation.render import stopped
+from ..knowledge.conditions import describe, evaluate
+from ..knowledge.rulebase import RuleBase
+from ..knowledge.scenarios import Scenario
+from .advisor import Advisor, Result
+
+
+@dataclass
+class Outcome:
+    scenario: Scenario
+    result: Result
+    differences: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.differences
+
+
+@dataclass
+class Coverage:
+    rules: dict[str, bool] = field(default_factory=dict)  # rule id -> fired in some scenario
+    conditions: dict[tuple[str, int], set] = field(default_factory=dict)  # -> values seen
+
+    @property
+    def rule_percent(self) -> float:
+        return 100.0 * sum(self.rules.values()) / len(self.rules) if self.rules else 100.0
+
+    def both_ways(self) -> int:
+        return sum(True in seen and False in seen for seen in self.conditions.values())
+
+    @property
+    def condition_percent(self) -> float:
+        total = len(self.conditions)
+        return 100.0 * self.both_ways() / total if total else 100.0
+
+
+def run(scenarios: list[Scenario], advisor: Advisor) -> tuple[list[Outcome], Coverage]:
+    """Run every scenario; collect differences and which rules and conditions were exercised."""
+    rb = advisor.rulebase
+    coverage = Coverage(
+        rules={rule.id: False for rule in rb.rules},
+        conditions={(rule.id, i): set() for rule in rb.rules for i in range(len(rule.when))},
+    )
+    outcomes = []
+    for scenario in scenarios:
+        result = advisor.consult(scenario.answers)
+        fired = {f.rule.id: f for f in result.run.firings}
+        derived = set(result.run.derived)
+        for rule in rb.rules:
+            coverage.rules[rule.id] |= rule.id in fired
+            for i, cond in enumerate(rule.when):
+                coverage.conditions[(rule.id, i)].add(
+                    evaluate(cond, result.answers, derived, rb.schema.background)
+                )
+        outcomes.append(Outcome(scenario, result, _differences(scenario, result)))
+    return outcomes, coverage
+
+
+def _differences(scenario: Scenario, result: Result) -> list[str]:
+    lines = []
+    if scenario.recommendation and scenario.recommendation != result.recommendation:
+        lines.append(
+            f"recommendation: expected {scenario.recommendation}, got {result.recommendation}"
+        )
+    fired = {f.rule.id: f for f in result.run.firings}
+    blocked = {b.rule.id: b for b in result.blocked}
+    for rule_id in scenario.fires:
+        if rule_id not in fired:
+            lines.append(f"missing firing: {rule_id}: {stopped(blocked[rule_id].record())}")
+    for rule_id in scenario.not_fires:
+        if rule_id in fired:
+            lines.append(f"unexpected firing: {rule_id} (step {fired[rule_id].seq})")
+    return lines
+
+
+def uncovered_conditions(coverage: Coverage, rb: RuleBase) -> list[str]:
+    """The conditions never seen both true and false, with what was seen."""
+    lines = []
+    words = {True: "true", False: "false", None: "unknown"}
+    for rule in rb.rules:
+        for i, cond in enumerate(rule.when):
+            seen = coverage.conditions[(rule.id, i)]
+            if not (True in seen and False in seen):
+                shown = ", ".join(words[v] for v in (True, False, None) if v in seen) or "never"
+                lines.append(
+                    f"{rule.id} #{i + 1} ({rule.location}): "
+                    f"{describe(cond, rb.schema)}: seen {shown}"
+                )
+    return lines
