@@ -75,7 +75,12 @@ def broken_kb(tmp_path, monkeypatch):
 
     def make(rule_text: str, name: str = "bad.yaml") -> tuple[Path, Path]:
         facts = tmp_path / "facts"
-        shutil.copytree(FACTS, facts, ignore=shutil.ignore_patterns("profiles"), dirs_exist_ok=True)
+        shutil.copytree(
+            FACTS,
+            facts,
+            ignore=shutil.ignore_patterns("profiles", "scenarios", "invariants"),
+            dirs_exist_ok=True,
+        )
         rules = tmp_path / "rules"
         rules.mkdir(exist_ok=True)
         (rules / name).write_text(textwrap.dedent(rule_text).lstrip("\n"), encoding="utf-8")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
-from conftest import FACTS, KB_ARGS, RULES, invoke
+from conftest import FACTS, KB_ARGS, REPO, RULES, invoke
 
 from mm_advisor.knowledge import lint
 from mm_advisor.knowledge.layout import Layout
@@ -35,7 +36,7 @@ def rule(
 def lines(rules, facts, code: str) -> list[str]:
     return [
         f"{p.path}:{p.line}:{p.col}: {p.severity}: {p.message} [{p.code}]"
-        for p in lint.lint(Layout.of(rules, facts))
+        for p in lint.lint(Layout.of(rules, facts)).problems
         if p.code == code
     ]
 
@@ -191,7 +192,7 @@ def test_a_negation_that_may_run_before_its_fact_is_derived(broken_kb):
 
 def test_errors_stop_the_semantic_checks(broken_kb):
     kb = broken_kb(rule("      - fact: budjet\n        is: low"))
-    assert [p.code for p in lint.lint(Layout.of(*kb))] == ["unknown-fact"]
+    assert [p.code for p in lint.lint(Layout.of(*kb)).problems] == ["unknown-fact"]
 
 
 def test_warnings_exit_0_unless_strict(broken_kb):
@@ -242,4 +243,102 @@ def test_every_check_is_listed_with_a_docstring():
 
 @pytest.mark.parametrize("kb_dir", [RULES])
 def test_lint_on_the_repository_rules_has_no_problem(kb_dir):
-    assert lint.lint(Layout.of(kb_dir, FACTS)) == []
+    assert lint.lint(Layout.of(kb_dir, FACTS)).problems == []
+
+
+def test_one_mistake_one_message_an_indentation_slip_in_the_questions(kb_copy, monkeypatch):
+    rules, facts = kb_copy
+    questions = facts / "questions.yaml"
+    questions.write_text(
+        questions.read_text().replace(
+            "  - name: skill_in_high_demand\n    type: yesno",
+            "  - name: skill_in_high_demand\n   type: yesno",
+        )
+    )
+    monkeypatch.chdir(facts.parent)
+    result = invoke("rules", "lint", "--rules", "rules", "--facts", "facts")
+    assert (result.exit_code, result.stdout) == (
+        1,
+        "facts/questions.yaml:12:4: error: invalid YAML: expected <block end>, but found "
+        "'<block mapping start>' (check this line's indentation against the lines above it) "
+        "[syntax]\n",
+    )
+
+
+def test_an_unquoted_colon_gets_a_hint(kb_copy, monkeypatch):
+    rules, facts = kb_copy
+    questions = facts / "questions.yaml"
+    questions.write_text(
+        questions.read_text().replace(
+            "question: Is the skill area you are targeting in high demand?",
+            "question: Is the skill area: in high demand?",
+        )
+    )
+    monkeypatch.chdir(facts.parent)
+    out = invoke("rules", "lint", "--rules", "rules", "--facts", "facts").stdout
+    assert out == (
+        "facts/questions.yaml:13:32: error: invalid YAML: mapping values are not allowed here (a "
+        "value that contains ': ' must be quoted, or this line is indented too far) [syntax]\n"
+    )
+
+
+def test_lint_reads_scenarios_and_profiles_too(kb_copy, monkeypatch):
+    rules, facts = kb_copy
+    scenario = facts / "scenarios" / "1-smart-investment.yaml"
+    scenario.write_text(
+        scenario.read_text().replace(
+            "fires: [career-acceleration]", "fires: [career-acceleraton]", 1
+        )
+    )
+    (facts / "profiles" / "zz-bad.yaml").write_text("budget: lots\nmonths_avaliable: 3\n")
+    monkeypatch.chdir(facts.parent)
+    result = invoke("rules", "lint", "--rules", "rules", "--facts", "facts")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "facts/profiles/zz-bad.yaml:1:9: error: fact 'budget': 'lots' is not one of low, medium, "
+        "high [type-mismatch]",
+        "facts/profiles/zz-bad.yaml:2:1: error: unknown fact 'months_avaliable' (did you mean "
+        "'months_available'?) [unknown-fact]",
+        "facts/scenarios/1-smart-investment.yaml:10:15: error: unknown rule 'career-acceleraton' "
+        "(did you mean 'career-acceleration'?) [unknown-rule]",
+    ]
+
+
+UNUSED = "      - fact: budget\n        is: low"
+
+
+def test_a_warning_can_be_silenced_where_it_is_intended(broken_kb):
+    rules, facts = broken_kb(rule(UNUSED))
+    questions = facts / "questions.yaml"
+    questions.write_text(
+        questions.read_text().replace(
+            "  - name: wants_career_acceleration\n",
+            "  # mm-advisor: ignore[unused-fact]  (asked for the record only)\n"
+            "  - name: wants_career_acceleration\n",
+        )
+    )
+    args = ["rules", "lint", "--rules", str(rules), "--facts", str(facts)]
+    plain = invoke(*args)
+    assert "'wants_career_acceleration'" not in plain.stdout
+    assert plain.stderr == "0 errors, 21 warnings, 1 ignored.\n"
+    shown = invoke(*args, "--show-ignored").stdout
+    assert (
+        "facts/questions.yaml:6:5: warning: fact 'wants_career_acceleration' is asked but no rule "
+        "uses it [unused-fact] (ignored)\n"
+    ) in shown
+    data = json.loads(invoke(*args, "--show-ignored", "--format", "json").stdout)
+    assert [d["code"] for d in data if d.get("ignored")] == ["unused-fact"]
+
+
+def test_the_marker_file_silences_a_warning_everywhere(broken_kb, tmp_path):
+    rules, facts = broken_kb(rule(UNUSED))
+    (tmp_path / "mm-advisor.toml").write_text(
+        '[knowledge-base]\nrules = "rules"\nfacts = "facts"\n\n[lint]\nignore = ["unused-fact"]\n'
+    )
+    shutil.copytree(REPO / "sources", tmp_path / "sources")
+    result = invoke("rules", "lint", "--strict")
+    assert result.exit_code == 1  # the other warnings still count
+    assert "[unused-fact]" not in result.stdout
+    assert result.stderr == "0 errors, 8 warnings, 14 ignored.\n"
+    errors_stay = invoke("rules", "lint", "--show-ignored").stdout
+    assert errors_stay.count("(ignored)") == 14

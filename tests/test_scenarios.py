@@ -209,3 +209,39 @@ def test_schemas_catch_what_an_editor_should_flag():
         )
     for kind in ("rules", "facts", "scenarios", "trace"):
         jsonschema.Draft202012Validator.check_schema(_schema(kind))
+
+
+def test_every_problem_of_a_scenario_file_is_shown(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("s.yaml").write_text(
+        "scenarios:\n"
+        "  - name: one\n    answers: {budjet: low}\n    expect: {}\n"
+        "  - name: two\n    answers: {}\n    expect: {fires: [career-acceleraton]}\n"
+    )
+    result = invoke("rules", "test", *KB_ARGS, "s.yaml")
+    assert (result.exit_code, result.stderr.splitlines()) == (
+        2,
+        [
+            "Error: s.yaml:3:15: unknown fact 'budjet' (did you mean 'budget'?)",
+            "Error: s.yaml:7:22: unknown rule 'career-acceleraton' (did you mean "
+            "'career-acceleration'?)",
+        ],
+    )
+    assert "rules lint" not in result.stderr
+
+
+def test_junit_for_ci_systems(tmp_path, monkeypatch):
+    from xml.etree import ElementTree as ET
+
+    monkeypatch.chdir(tmp_path)
+    # a control character, by YAML's own escape, and markup: both must come out as text
+    Path("s.yaml").write_text(FAILING.replace("Wrong on purpose", '"Wrong \\aon <purpose>"'))
+    result = invoke("rules", "test", *KB_ARGS, "s.yaml", "--junit", "r.xml")
+    assert result.exit_code == 1
+    suite = ET.parse("r.xml").getroot()
+    assert (suite.tag, suite.get("tests"), suite.get("failures")) == ("testsuite", "1", "1")
+    case = suite.find("testcase")
+    assert (case.get("classname"), case.get("name")) == ("s.yaml", "Wrong \\x07on <purpose>")
+    failure = case.find("failure")
+    assert failure.get("message") == "recommendation: expected micromasters, got full_masters"
+    assert "unexpected firing: research-opportunities (step 1)" in failure.text

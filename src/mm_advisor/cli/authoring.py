@@ -8,6 +8,7 @@ import click
 
 from ..errors import did_you_mean
 from ..explanation import render
+from ..files import write_atomic
 from ..knowledge import layout as layout_mod
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
@@ -120,14 +121,24 @@ def rules_list(where: Layout, fmt: str) -> None:
 @rules.command("lint", exit_codes={1: "errors were found (or warnings, with --strict)"})
 @kb_options
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
+@click.option(
+    "--show-ignored",
+    is_flag=True,
+    help="Also list the warnings silenced by '# mm-advisor: ignore[code]' comments or the marker "
+    "file's [lint] ignore list.",
+)
 @format_option("parsable", "github", "json")
-def rules_lint(where: Layout, strict: bool, fmt: str) -> None:
-    """Check the rule and fact files: errors stop them loading, warnings flag rules that cannot
-    fire, redundancy and gaps. Each problem is printed as path:line:col: severity: message [code]."""
+def rules_lint(where: Layout, strict: bool, show_ignored: bool, fmt: str) -> None:
+    """Check every file of the knowledge base (rules, facts, sources, invariants, scenarios and
+    profiles): errors stop them loading, warnings flag rules that cannot fire, redundancy and
+    gaps. Each problem is printed as path:line:col: severity: message [code]."""
     from ..knowledge import lint
 
     announce(where, machine=True)
-    problems = lint.lint(where)
+    found = lint.lint(where)
+    problems = found.problems
+    shown = [(p, False) for p in problems] + [(p, True) for p in found.ignored if show_ignored]
+    shown.sort(key=lambda item: item[0])
     if fmt == "json":
         echo_json(
             [
@@ -138,23 +149,27 @@ def rules_lint(where: Layout, strict: bool, fmt: str) -> None:
                     "severity": p.severity,
                     "code": p.code,
                     "message": p.message,
+                    **({"ignored": True} if ignored else {}),
                 }
-                for p in problems
+                for p, ignored in shown
             ]
         )
-    for p in problems if fmt != "json" else ():
+    for p, ignored in shown if fmt != "json" else ():
         message = render.safe(p.message)
         if fmt == "github":
-            click.echo(
-                f"::{p.severity} file={p.path},line={p.line},col={p.col},title={p.code}::{message}"
-            )
+            if not ignored:
+                click.echo(
+                    f"::{p.severity} file={p.path},line={p.line},col={p.col},title={p.code}::{message}"
+                )
         else:
-            click.echo(f"{p.path}:{p.line}:{p.col}: {p.severity}: {message} [{p.code}]")
+            note = " (ignored)" if ignored else ""
+            click.echo(f"{p.path}:{p.line}:{p.col}: {p.severity}: {message} [{p.code}]{note}")
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
-    click.echo(
-        f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}.", err=True
-    )
+    summary = f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+    if found.ignored:
+        summary += f", {len(found.ignored)} ignored"
+    click.echo(summary + ".", err=True)
     if errors or (strict and warnings):
         raise click.exceptions.Exit(1)
 
@@ -229,20 +244,36 @@ def rules_check(where: Layout, files: tuple[Path, ...], fmt: str) -> None:
     metavar="N",
     help="Also fail when fewer than N% of the rules fire in some scenario.",
 )
+@click.option(
+    "--junit",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Also write the results as JUnit XML, for CI systems (atomically).",
+)
 def rules_test(
     where: Layout,
     files: tuple[Path, ...],
     min_coverage: float | None,
+    junit: str | None,
 ) -> None:
-    """Run scenario tests (default: the facts folder's scenarios/*.yaml) and report coverage."""
+    """Run scenario tests (default: the knowledge base's scenarios folder) and report coverage.
+
+    A scenario file that does not parse is reported with every problem in it, one per line."""
     from ..knowledge import scenarios as scenarios_mod
     from ..reasoning import testing
 
     rb = rulebase_mod.load(where)
     paths = list(files) or scenarios_mod.default_files(where.scenarios)
     if not paths:
-        raise UserError("no scenario files: give FILES or add facts/scenarios/*.yaml")
-    outcomes, coverage = testing.run(scenarios_mod.load(paths, rb), Advisor(rb))
+        raise UserError("no scenario files: give FILES or add some to the scenarios folder")
+    loaded, problems = scenarios_mod.check(paths, rb)
+    if problems:
+        for problem in problems:
+            click.echo(f"Error: {render.safe(problem)}", err=True)
+        raise click.exceptions.Exit(2)
+    outcomes, coverage = testing.run(loaded, Advisor(rb))
+    if junit:
+        write_atomic(junit, testing.junit(outcomes), private=False)
     announce(where)
     for outcome in outcomes:
         sc = outcome.scenario

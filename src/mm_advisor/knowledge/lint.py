@@ -7,6 +7,9 @@ does not mean what its author wants). `CHECKS` lists them with their codes, as y
 from __future__ import annotations
 
 import itertools
+import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterator
 
 from ..errors import Problem
@@ -200,13 +203,64 @@ CHECKS: tuple[tuple[str, Callable[[RuleBase], Iterator[Problem]]], ...] = (
 )
 
 
-def lint(where: Layout) -> list[Problem]:
-    """Every problem of a knowledge base: load errors, then (when it loads) semantic warnings
-    and the problems of its invariant files."""
-    from . import invariants
+@dataclass
+class Findings:
+    """What lint found: the problems to report, and the warnings silenced where intended."""
+
+    problems: list[Problem]
+    ignored: list[Problem]
+
+
+_IGNORE = re.compile(r"#\s*mm-advisor:\s*ignore\[([a-z, -]+)\]")
+_ITEM = re.compile(r"^\s*-\s+(id|name):")
+
+
+def lint(where: Layout) -> Findings:
+    """Every problem of a knowledge base: load errors, then (when it loads) the semantic warnings
+    and the problems of its invariant, scenario and profile files.
+
+    A warning is silenced by the marker file's `[lint] ignore` list, or by a comment
+    `# mm-advisor: ignore[code]` on its line, on the line above, or on (or above) the first line
+    of the rule or fact it is about. Errors cannot be silenced.
+    """
+    from . import answers, invariants, scenarios
 
     rb, problems = rulebase_mod.check(where)
     if any(p.severity == "error" for p in problems):
-        return problems
-    _, invariant_problems = invariants.check(invariants.default_files(where.invariants), rb)
-    return sorted(problems + invariant_problems + [p for _, check in CHECKS for p in check(rb)])
+        return Findings(problems, [])
+    problems += invariants.check(invariants.default_files(where.invariants), rb)[1]
+    problems += scenarios.check(scenarios.default_files(where.scenarios), rb)[1]
+    if where.profiles.is_dir():
+        for path in sorted(where.profiles.glob("*.yaml")):
+            problems += answers.check_file(path, rb.schema)
+    problems += [p for _, check in CHECKS for p in check(rb)]
+    kept, ignored = [], []
+    lines: dict[str, list[str]] = {}
+    for problem in sorted(problems):
+        if problem.severity == "warning" and _silenced(problem, where, lines):
+            ignored.append(problem)
+        else:
+            kept.append(problem)
+    return Findings(kept, ignored)
+
+
+def _silenced(problem: Problem, where: Layout, cache: dict[str, list[str]]) -> bool:
+    if problem.code in where.ignore:
+        return True
+    if problem.path not in cache:
+        try:
+            cache[problem.path] = Path(problem.path).read_text(encoding="utf-8").split("\n")
+        except (OSError, UnicodeDecodeError):
+            cache[problem.path] = []
+    text = cache[problem.path]
+    at = problem.line - 1
+    candidates = {at, at - 1}
+    start = next((i for i in range(min(at, len(text) - 1), -1, -1) if _ITEM.match(text[i])), None)
+    if start is not None:
+        candidates |= {start, start - 1}
+    for i in candidates:
+        if 0 <= i < len(text):
+            found = _IGNORE.search(text[i])
+            if found and problem.code in {c.strip() for c in found.group(1).split(",")}:
+                return True
+    return False

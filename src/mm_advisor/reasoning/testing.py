@@ -94,3 +94,41 @@ def uncovered_conditions(coverage: Coverage, rb: RuleBase) -> list[str]:
                     f"{describe(cond, rb.schema)}: seen {shown}"
                 )
     return lines
+
+
+def junit(outcomes: list[Outcome]) -> str:
+    """The outcomes as JUnit XML: one test suite, one test case per scenario."""
+    from xml.etree import ElementTree as ET
+
+    failed = sum(not o.passed for o in outcomes)
+    suite = ET.Element(
+        "testsuite",
+        name="mm-advisor scenarios",
+        tests=str(len(outcomes)),
+        failures=str(failed),
+        errors="0",
+    )
+    for outcome in outcomes:
+        scenario = outcome.scenario
+        case = ET.SubElement(
+            suite, "testcase", classname=scenario.mark.path, name=_xml_text(scenario.name)
+        )
+        if not outcome.passed:
+            failure = ET.SubElement(case, "failure", message=_xml_text(outcome.differences[0]))
+            failure.text = _xml_text("\n".join(outcome.differences))
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+    )
+
+
+def _xml_text(text: str) -> str:
+    """Text XML can hold: characters XML 1.0 forbids (most control characters) made visible."""
+    return "".join(
+        ch
+        if ch in "\t\n\r"
+        or (" " <= ch <= "\ud7ff")
+        or ("\ue000" <= ch <= "\ufffd")
+        or "\U00010000" <= ch
+        else f"\\x{ord(ch):02x}"
+        for ch in text
+    )
