@@ -311,3 +311,73 @@ def test_headings_are_found_from_the_texts_shape():
     limit = text.index("no more than 40 percent")
     over = headings[max(i for i, start in enumerate(starts) if start <= limit)]
     assert over == ("credit transfer policy", "limits")
+
+
+def git(where: Path, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(
+        [
+            "git",
+            "-C",
+            str(where),
+            "-c",
+            "user.name=Advisor",
+            "-c",
+            "user.email=a@example.edu",
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_rules_diff_against_a_git_revision_says_each_change_in_words(own_kb):
+    git(own_kb, "init", "-q")
+    git(own_kb, "add", "-A")
+    git(own_kb, "commit", "-q", "-m", "start")
+    assert invoke("rules", "diff", "--base", "HEAD").stdout.startswith("No differences between")
+    benefits = own_kb / "rules" / "4-benefits.yaml"
+    benefits.write_text(
+        benefits.read_text()
+        .replace("score: {micromasters_pathway: 3}", "score: {micromasters_pathway: 4}")
+        .replace("      - fact: meets_traditional_admission\n        is: no\n",
+                 "      - fact: meets_traditional_admission\n        is: no\n"
+                 "      - fact: wants_campus_networking\n        is: no\n")
+    )  # fmt: skip
+    out = invoke("rules", "diff", "--base", "HEAD").stdout
+    assert out == (
+        "From git revision HEAD to . (mm-advisor.toml found):\n\n"
+        "Rules\n"
+        "  changed stepping-stone: A goal a MicroMasters serves and a degree goal meet in a "
+        "MicroMasters whose credit counts toward the degree\n"
+        "            weight for micromasters_pathway changed from +3 to +4\n"
+        "  changed lower-barrier-to-entry: Without a traditional program's admission "
+        "requirements, a MicroMasters is open\n"
+        "            condition added: wants_campus_networking is no\n\n"
+        "2 differences.\n"
+    )
+    markdown = invoke("rules", "diff", "--base", "HEAD", "--format", "markdown").stdout
+    assert "- changed `stepping-stone`: A goal" in markdown
+    assert "  - weight for micromasters_pathway changed from +3 to +4" in markdown
+    data = json.loads(invoke("rules", "diff", "--base", "HEAD", "--format", "json").stdout)
+    assert [(c["kind"], c["name"], c["status"]) for c in data["changes"]] == [
+        ("rule", "stepping-stone", "changed"),
+        ("rule", "lower-barrier-to-entry", "changed"),
+    ]
+
+
+def test_rules_diff_of_two_folders(own_kb, tmp_path):
+    add_credit_policy(own_kb)
+    out = invoke("rules", "diff", str(REPO), str(own_kb)).stdout
+    assert "  added   policy-limits-credit: At most 40% of the degree can come from the" in out
+    assert (
+        "Sources\n  added   credit-policy: Credit Transfer Policy (MS in Data Analytics)\n" in out
+    )
+    refused = invoke("rules", "diff", str(REPO))
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        "Error: give two folders, OLD and NEW, or --base REV (not both)\n",
+    )
+    missing = invoke("rules", "diff", "--base", "no-such-rev")
+    assert missing.exit_code == 2 and missing.stderr.startswith("Error: git ")

@@ -174,6 +174,56 @@ def rules_lint(where: Layout, strict: bool, show_ignored: bool, fmt: str) -> Non
         raise click.exceptions.Exit(1)
 
 
+@rules.command("diff")
+@kb_options
+@click.argument(
+    "folders", nargs=-1, metavar="[OLD NEW]", type=click.Path(path_type=Path, file_okay=False)
+)
+@click.option(
+    "--base",
+    metavar="REV|DIR",
+    help="Compare the current knowledge base with this git revision of it (or this folder).",
+)
+@format_option("text", "json", "markdown")
+def rules_diff(where: Layout, folders: tuple[Path, ...], base: str | None, fmt: str) -> None:
+    """Say what changed between two knowledge bases: rules, questions, derived facts, options,
+    background figures, invariants and sources added, removed and changed, each change in words.
+
+    Give two folders, OLD and NEW, or --base REV to compare the current knowledge base with a
+    git revision of it (--base HEAD: what you have not committed yet)."""
+    from ..knowledge import diff, invariants, revisions
+
+    if not ((base is not None and not folders) or (base is None and len(folders) == 2)):
+        raise UserError("give two folders, OLD and NEW, or --base REV (not both)")
+    with revisions.temporary() as scratch:
+        if base is not None:
+            old_where = (
+                revisions.from_folder(Path(base))
+                if Path(base).is_dir()
+                else revisions.at_revision(where, base, Path(scratch))
+            )
+            new_where = where
+        else:
+            old_where, new_where = (revisions.from_folder(f) for f in folders)
+        old, new = rulebase_mod.load(old_where), rulebase_mod.load(new_where)
+        changes = diff.compare(
+            old,
+            new,
+            invariants.load(invariants.default_files(old_where.invariants), old),
+            invariants.load(invariants.default_files(new_where.invariants), new),
+        )
+    names = (
+        old_where.found if base else str(folders[0]),
+        where.describe() if base else str(folders[1]),
+    )
+    if fmt == "json":
+        echo_json(diff.to_json(changes, *names))
+    elif fmt == "markdown":
+        click.echo(render.safe(diff.to_markdown(changes, *names)), nl=False)
+    else:
+        click.echo(render.safe(diff.to_text(changes, *names)), nl=False)
+
+
 @rules.command("graph")
 @kb_options
 @format_option("mermaid", "dot")

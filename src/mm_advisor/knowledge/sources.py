@@ -19,6 +19,7 @@ from .layout import display_path
 from .yamlsrc import Node, check_keys, expect, load_file, text
 
 INDEX = "sources.yaml"
+LEGACY = "article.txt"  # where the article was before knowledge bases had a sources folder
 _SOURCE_KEYS = ("id", "title", "file", "url", "date")
 _BULLET = re.compile(r"^\s*[\u2022*\-]\s+([^:]{2,80}):\s+(.*)$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -149,6 +150,15 @@ def load(folder: Path, problems: list[Problem], files: list | None = None) -> di
     `files`, when given, receives (logical path, bytes) for every file read, for digests.
     """
     index = folder / INDEX
+    legacy = folder / LEGACY
+    if not index.is_file() and legacy.is_file():
+        # A knowledge base from before sources/: its one article, in the facts folder.
+        data = legacy.read_bytes()
+        if files is not None:
+            files.append((f"facts/{LEGACY}", data))
+        raw = data.decode("utf-8", errors="replace")
+        title = raw.strip().split("\n", 1)[0].strip() or "The article"
+        return {"article": Source("article", title, LEGACY, None, None, *parse_document(raw))}
     if not index.is_file():
         problems.append(
             Problem(
