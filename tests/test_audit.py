@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 from conftest import FACTS, KB_ARGS, PROFILES, RULES, invoke
 
+from mm_advisor import __version__
 from mm_advisor.audit import trace
 from mm_advisor.knowledge.schema import UNDETERMINED
 
@@ -54,7 +55,7 @@ def test_trace_records_everything_the_auditor_needs(tmp_path):
     doc = json.loads(
         consult_trace(tmp_path, "--answers", STEPPING, "--set", "budget=high").read_text()
     )
-    assert doc["tool"] == {"name": "mm-advisor", "version": "0.1.0", "experta": "1.9.4"}
+    assert doc["tool"] == {"name": "mm-advisor", "version": __version__, "experta": "1.9.4"}
     assert doc["answers"]["budget"] == {"value": "high", "origin": "set"}
     assert doc["answers"]["months_available"] == {"value": 12, "origin": "answers-file"}
     assert doc["answers"]["wants_research_experience"] == {"value": None, "origin": "default"}

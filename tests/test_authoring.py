@@ -8,7 +8,7 @@ import shutil
 import textwrap
 
 import yaml
-from conftest import FACTS, REPO, RULES, invoke
+from conftest import REPO, invoke
 
 GUIDE = (REPO / "docs" / "authoring.md").read_text()
 
@@ -18,11 +18,18 @@ def _block(marker: str) -> str:
     return "\n" + textwrap.indent(textwrap.dedent(block), "  ")
 
 
-def test_the_worked_change_in_the_guide(tmp_path, monkeypatch):
-    shutil.copytree(RULES, tmp_path / "rules")
-    shutil.copytree(FACTS, tmp_path / "facts")
+def clone_kb(tmp_path, monkeypatch) -> None:
+    """The repository's knowledge base as a fresh clone has it, the working directory in it."""
+    for folder in ("rules", "facts", "sources"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    shutil.copy(REPO / "mm-advisor.toml", tmp_path)
     monkeypatch.chdir(tmp_path)
-    kb = ("--rules", "rules", "--facts", "facts")
+    monkeypatch.delenv("MM_ADVISOR_KB", raising=False)
+
+
+def test_the_worked_change_in_the_guide(tmp_path, monkeypatch):
+    clone_kb(tmp_path, monkeypatch)
+    kb = ()  # no --rules/--facts: the guide's commands find the knowledge base themselves
     with open("facts/scenarios/1-smart-investment.yaml", "a") as fh:
         fh.write(_block("flexibility counts twice"))
     before = invoke("rules", "test", *kb)
@@ -46,10 +53,8 @@ def test_the_worked_change_in_the_guide(tmp_path, monkeypatch):
 
 
 def test_the_broken_invariant_in_the_guide(tmp_path, monkeypatch):
-    shutil.copytree(RULES, tmp_path / "rules")
-    shutil.copytree(FACTS, tmp_path / "facts")
-    monkeypatch.chdir(tmp_path)
-    kb = ("--rules", "rules", "--facts", "facts")
+    clone_kb(tmp_path, monkeypatch)
+    kb = ()
     assert "18 invariants: 18 hold, 0 fail" in invoke("rules", "check", *kb).stdout
     with open("rules/3-full-masters.yaml", "a") as fh:
         fh.write(_block("id: research-online"))
@@ -65,7 +70,7 @@ def test_the_broken_invariant_in_the_guide(tmp_path, monkeypatch):
 def test_pre_commit_hooks_run_clean_on_the_shipped_files(monkeypatch):
     monkeypatch.chdir(REPO)
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-    assert [h["id"] for h in hooks] == ["mm-advisor-lint", "mm-advisor-test"]
+    assert [h["id"] for h in hooks] == ["mm-advisor-lint", "mm-advisor-test", "mm-advisor-check"]
     for hook in hooks:
         program, *args = shlex.split(hook["entry"])
         assert program == "mm-advisor" and hook["pass_filenames"] is False
