@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -65,7 +67,8 @@ class AdvisorCommand(click.Command):
 
 
 class AdvisorGroup(click.Group):
-    """The error boundary: user mistakes become one line and exit 2; Ctrl-C exits 130."""
+    """The error boundary: user mistakes become one line and exit 2; Ctrl-C exits 130; nothing
+    read from the user reaches the terminal raw; output that cannot be written is an error."""
 
     command_class = AdvisorCommand
 
@@ -79,10 +82,44 @@ class AdvisorGroup(click.Group):
         except AdvisorError as exc:
             if ctx.meta.get("mm_advisor.debug"):
                 raise
-            raise UserError(str(exc), exc.exit_code) from None
+            raise UserError(render.safe(str(exc)), exc.exit_code) from None
         except (KeyboardInterrupt, click.Abort):
             click.echo("\nInterrupted.", err=True)
             raise click.exceptions.Exit(130) from None
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        code = 0
+        try:
+            if sys.stdout is None or sys.stdout.closed:
+                raise UserError("standard output is closed: there is nowhere to write the result")
+            result = super().main(*args, standalone_mode=False, **kwargs)
+            code = result if isinstance(result, int) else 0
+            sys.stdout.flush()
+        except click.ClickException as exc:
+            exc.message = render.safe(exc.message)
+            exc.show()
+            code = exc.exit_code
+        except (click.Abort, KeyboardInterrupt, EOFError):
+            click.echo("\nInterrupted.", err=True)
+            code = 130
+        except OSError as exc:
+            _silence_stdout()
+            if exc.errno != errno.EPIPE:  # a reader that stopped reading needs no message
+                click.echo(f"Error: cannot write the output: {exc.strerror}", err=True)
+            code = 2 if exc.errno != errno.EPIPE else 1
+        sys.exit(code)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at nowhere, so the unwritten rest is not retried at exit."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 AdvisorGroup.group_class = AdvisorGroup

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -10,7 +9,7 @@ from typing import Any, Mapping
 import yaml
 
 from ..errors import AnswerError, KnowledgeBaseError, Problem, did_you_mean
-from ..files import write_atomic
+from ..files import read_stdin, write_atomic
 from .layout import display_path
 from .schema import Schema
 from .yamlsrc import Node, load_file, load_text
@@ -89,7 +88,7 @@ def read_file(path: str, schema: Schema, into: Answers | None = None) -> Answers
     answers = into or Answers()
     display = "<stdin>" if path == "-" else path
     try:
-        root = load_text(sys.stdin.read(), display) if path == "-" else load_file(path, path)
+        root = load_text(read_stdin(), display) if path == "-" else load_file(path, path)
     except KnowledgeBaseError as exc:
         raise AnswerError(str(exc.problems[0])) from None
     if root is None:

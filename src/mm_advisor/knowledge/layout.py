@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import KnowledgeBaseError, Problem
+from ..files import InputError, read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -95,14 +96,16 @@ def read(root: Path, found: str) -> Layout:
     """The layout described by `root`/mm-advisor.toml; KnowledgeBaseError says what is wrong."""
     marker = root / MARKER
     where = display_path(marker)
-    try:
-        data = tomllib.loads(marker.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not marker.exists():
         raise KnowledgeBaseError(
             [Problem(display_path(root), 1, 1, f"not a knowledge base: no {MARKER} here")]
-        ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KnowledgeBaseError([Problem(where, 1, 1, f"cannot read: {exc}")]) from None
+        )
+    try:
+        data = tomllib.loads(read_text(str(marker), where, limit=1024 * 1024))
+    except InputError as exc:
+        raise KnowledgeBaseError([Problem(where, 1, 1, str(exc).partition(": ")[2])]) from None
+    except RecursionError:
+        raise KnowledgeBaseError([Problem(where, 1, 1, "invalid TOML: nested too deeply")]) from None
     except tomllib.TOMLDecodeError as exc:
         at = re.search(r"at line (\d+), column (\d+)", str(exc))
         line, col = (int(at.group(1)), int(at.group(2))) if at else (1, 1)

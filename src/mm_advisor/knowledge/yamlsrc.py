@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from ..errors import KnowledgeBaseError, Problem, did_you_mean
+from ..files import InputError, read_text
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,13 @@ class Node:
         return {"map": "a mapping", "seq": "a list"}.get(self.kind, f"{self.value!r}")
 
 
-# libyaml's parser, when PyYAML was built with it, is the same safe loader at a fraction of the cost.
+# libyaml's parser, when PyYAML was built with it, is the same parser at a fraction of the cost.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_DEPTH = 32  # mappings and lists inside each other: far deeper than any of our files
+MAX_DIGITS = 15  # an integer longer than this is no answer, weight or figure
 
+_TAG = "tag:yaml.org,2002:"
+_ALLOWED = {f"{_TAG}{t}" for t in ("map", "seq", "str", "int", "float", "bool", "null")}
 
 # What most often causes each of PyYAML's problems, said as what to do about it.
 _HINTS = (
@@ -74,97 +79,187 @@ def _hint(problem: str) -> str:
     return next((f" ({hint})" for known, hint in _HINTS if known in problem), "")
 
 
+class _Refused(Exception):
+    """Something these files may not hold: stops reading at once, before it can grow."""
+
+    def __init__(self, mark: yaml.Mark, message: str):
+        super().__init__(message)
+        self.mark, self.message = mark, message
+
+
 def load_text(text: str, path: str) -> Node | None:
-    """Compose `text` with the safe loader; raise KnowledgeBaseError with a position on any fault."""
+    """Read YAML text into Nodes; KnowledgeBaseError gives each fault as one positioned line.
+
+    Only plain data is accepted: string keys, scalars (text, whole and decimal numbers, yes/no,
+    null), lists and mappings, at most MAX_DEPTH deep. Anchors and aliases, merge keys, complex
+    keys, tags, dates and binary are refused as they are met, so nothing is ever expanded.
+    """
     try:
         try:
-            root = yaml.compose(text, Loader=_LOADER)
+            return _Builder(path).build(yaml.parse(text, Loader=_LOADER))
         except yaml.YAMLError:
             # Report with the pure-Python parser's wording, the same on every machine.
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            return _Builder(path).build(yaml.parse(text, Loader=yaml.SafeLoader))
+    except _Refused as exc:
+        raise KnowledgeBaseError([_problem(path, exc.mark, exc.message)]) from None
+    except yaml.reader.ReaderError as exc:
+        line, col = _position(text, exc.position)
+        what = (
+            f"unacceptable character #x{exc.character:04x}: control characters are not allowed"
+            if isinstance(exc.character, int)
+            else f"cannot decode: {exc.reason}"
+        )
+        raise KnowledgeBaseError([Problem(path, line, col, f"invalid YAML: {what}")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = str(exc.problem)
-        raise KnowledgeBaseError(
-            [
-                Problem(
-                    path, line, col, f"invalid YAML: {problem}{_hint(f'{problem} {exc.context}')}"
-                )
-            ]
-        ) from exc
+        problem = " ".join(str(exc.problem).split())
+        message = f"invalid YAML: {problem}{_hint(f'{problem} {exc.context}')}"
+        raise KnowledgeBaseError([_problem(path, mark, message)]) from None
     except yaml.YAMLError as exc:
-        raise KnowledgeBaseError([Problem(path, 1, 1, f"invalid YAML: {exc}")]) from exc
-    if root is None:
-        return None
-    problems: list[Problem] = []
-    node = _convert(root, path, yaml.constructor.SafeConstructor(), problems)
-    if problems:
-        raise KnowledgeBaseError(problems)
-    return node
+        first = str(exc).strip().split("\n", 1)[0]
+        raise KnowledgeBaseError([Problem(path, 1, 1, f"invalid YAML: {first}")]) from None
+    except RecursionError:  # a parser's own recursion, on input built to exhaust it
+        raise KnowledgeBaseError([Problem(path, 1, 1, "invalid YAML: nested too deeply")]) from None
+
+
+def _problem(path: str, mark: yaml.Mark | None, message: str) -> Problem:
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Problem(path, line, col, message)
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    before = text[:offset]
+    return before.count("\n") + 1, offset - (before.rfind("\n") + 1) + 1
 
 
 def load_file(path: str, display: str) -> Node | None:
-    """Read and compose the file at `path`, naming it `display` in every message."""
+    """Read the file at `path` (see files.read_text), naming it `display` in every message."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise KnowledgeBaseError([Problem(display, 1, 1, "no such file")]) from None
-    except IsADirectoryError:
-        raise KnowledgeBaseError([Problem(display, 1, 1, "is a directory, not a file")]) from None
-    except UnicodeDecodeError as exc:
-        raise KnowledgeBaseError(
-            [Problem(display, 1, 1, f"not UTF-8 text ({exc.reason})")]
-        ) from None
-    except OSError as exc:
-        raise KnowledgeBaseError([Problem(display, 1, 1, f"cannot read: {exc.strerror}")]) from None
+        text = read_text(path, display)
+    except InputError as exc:
+        where, _, message = str(exc).partition(": ")
+        raise KnowledgeBaseError([Problem(where, 1, 1, message)]) from None
     return load_text(text, display)
 
 
-def _mark(node: yaml.Node, path: str) -> Mark:
-    return Mark(path, node.start_mark.line + 1, node.start_mark.column + 1)
+class _Builder:
+    """Nodes from a stream of parser events, checked as they come."""
 
+    def __init__(self, path: str):
+        self.path = path
+        self.resolver = yaml.resolver.Resolver()
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.problems: list[Problem] = []
 
-_PLAIN_TAGS = {
-    f"tag:yaml.org,2002:{t}"
-    for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
-}
+    def build(self, events) -> Node | None:
+        events = iter(events)
+        root = None
+        documents = 0
+        for event in events:
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise _Refused(event.start_mark, "one document per file: remove this '---'")
+            elif isinstance(event, yaml.NodeEvent):
+                root = self.node(event, events, 1)
+        if self.problems:
+            raise KnowledgeBaseError(self.problems)
+        return root
 
+    def mark(self, event: yaml.Event) -> Mark:
+        return Mark(self.path, event.start_mark.line + 1, event.start_mark.column + 1)
 
-def _convert(node: yaml.Node, path: str, constructor, problems: list[Problem]) -> Node:
-    mark = _mark(node, path)
-    if node.tag not in _PLAIN_TAGS:
-        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-        problems.append(
-            mark.problem(f"the tag '{tag}' is not allowed: these files hold plain data")
-        )
-        return Node("scalar", None, mark)
-    if isinstance(node, yaml.MappingNode):
-        items: dict[str, Node] = {}
-        key_marks: dict[str, Mark] = {}
-        for key_node, value_node in node.value:
-            key_mark = _mark(key_node, path)
-            key = (
-                constructor.construct_object(key_node)
-                if isinstance(key_node, yaml.ScalarNode)
-                else None
+    def node(self, event: yaml.Event, events, depth: int) -> Node:
+        if isinstance(event, yaml.AliasEvent):
+            raise _Refused(event.start_mark, "aliases (*name) are not allowed: write the value out")
+        if event.anchor is not None:
+            raise _Refused(
+                event.start_mark, "anchors (&name) are not allowed: these files hold plain data"
             )
+        if depth > MAX_DEPTH:
+            raise _Refused(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+        if isinstance(event, yaml.ScalarEvent):
+            return Node("scalar", self.scalar(event), self.mark(event))
+        self.check_tag(event)
+        if isinstance(event, yaml.SequenceStartEvent):
+            items = []
+            for item in events:
+                if isinstance(item, yaml.SequenceEndEvent):
+                    return Node("seq", items, self.mark(event))
+                items.append(self.node(item, events, depth + 1))
+        return self.mapping(event, events, depth)
+
+    def mapping(self, event: yaml.Event, events, depth: int) -> Node:
+        values: dict[str, Node] = {}
+        key_marks: dict[str, Mark] = {}
+        for key_event in events:
+            if isinstance(key_event, yaml.MappingEndEvent):
+                return Node("map", values, self.mark(event), key_marks)
+            key_mark = self.mark(key_event)
+            if not isinstance(key_event, yaml.ScalarEvent):
+                raise _Refused(key_event.start_mark, "keys must be names, not a list or a mapping")
+            if key_event.anchor is not None:
+                raise _Refused(
+                    key_event.start_mark,
+                    "anchors (&name) are not allowed: these files hold plain data",
+                )
+            tag = self.tag_of(key_event)
+            if tag == f"{_TAG}merge":
+                raise _Refused(
+                    key_event.start_mark, "merge keys (<<) are not allowed: write the keys out"
+                )
+            key = self.scalar(key_event)
+            value = self.node(next(events), events, depth + 1)
             if not isinstance(key, str):
-                problems.append(key_mark.problem(f"keys must be names, not {key!r}"))
-                continue
-            if key in items:
+                self.problems.append(key_mark.problem(f"keys must be names, not {key!r}"))
+            elif key in values:
                 first = key_marks[key]
-                problems.append(
+                self.problems.append(
                     key_mark.problem(f"duplicate key '{key}' (first at line {first.line})")
                 )
-                continue
-            items[key] = _convert(value_node, path, constructor, problems)
-            key_marks[key] = key_mark
-        return Node("map", items, mark, key_marks)
-    if isinstance(node, yaml.SequenceNode):
-        return Node("seq", [_convert(v, path, constructor, problems) for v in node.value], mark)
-    return Node("scalar", constructor.construct_object(node), mark)
+            else:
+                values[key] = value
+                key_marks[key] = key_mark
+        raise _Refused(event.start_mark, "the mapping is not closed")  # pragma: no cover
+
+    def check_tag(self, event: yaml.Event) -> None:
+        tag = event.tag
+        if tag not in (None, "!") and tag not in _ALLOWED:
+            raise _Refused(
+                event.start_mark,
+                f"the tag '{_short(tag)}' is not allowed: these files hold plain data",
+            )
+
+    def tag_of(self, event: yaml.ScalarEvent) -> str:
+        if event.tag not in (None, "!"):
+            return event.tag
+        return self.resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+
+    def scalar(self, event: yaml.ScalarEvent) -> Any:
+        tag = self.tag_of(event)
+        value = event.value
+        if tag == f"{_TAG}timestamp":
+            raise _Refused(event.start_mark, f"a date must be quoted: write '{value}' in quotes")
+        if tag not in _ALLOWED - {f"{_TAG}map", f"{_TAG}seq"}:
+            raise _Refused(
+                event.start_mark,
+                f"the tag '{_short(tag)}' is not allowed: these files hold plain data",
+            )
+        if tag == f"{_TAG}int" and sum(ch.isdigit() for ch in value) > MAX_DIGITS:
+            raise _Refused(
+                event.start_mark, f"a number this long ({len(value)} characters) is not allowed"
+            )
+        node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
+        try:
+            return self.constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            raise _Refused(
+                event.start_mark, f"cannot read {value!r} as {_short(tag)[2:]}: {exc}"
+            ) from None
+
+
+def _short(tag: str) -> str:
+    return tag.replace(_TAG, "!!")
 
 
 def expect(node: Node, kind: str, what: str, problems: list[Problem]) -> bool:
