@@ -9,17 +9,22 @@ from typing import Any
 
 from .. import __version__
 from ..errors import TraceError
+from ..files import InputError, read_stdin, read_text
 from ..knowledge.answers import Answers
 from ..knowledge.rulebase import RuleBase
 from ..knowledge.schema import UNDETERMINED, Schema
 from ..reasoning.advisor import Result
 from ..reasoning.engine import EXPERTA_VERSION
 
-TRACE_VERSION = 1
-UNSEALED = ("content_digest", "created_at")  # fields outside the digested content
+TRACE_VERSION = 2
+VERSIONS = (1, 2)  # traces this version reads: 1 kept created_at outside its digest
+_UNSEALED = {1: ("content_digest", "created_at", "signature"), 2: ("content_digest", "signature")}
+MAX_DIGITS = 20  # a number in a trace longer than this is no answer, score or id
 
 
-def build(rulebase: RuleBase, answers: Answers, result: Result) -> dict[str, Any]:
+def build(
+    rulebase: RuleBase, answers: Answers, result: Result, subject: str | None = None
+) -> dict[str, Any]:
     """The trace of one consultation; identical inputs give an identical document."""
     schema = rulebase.schema
     decision = result.decision
@@ -55,6 +60,7 @@ def build(rulebase: RuleBase, answers: Answers, result: Result) -> dict[str, Any
             for c in result.deciders
         ],
         "expect": expectations(schema, decision.recommendation),
+        "subject": subject,
     }
     doc["content_digest"] = content_digest(doc)
     return doc
@@ -164,7 +170,8 @@ def _join(words: list[str]) -> str:
 
 def canonical(doc: dict[str, Any]) -> bytes:
     """The digested form of a trace: sorted keys, no spaces, UTF-8, sealed fields left out."""
-    content = {k: v for k, v in doc.items() if k not in UNSEALED}
+    unsealed = _UNSEALED.get(doc.get("trace_version"), _UNSEALED[TRACE_VERSION])
+    content = {k: v for k, v in doc.items() if k not in unsealed}
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -176,25 +183,51 @@ def dumps(doc: dict[str, Any]) -> str:
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def stamped(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document with its `created_at` time, the one field that differs between runs."""
-    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    return {**doc, "created_at": now}
+def now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def stamped(doc: dict[str, Any], signer: Any = None, at: str | None = None) -> dict[str, Any]:
+    """The document as it is kept: with the time it was made (inside its digest), signed when
+    a `signer` (signing.Signer) is given."""
+    kept = {k: v for k, v in doc.items() if k not in ("content_digest", "signature")}
+    kept["created_at"] = at or now()
+    kept["content_digest"] = content_digest(kept)
+    return signer.sign(kept) if signer is not None else kept
+
+
+def loads(text: str, where: str) -> dict[str, Any]:
+    """A trace from JSON text; TraceError names `where` and what is wrong, in one line."""
+    try:
+        doc = json.loads(text, parse_int=_int, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        raise TraceError(f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise TraceError(f"{where}: not a trace: nested too deeply") from None
+    except ValueError as exc:
+        raise TraceError(f"{where}: not a trace: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("trace_version") not in VERSIONS:
+        raise TraceError(
+            f"{where}: not an mm-advisor trace (trace_version "
+            f"{' or '.join(map(str, VERSIONS))} expected)"
+        )
+    return doc
 
 
 def load(path: str) -> dict[str, Any]:
-    """Read a trace file; TraceError names the file and what is wrong."""
+    """Read a trace file ('-' reads standard input); TraceError says what is wrong."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            doc = json.load(fh)
-    except FileNotFoundError:
-        raise TraceError(f"{path}: no such file") from None
-    except json.JSONDecodeError as exc:
-        raise TraceError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceError(f"{path}: cannot read: {exc}") from None
-    if not isinstance(doc, dict) or doc.get("trace_version") != TRACE_VERSION:
-        raise TraceError(
-            f"{path}: not an mm-advisor trace (trace_version {TRACE_VERSION} expected)"
-        )
-    return doc
+        text = read_stdin() if path == "-" else read_text(path)
+    except InputError as exc:
+        raise TraceError(str(exc)) from None
+    return loads(text, "<stdin>" if path == "-" else path)
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise ValueError(f"a number {len(text)} digits long")
+    return int(text)
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")

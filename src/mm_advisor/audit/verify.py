@@ -1,127 +1,209 @@
-"""Verify a trace: is it intact, is the rule base the same, and does it still replay the same?"""
+"""Verify a trace: is it intact (digest, signature), and do today's rules reach it again?
+
+What is found, worst first, and its exit code:
+  1  tampered: the digest does not match, the signature fails, or a signed trace was expected
+  3  intact, but today's rules reach a different recommendation (or cannot consult its answers)
+  4  intact, the same recommendation, but the reasoning differs (rules fired, or scores)
+  0  intact, and today's rules reproduce it
+The replay uses the fast evaluator (the engine's semantics, certified by a differential test).
+"""
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import AnswerError, TraceError
-from ..explanation.render import safe, value
+from ..errors import AnswerError
+from ..explanation.render import safe
 from ..knowledge.answers import parse_recorded
 from ..knowledge.rulebase import RuleBase
 from ..reasoning.advisor import Advisor
-from . import trace
+from . import signing, trace, validation
 
-_REQUIRED = {
-    "answers": dict,
-    "fired": list,
-    "recommendation": str,
-    "rulebase": dict,
-    "content_digest": str,
+REPRODUCED, TAMPERED, CHANGED, REASONING = "reproduced", "tampered", "changed", "reasoning"
+EXIT = {REPRODUCED: 0, TAMPERED: 1, CHANGED: 3, REASONING: 4}
+WORDS = {
+    REPRODUCED: "intact, and today's rules reproduce it",
+    TAMPERED: "TAMPERED: it was changed after it was written",
+    CHANGED: "intact, but today's rules reach a DIFFERENT RECOMMENDATION",
+    REASONING: "intact, the same recommendation, but the REASONING DIFFERS",
 }
 
 
 @dataclass
 class Verification:
-    content_ok: bool
-    changed_files: list[tuple[str, str]]  # (logical path, "changed" | "added" | "removed")
-    rulebase_ok: bool
-    replayed: str | None  # the recommendation on replay, None when the answers no longer load
-    replay_error: str | None = None
-    firing_diff: list[str] = field(default_factory=list)
+    where: str
+    digest_ok: bool
+    signature: str  # signing.VALID, INVALID, UNSIGNED, OTHER_KEY, MALFORMED, or "not checked"
+    key_id: str | None
+    expected_signature: bool  # a public key was given: the trace must be signed with it
+    invalid: str | None = None  # the first way the trace breaks its schema
+    changed_files: list[tuple[str, str]] = field(default_factory=list)
     recorded: str = ""
-    score_change: tuple[dict, dict] | None = None  # (recorded, replayed) when they differ
+    replayed: str | None = None
+    replay_error: str | None = None
+    now_fire: list[str] = field(default_factory=list)
+    no_longer_fire: list[str] = field(default_factory=list)
+    order_changed: bool = False
+    score_changes: list[tuple[str, Any, Any]] = field(default_factory=list)
 
     @property
-    def reproduced(self) -> bool:
-        return self.replayed == self.recorded and not self.firing_diff and not self.score_change
+    def tampered(self) -> bool:
+        if self.invalid or not self.digest_ok:
+            return True
+        if self.signature in (signing.INVALID, signing.MALFORMED, signing.OTHER_KEY):
+            return True
+        return self.expected_signature and self.signature == signing.UNSIGNED
 
     @property
-    def ok(self) -> bool:
-        return self.content_ok and self.rulebase_ok and self.reproduced
+    def status(self) -> str:
+        if self.tampered:
+            return TAMPERED
+        if self.replay_error or self.replayed != self.recorded:
+            return CHANGED
+        if self.now_fire or self.no_longer_fire or self.order_changed or self.score_changes:
+            return REASONING
+        return REPRODUCED
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT[self.status]
 
 
-def check_shape(doc: dict[str, Any], path: str) -> None:
-    for key, kind in _REQUIRED.items():
-        if not isinstance(doc.get(key), kind):
-            raise TraceError(f"{path}: not an mm-advisor trace: '{key}' is missing or malformed")
+def integrity(doc: Any, where: str, verifier: signing.Verifier | None = None) -> Verification:
+    """The digest, signature and schema checks only: what explain needs before it reads."""
+    invalid = validation.problem(doc)
+    if invalid is not None:
+        return Verification(where, False, signing.MALFORMED, None, verifier is not None, invalid)
+    digest_ok = trace.content_digest(doc) == doc["content_digest"]
+    signature = doc.get("signature")
+    key = signature.get("key_id") if isinstance(signature, dict) else None
+    if verifier is not None:
+        status = verifier.check(doc)
+    else:
+        status = signing.UNSIGNED if signature is None else "not checked"
+    return Verification(where, digest_ok, status, key, verifier is not None)
 
 
-def _firing_lines(fired: list[dict[str, Any]]) -> list[str]:
-    lines = []
-    for f in fired:
-        on = ", ".join(f"{m['fact']}={value(m['value'])}" for m in f.get("matched", []))
-        lines.append(f"{f.get('rule')} on {on}")
-    return lines
-
-
-def verify(doc: dict[str, Any], rulebase: RuleBase, advisor: Advisor) -> Verification:
-    """Check the content digest, compare the rule-base files and replay the recorded answers."""
-    content_ok = trace.content_digest(doc) == doc["content_digest"]
-    recorded_files = {f.get("path"): f.get("digest") for f in doc["rulebase"].get("files", [])}
+def verify(
+    doc: Any,
+    rulebase: RuleBase,
+    advisor: Advisor,
+    where: str,
+    verifier: signing.Verifier | None = None,
+) -> Verification:
+    """Check `doc` whole: integrity first, then a replay of its answers on today's rules."""
+    result = integrity(doc, where, verifier)
+    if result.invalid:
+        return result
+    result.recorded = doc["recommendation"]
+    recorded_files = {f["path"]: f["digest"] for f in doc["rulebase"]["files"]}
     current_files = {f.logical: f.digest for f in rulebase.files}
-    changed = sorted(
-        [
-            (p, "changed")
-            for p in recorded_files.keys() & current_files.keys()
-            if recorded_files[p] != current_files[p]
-        ]
+    result.changed_files = sorted(
+        [(p, "changed") for p in recorded_files.keys() & current_files.keys()
+         if recorded_files[p] != current_files[p]]
         + [(p, "removed") for p in recorded_files.keys() - current_files.keys()]
         + [(p, "added") for p in current_files.keys() - recorded_files.keys()]
-    )
-    rulebase_ok = doc["rulebase"].get("digest") == rulebase.digest
-    result = Verification(content_ok, changed, rulebase_ok, None, recorded=doc["recommendation"])
+    )  # fmt: skip
     try:
         answers = parse_recorded(doc["answers"], rulebase.schema).completed(rulebase.schema)
     except AnswerError as exc:
         result.replay_error = str(exc)
         return result
-    replay = trace.build(rulebase, answers, advisor.consult(answers.values))
-    result.replayed = replay["recommendation"]
-    if replay["scores"] != doc.get("scores"):
-        result.score_change = (doc.get("scores"), replay["scores"])
-    result.firing_diff = list(
-        difflib.unified_diff(
-            _firing_lines(doc["fired"]),
-            _firing_lines(replay["fired"]),
-            "recorded firings",
-            "replayed on the current rules",
-            n=1,
-            lineterm="",
-        )
-    )
+    outcome = advisor.fast.outcome(answers.values)
+    result.replayed = outcome.recommendation
+    before = [f["rule"] for f in doc["fired"]]
+    after = [r.id for r in outcome.fired]
+    result.now_fire = [r for r in after if r not in before]
+    result.no_longer_fire = [r for r in before if r not in after]
+    kept = [r for r in before if r in after]
+    result.order_changed = kept != [r for r in after if r in before]
+    recorded_scores, scores = doc["scores"], dict(outcome.decision.scores)
+    result.score_changes = [
+        (option, recorded_scores.get(option), scores.get(option))
+        for option in dict.fromkeys([*recorded_scores, *scores])
+        if recorded_scores.get(option) != scores.get(option)
+    ]
     return result
 
 
+# Reports.
+
+
+def _signature_words(v: Verification) -> str:
+    if v.signature == signing.VALID:
+        return f"valid, by key {v.key_id}"
+    if v.signature == signing.UNSIGNED:
+        if v.expected_signature:
+            return "MISSING: the trace is not signed, so anyone could have written it"
+        return "none: the trace is not signed, and anyone can recompute a digest"
+    if v.signature == "not checked":
+        return f"signed by key {v.key_id}, not checked: give --public-key to check it"
+    if v.signature == signing.OTHER_KEY:
+        return f"FAILED: signed by key {v.key_id}, not by the key given"
+    if v.signature == signing.INVALID:
+        return "FAILED: the trace was changed after it was signed"
+    return "FAILED: the signature is malformed"
+
+
 def report(v: Verification) -> str:
-    """The verification as lines a person reads; every line from the trace is made safe."""
+    """The verification in words; every value from the trace is made safe."""
+    if v.invalid:
+        return (
+            f"{safe(v.where)}: not a valid trace: {safe(v.invalid)}\nverdict: {WORDS[TAMPERED]}\n"
+        )
     out = [
         "content digest: "
-        + ("ok" if v.content_ok else "MISMATCH: the trace was edited after it was written")
+        + ("ok" if v.digest_ok else "MISMATCH: the trace was edited after it was written"),
+        f"signature: {_signature_words(v)}",
     ]
-    if v.rulebase_ok:
-        out.append("rule base: same as the current rule and fact files")
-    else:
-        out.append("rule base: DIFFERENT from the current files")
+    if v.changed_files:
+        out.append("rule files: changed since the consultation")
         out += [f"  {status}: {safe(path)}" for path, status in v.changed_files]
-    if v.replay_error:
-        out.append(f"replay: impossible on the current rules: {safe(v.replay_error)}")
-    elif v.replayed == v.recorded:
-        out.append(f"replay: recommendation reproduced ({safe(v.recorded)})")
     else:
-        out.append(
-            f"replay: recommendation CHANGED: recorded {safe(v.recorded)}, now {safe(v.replayed)}"
-        )
-    if v.score_change:
-        before, after = (
-            ", ".join(f"{safe(k)} {w:+d}" for k, w in scores.items()) for scores in v.score_change
-        )
-        out.append(f"replay: scores CHANGED: recorded {before}; now {after}")
-    if v.firing_diff:
-        out.append("replay: firings differ:")
-        out += ["  " + safe(line) for line in v.firing_diff]
-    elif not v.replay_error:
-        out.append("replay: same rules fired in the same order on the same facts")
-    out.append("verified: trace intact and reproduced" if v.ok else "verification FAILED")
+        out.append("rule files: the same as when the consultation was made")
+    if v.replay_error:
+        out.append(f"replay: today's rules cannot consult these answers: {safe(v.replay_error)}")
+    elif v.replayed == v.recorded:
+        out.append(f"recommendation: reproduced ({safe(v.recorded)})")
+    else:
+        out.append(f"recommendation: recorded {safe(v.recorded)}, today {safe(v.replayed)}")
+    if v.now_fire:
+        out.append(f"rules that now fire: {', '.join(safe(r) for r in v.now_fire)}")
+    if v.no_longer_fire:
+        out.append(f"rules that no longer fire: {', '.join(safe(r) for r in v.no_longer_fire)}")
+    if v.order_changed:
+        out.append("rules fire in another order")
+    for option, before, after in v.score_changes:
+        out.append(f"score of {safe(option)}: recorded {_score(before)}, today {_score(after)}")
+    if (
+        not v.replay_error
+        and v.status in (REPRODUCED, TAMPERED)
+        and not (v.now_fire or v.no_longer_fire or v.order_changed or v.score_changes)
+    ):
+        out.append("reasoning: the same rules fired in the same order, with the same scores")
+    out.append(f"verdict: {WORDS[v.status]} (exit {v.exit_code})")
     return "\n".join(out) + "\n"
+
+
+def _score(value: Any) -> str:
+    return f"{value:+d}" if isinstance(value, int) and not isinstance(value, bool) else "none"
+
+
+def as_json(v: Verification) -> dict[str, Any]:
+    return {
+        "trace": v.where,
+        "status": v.status,
+        "exit_code": v.exit_code,
+        "invalid": v.invalid,
+        "digest": "ok" if v.digest_ok else "mismatch",
+        "signature": v.signature,
+        "key_id": v.key_id,
+        "changed_files": [{"path": p, "change": c} for p, c in v.changed_files],
+        "recommendation": {"recorded": v.recorded or None, "today": v.replayed},
+        "replay_error": v.replay_error,
+        "now_fire": v.now_fire,
+        "no_longer_fire": v.no_longer_fire,
+        "order_changed": v.order_changed,
+        "score_changes": {o: {"recorded": b, "today": a} for o, b, a in v.score_changes},
+    }

@@ -10,12 +10,12 @@ import click
 from ..audit import trace
 from ..explanation import render
 from ..explanation.render import use_color
-from ..files import write_atomic
+from ..files import check_target, write_atomic
 from ..knowledge import answers as answers_mod
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
 from ..reasoning.advisor import Advisor
-from .base import announce, cli, echo_json, format_option, kb_options, labels, log_option
+from .base import UserError, announce, cli, echo_json, format_option, kb_options, labels, log_option
 
 
 @cli.command(exit_codes={130: "interrupted (Ctrl-C), or stopped by typing quit"})
@@ -65,6 +65,20 @@ from .base import announce, cli, echo_json, format_option, kb_options, labels, l
     help="Also write a report to keep: one self-contained HTML file (atomically).",
 )
 @click.option(
+    "--subject",
+    metavar="REF",
+    help="The office's own reference for the person (a case number): kept, as given, in the trace "
+    "and the log, to find and to forget their consultations. Never required.",
+)
+@click.option(
+    "--sign-key",
+    metavar="FILE",
+    envvar="MM_ADVISOR_SIGNING_KEY",
+    type=click.Path(dir_okay=False),
+    help="Sign every trace written (--trace-out, --log) with this private key (from `keys "
+    "generate`). [env: MM_ADVISOR_SIGNING_KEY]",
+)
+@click.option(
     "--detail",
     is_flag=True,
     help="Show the full reasoning: every rule that fired, what it matched, its source and weight.",
@@ -80,6 +94,8 @@ def consult(
     no_input: bool,
     save_answers: str | None,
     report: str | None,
+    subject: str | None,
+    sign_key: str | None,
     detail: bool,
     fmt: str,
 ) -> None:
@@ -89,6 +105,15 @@ def consult(
     are asked, most decisive first. With --answers or --set, the missing ones are asked the same
     way, but only on a terminal; --no-input never asks (for scripts). The result is in plain
     words; --detail gives every rule that fired, --format json the trace."""
+    check_subject(subject)
+    for target in (trace_out, report, save_answers):
+        if target:
+            check_target(target)
+    signer = None
+    if sign_key:
+        from ..audit import signing
+
+        signer = signing.load_signer(sign_key)
     rb = rulebase_mod.load(where)
     schema = rb.schema
     given = answers_mod.Answers()
@@ -116,27 +141,40 @@ def consult(
     answers = given.completed(schema)
     advisor = Advisor(rb)
     result = advisor.consult(answers.values)
-    doc = trace.build(rb, answers, result)
+    doc = trace.build(rb, answers, result, subject)
     if trace_out or log_path or report:
-        stamped = trace.stamped(doc)
+        stamped = trace.stamped(doc, signer)
+        if log_path:  # first: when the log cannot be written, nothing else is
+            from ..audit.log import ConsultationLog
+
+            with ConsultationLog(log_path, write=True) as log:
+                entry = log.append(stamped)
+            click.echo(f"Logged as consultation {entry} in {log_path}.", err=True)
+        if trace_out:
+            write_atomic(trace_out, trace.dumps(stamped))
         if report:
             from ..explanation import report as report_mod
 
             write_atomic(report, report_mod.build(stamped, advisor))
-        if trace_out:
-            write_atomic(trace_out, trace.dumps(stamped))
-        if log_path:
-            from ..audit.log import ConsultationLog
-
-            log = ConsultationLog(log_path)
-            entry = log.append(stamped)
-            log.close()
-            click.echo(f"Logged as consultation {entry} in {log_path}.", err=True)
     announce(where, machine=fmt == "json")
     if fmt == "json":
         click.echo(trace.dumps(doc), nl=False)
     else:
         echo_result(doc, advisor, detail)
+
+
+SUBJECT_LIMIT = 200
+
+
+def check_subject(subject: str | None) -> None:
+    """A subject reference is stored as given; only what could not be shown safely is refused."""
+    if subject is None:
+        return
+    if not subject.strip() or len(subject) > SUBJECT_LIMIT or render.safe(subject) != subject:
+        raise UserError(
+            f"--subject {render.safe(subject)[:60]!r}: a reference is 1 to {SUBJECT_LIMIT} "
+            "characters, without control characters"
+        )
 
 
 def stdin_is_terminal() -> bool:

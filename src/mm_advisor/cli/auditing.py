@@ -1,38 +1,106 @@
-"""Commands for the auditor: explain a trace, verify it, read the consultation log."""
+"""Commands for the auditor: explain a trace, verify it, read and tend the consultation log,
+and make the keys that sign traces."""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ..audit import trace
+from ..errors import did_you_mean
 from ..explanation import render
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
+from ..knowledge.schema import UNDETERMINED
 from ..reasoning.advisor import Advisor
-from .base import UserError, announce, cli, format_option, kb_options, log_option
+from .base import UserError, announce, cli, echo_json, format_option, kb_options, log_option
+
+VERIFY_CODES = {
+    1: "tampered: the digest or the signature fails (or the trace is not a valid trace)",
+    3: "intact, but today's rules reach a different recommendation",
+    4: "intact, the same recommendation, but the reasoning differs (rules fired or scores)",
+}
 
 
-@cli.command()
+class When(click.ParamType):
+    """A date, a date and time, or a span back from now (7d)."""
+
+    name = "WHEN"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        from ..audit.log import parse_when
+
+        try:
+            return parse_when(str(value))
+        except ValueError as exc:
+            self.fail(f"{render.safe(value)!r}: {exc}", param, ctx)
+
+
+def public_key_option(command):
+    return click.option(
+        "--public-key",
+        metavar="FILE",
+        envvar="MM_ADVISOR_PUBLIC_KEY",
+        type=click.Path(dir_okay=False),
+        help="Check signatures with this public key (from `keys generate`); an unsigned trace "
+        "then fails too. [env: MM_ADVISOR_PUBLIC_KEY]",
+    )(command)
+
+
+def _verifier(public_key: str | None):
+    from ..audit import signing
+
+    return signing.load_verifier(public_key) if public_key else None
+
+
+@cli.command(exit_codes={1: "the trace fails its integrity check (without --force)"})
 @kb_options
-@click.argument("trace_file", metavar="TRACE", type=click.Path(dir_okay=False))
+@click.argument("trace_file", metavar="TRACE", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--rule", "rule_id", metavar="ID", help="Explain one rule: did it fire, on what, or why not."
 )
-@format_option("text", "markdown", "html")
-def explain(where: Layout, trace_file: str, rule_id: str | None, fmt: str) -> None:
+@public_key_option
+@click.option("--force", is_flag=True, help="Explain even a trace that fails its integrity check.")
+@format_option("text", "markdown", "html", "json")
+def explain(
+    where: Layout,
+    trace_file: str,
+    rule_id: str | None,
+    public_key: str | None,
+    force: bool,
+    fmt: str,
+) -> None:
     """Explain a trace: how it was reached, why not the other options, and what if.
 
-    --format html prints a self-contained report to keep (redirect it to a .html file)."""
+    The trace is checked first (schema, digest, signature): one that fails is not explained,
+    unless --force, and then the failure is said at the top. --format html prints a
+    self-contained report to keep (redirect it to a .html file)."""
     from ..audit import verify
-    from ..explanation.explain import Explainer, to_markdown, to_text
+    from ..explanation.explain import Explainer, to_json, to_markdown, to_text
 
     doc = trace.load(trace_file)
-    verify.check_shape(doc, trace_file)
+    checked = verify.integrity(doc, trace_file, _verifier(public_key))
+    if checked.invalid:
+        raise UserError(f"{trace_file}: not a valid trace: {checked.invalid}")
+    warning = None
+    if checked.tampered:
+        warning = (
+            f"WARNING: this trace fails its integrity check (digest "
+            f"{'ok' if checked.digest_ok else 'MISMATCH'}, signature {checked.signature}): it was "
+            "changed after it was written, and what follows may not be what was advised."
+        )
+        if not force:
+            click.echo(render.para(warning, 0), err=True)
+            click.echo("Not explained; --force explains it anyway.", err=True)
+            raise click.exceptions.Exit(1)
     advisor = Advisor(rulebase_mod.load(where))
     announce(where, machine=fmt != "text")
+    if warning:
+        click.echo(render.para(warning, 0), err=fmt != "text")
     if fmt == "html":
         from ..explanation import report
 
@@ -40,6 +108,9 @@ def explain(where: Layout, trace_file: str, rule_id: str | None, fmt: str) -> No
         return
     explainer = Explainer(doc, advisor)
     sections = explainer.sections(rule_id)
+    if fmt == "json":
+        echo_json(to_json(explainer.header(), sections))
+        return
     click.echo(
         (to_markdown if fmt == "markdown" else to_text)(explainer.header(), sections), nl=False
     )
@@ -47,27 +118,127 @@ def explain(where: Layout, trace_file: str, rule_id: str | None, fmt: str) -> No
 
 @cli.group()
 def audit() -> None:
-    """Verify past traces and read the consultation log."""
+    """Verify past traces, and read and tend the consultation log."""
 
 
-@audit.command(
-    "verify",
-    exit_codes={1: "the trace was edited, or the current rules replay it differently"},
-)
+@audit.command("verify", exit_codes=VERIFY_CODES)
 @kb_options
-@click.argument("trace_file", metavar="TRACE", type=click.Path(dir_okay=False))
-def audit_verify(where: Layout, trace_file: str) -> None:
-    """Check a trace for tampering, compare its rule base and replay it; exit 1 if anything differs."""
-    from ..audit import verify
+@click.argument("targets", nargs=-1, metavar="[TRACE | - | ID...]")
+@log_option(
+    "Verify consultations stored in this log (give IDs, or --all, or --since).", environment=False
+)
+@click.option("--all", "every", is_flag=True, help="With --log: every consultation in the log.")
+@click.option(
+    "--since", type=When(), help="With --log: the consultations since a date or span (7d)."
+)
+@public_key_option
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=os.cpu_count() or 1,
+    show_default="every core",
+    help="With --log: processes to verify with.",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@format_option("text", "json")
+def audit_verify(
+    where: Layout,
+    targets: tuple[str, ...],
+    log_path: str | None,
+    every: bool,
+    since: str | None,
+    public_key: str | None,
+    jobs: int,
+    quiet: bool,
+    fmt: str,
+) -> None:
+    """Check that a trace is intact (digest and, with --public-key, signature) and that today's
+    rules reach it again: the recommendation, the rules that fire and the scores.
 
-    doc = trace.load(trace_file)
-    verify.check_shape(doc, trace_file)
+    Give a trace file, or - for standard input; or --log DB with IDs, --all or --since to check
+    the stored consultations in bulk (with a summary). The exit code says what was found."""
+    from ..audit import validation, verify
+
     rb = rulebase_mod.load(where)
-    outcome = verify.verify(doc, rb, Advisor(rb))
-    announce(where)
-    click.echo(verify.report(outcome), nl=False)
-    if not outcome.ok:
-        raise click.exceptions.Exit(1)
+    if log_path and (targets or every or since):
+        _verify_log(where, targets, log_path, every, since, public_key, jobs, quiet, fmt)
+        return
+    if len(targets) != 1 or every or since:
+        raise UserError("give one trace file (or -), or --log DB with IDs, --all or --since")
+    doc = trace.load(targets[0])
+    validation.validate(doc, targets[0])
+    found = verify.verify(doc, rb, Advisor(rb), targets[0], _verifier(public_key))
+    if fmt == "json":
+        echo_json(verify.as_json(found))
+    else:
+        announce(where)
+        click.echo(verify.report(found), nl=False)
+    raise click.exceptions.Exit(found.exit_code)
+
+
+def _verify_log(
+    where: Layout,
+    targets: tuple[str, ...],
+    log_path: str,
+    every: bool,
+    since: str | None,
+    public_key: str | None,
+    jobs: int,
+    quiet: bool,
+    fmt: str,
+) -> None:
+    from ..audit import bulk, verify
+    from ..audit.log import ConsultationLog
+
+    if not all(t.isdigit() for t in targets):
+        raise UserError("with --log, give consultation ids (whole numbers), --all or --since")
+    _verifier(public_key)  # a bad key is said before any work
+    with ConsultationLog(log_path) as log:
+        chosen = [int(t) for t in targets] or None
+        ids = [e.id for e in log.entries(since=since, ids=chosen)]
+    if chosen:
+        missing = sorted(set(chosen) - set(ids))
+        if missing:
+            raise UserError(f"{log_path}: no consultation with id {missing[0]}")
+    results = bulk.verify_log(log_path, ids, where, public_key, jobs)
+    show_bar = not quiet and sys.stderr.isatty()
+    collected = []
+    with click.progressbar(
+        results, length=len(ids), label="Verifying", file=sys.stderr, show_eta=True,
+        show_pos=True, hidden=not show_bar,
+    ) as bar:  # fmt: skip
+        for item in bar:
+            collected.append(item)
+    summary = bulk.summarise(collected)
+    flagged = [(i, v) for i, v in collected if isinstance(v, str) or v.status != verify.REPRODUCED]
+    if fmt == "json":
+        echo_json(
+            {
+                "log": log_path,
+                "checked": len(ids),
+                "summary": {status: summary.counts[status] for status in verify.EXIT},
+                "damaged": [{"id": i, "problem": why} for i, why in summary.damaged],
+                "findings": [
+                    {"id": i, **verify.as_json(v)} for i, v in flagged if not isinstance(v, str)
+                ],
+            }
+        )
+    else:
+        announce(where)
+        for entry_id, found in flagged:
+            if isinstance(found, str):
+                click.echo(f"{entry_id}: DAMAGED: {render.safe(found)}")
+                continue
+            click.echo(f"{entry_id}: {verify.WORDS[found.status]}")
+            for line in verify.report(found).splitlines()[:-1]:
+                if not line.startswith(("content digest: ok", "signature: valid", "rule files")):
+                    click.echo(f"    {line}")
+        click.echo(f"\n{len(ids)} consultation{'s' * (len(ids) != 1)} checked:")
+        for status in verify.EXIT:
+            click.echo(f"  {summary.counts[status]:>7}  {verify.WORDS[status]}")
+        if summary.damaged:
+            click.echo(f"  {len(summary.damaged):>7}  DAMAGED: the entry cannot be read")
+    raise click.exceptions.Exit(summary.exit_code)
 
 
 def _open_log(log_path: str | None):
@@ -75,27 +246,65 @@ def _open_log(log_path: str | None):
 
     if not log_path:
         raise UserError("no consultation log: give --log PATH or set MM_ADVISOR_LOG")
-    if not Path(log_path).is_file():
-        raise UserError(f"{log_path}: no such consultation log")
     return ConsultationLog(log_path)
 
 
+def _recommendation(value: str | None, where: Layout) -> str | None:
+    """A --recommendation filter, checked against the options (with a suggestion)."""
+    if value is None:
+        return None
+    options = [*rulebase_mod.load(where).schema.options, UNDETERMINED]
+    if value not in options:
+        raise UserError(
+            f"--recommendation {render.safe(value)!r} is not an option"
+            f"{did_you_mean(value, options)}; expected one of: {', '.join(options)}"
+        )
+    return value
+
+
 @audit.command("list")
+@kb_options
 @log_option("The consultation log to read.")
 @click.option("--recommendation", help="Only consultations with this recommendation.")
 @click.option(
-    "--since",
-    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
-    help="Only consultations at or after this date (UTC), YYYY-MM-DD[THH:MM:SS].",
+    "--since", type=When(), help="Only consultations since a date or span: 2026-11-01, 7d."
 )
-def audit_list(log_path: str | None, recommendation: str | None, since: Any) -> None:
-    """List the logged consultations: id, time, recommendation and content digest."""
-    log = _open_log(log_path)
-    since_text = since.strftime("%Y-%m-%dT%H:%M:%S") if since else None
-    rows = log.entries(recommendation, since_text)
-    click.echo(
-        render.table((str(i), at, rec, digest[:19]) for i, at, rec, digest in rows), nl=False
-    )
+@click.option("--subject", metavar="REF", help="Only the consultations about this subject.")
+@format_option("text", "json")
+def audit_list(
+    where: Layout,
+    log_path: str | None,
+    recommendation: str | None,
+    since: str | None,
+    subject: str | None,
+    fmt: str,
+) -> None:
+    """List the logged consultations: id, time, subject, recommendation, signing key, digest."""
+    chosen = _recommendation(recommendation, where)
+    with _open_log(log_path) as log:
+        rows = log.entries(chosen, since, subject)
+    if fmt == "json":
+        echo_json(
+            [
+                {
+                    "id": e.id,
+                    "created_at": e.created_at,
+                    "subject": e.subject,
+                    "recommendation": e.recommendation,
+                    "key_id": e.key_id,
+                    "content_digest": e.content_digest,
+                }
+                for e in rows
+            ]
+        )
+        return
+    header = ("ID", "TIME (UTC)", "SUBJECT", "RECOMMENDATION", "SIGNED BY", "DIGEST")
+    body = [
+        (str(e.id), e.created_at, e.subject or "-", e.recommendation, e.key_id or "-",
+         e.content_digest[:19])
+        for e in rows
+    ]  # fmt: skip
+    click.echo(render.table([header, *body]), nl=False)
     click.echo(f"{len(rows)} consultation{'' if len(rows) == 1 else 's'}.", err=True)
 
 
@@ -104,19 +313,22 @@ def audit_list(log_path: str | None, recommendation: str | None, since: Any) -> 
 @log_option("The consultation log to read.")
 @click.argument("entry_id", metavar="ID", type=int)
 @click.option("--detail", is_flag=True, help="Show the full reasoning, every rule that fired.")
-def audit_show(
-    where: Layout,
-    log_path: str | None,
-    entry_id: int,
-    detail: bool,
-) -> None:
-    """Show one logged consultation as the person saw it."""
+@format_option("text", "json")
+def audit_show(where: Layout, log_path: str | None, entry_id: int, detail: bool, fmt: str) -> None:
+    """Show one logged consultation as the person saw it (--format json: its trace)."""
+    from ..audit import validation
     from .advise import echo_result
 
-    doc = _open_log(log_path).trace(entry_id)
+    with _open_log(log_path) as log:
+        doc = log.trace(entry_id)
+    validation.validate(doc, f"{log_path}: consultation {entry_id}")
+    if fmt == "json":
+        click.echo(trace.dumps(doc), nl=False)
+        return
     advisor = Advisor(rulebase_mod.load(where))
     announce(where)
-    click.echo(f"Consultation {entry_id}, {render.safe(doc.get('created_at', ''))}\n")
+    subject = f", subject {doc['subject']}" if doc.get("subject") else ""
+    click.echo(render.safe(f"Consultation {entry_id}, {doc.get('created_at', '')}{subject}\n"))
     echo_result(doc, advisor, detail)
 
 
@@ -125,4 +337,80 @@ def audit_show(
 @click.argument("entry_id", metavar="ID", type=int)
 def audit_export(log_path: str | None, entry_id: int) -> None:
     """Print one logged consultation's trace JSON (which `audit verify` accepts)."""
-    click.echo(trace.dumps(_open_log(log_path).trace(entry_id)), nl=False)
+    with _open_log(log_path) as log:
+        click.echo(trace.dumps(log.trace(entry_id)), nl=False)
+
+
+@audit.command("prune")
+@log_option("The consultation log to prune.")
+@click.option(
+    "--before",
+    type=When(),
+    required=True,
+    help="Delete what was made before this: a date or a span (90d).",
+)
+def audit_prune(log_path: str | None, before: str) -> None:
+    """Delete the consultations made before a date, leaving nothing of them in the file."""
+    from ..audit.log import ConsultationLog
+
+    if not log_path:
+        raise UserError("no consultation log: give --log PATH or set MM_ADVISOR_LOG")
+    if not Path(log_path).is_file():
+        raise UserError(f"{log_path}: no such consultation log")
+    with ConsultationLog(log_path, write=True) as log:
+        count = log.delete(before=before)
+    click.echo(f"Deleted {count} consultation{'s' * (count != 1)} made before {before}.")
+
+
+@audit.command("forget")
+@log_option("The consultation log to delete from.")
+@click.option("--subject", metavar="REF", required=True, help="The subject whose consultations go.")
+def audit_forget(log_path: str | None, subject: str) -> None:
+    """Delete every consultation about a subject (a request to be forgotten), leaving nothing of
+    them in the file."""
+    from ..audit.log import ConsultationLog
+
+    if not log_path:
+        raise UserError("no consultation log: give --log PATH or set MM_ADVISOR_LOG")
+    if not Path(log_path).is_file():
+        raise UserError(f"{log_path}: no such consultation log")
+    with ConsultationLog(log_path, write=True) as log:
+        count = log.delete(subject=subject)
+    click.echo(render.safe(f"Deleted {count} consultation{'s' * (count != 1)} about {subject}."))
+
+
+@audit.command("retention")
+@log_option("The consultation log to set.")
+@click.argument("days", metavar="DAYS|off")
+def audit_retention(log_path: str | None, days: str) -> None:
+    """Keep consultations only DAYS days: every write to the log then deletes older ones."""
+    from ..audit.log import ConsultationLog
+
+    if not log_path:
+        raise UserError("no consultation log: give --log PATH or set MM_ADVISOR_LOG")
+    if days != "off" and not (days.isdigit() and 1 <= int(days) <= 36500):
+        raise UserError(f"{render.safe(days)!r}: give a number of days from 1 to 36500, or off")
+    with ConsultationLog(log_path, write=True) as log:
+        log.set_retention(None if days == "off" else int(days))
+    said = "kept for ever" if days == "off" else f"kept {days} days"
+    click.echo(f"Consultations in {log_path} are {said} (applied at every write).")
+
+
+@cli.group()
+def keys() -> None:
+    """Make the key pair that signs traces."""
+
+
+@keys.command("generate")
+@click.argument("folder", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
+@click.option("--force", is_flag=True, help="Replace a key pair already there.")
+def keys_generate(folder: Path, force: bool) -> None:
+    """Create an Ed25519 key pair in DIR: the private key signs traces (consult --sign-key, or
+    MM_ADVISOR_SIGNING_KEY) and stays with the office; the public key checks them (audit verify
+    --public-key) and can go to anyone."""
+    from ..audit import signing
+
+    private, public, key_id = signing.generate(folder, force)
+    click.echo(f"Private key: {private} (readable by you only; keep it safe)")
+    click.echo(f"Public key:  {public}")
+    click.echo(f"Key id:      {key_id}")

@@ -239,18 +239,22 @@ def rules_graph(where: Layout, fmt: str) -> None:
 @rules.command("show")
 @kb_options
 @click.argument("rule_id", metavar="ID")
-def rules_show(where: Layout, rule_id: str) -> None:
+@format_option("text", "json")
+def rules_show(where: Layout, rule_id: str, fmt: str) -> None:
     """Show one rule: citation, conditions, conclusions, what it reads and what depends on it."""
     from ..explanation import graph
 
     rb = rulebase_mod.load(where)
-    announce(where)
+    announce(where, machine=fmt == "json")
     try:
         rule = rb.rule(rule_id)
     except KeyError:
         raise UserError(
             f"no rule '{rule_id}'{did_you_mean(rule_id, [r.id for r in rb.rules])}"
         ) from None
+    if fmt == "json":
+        echo_json(graph.show_data(rb, rule))
+        return
     click.echo(graph.show(rb, rule), nl=False)
 
 

@@ -184,14 +184,15 @@ def format_option(*choices: str) -> Callable:
     )
 
 
-def log_option(help_text: str) -> Callable:
+def log_option(help_text: str, environment: bool = True) -> Callable:
+    """--log PATH; from MM_ADVISOR_LOG too, unless giving it changes what the command does."""
     return click.option(
         "--log",
         "log_path",
         metavar="PATH",
-        envvar="MM_ADVISOR_LOG",
+        envvar="MM_ADVISOR_LOG" if environment else None,
         type=click.Path(dir_okay=False),
-        help=help_text + " [env: MM_ADVISOR_LOG]",
+        help=help_text + (" [env: MM_ADVISOR_LOG]" if environment else ""),
     )
 
 

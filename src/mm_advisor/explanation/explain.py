@@ -75,7 +75,7 @@ class Explainer:
             section.add(depth, f"{safe(f['rule'])} (step {f['seq']}, shown above)")
             return
         self.shown[section.title].add(f["seq"])
-        section.add(depth, f"{safe(f['rule'])}: {safe(f['title'])}")
+        section.add(depth, f"step {f['seq']}, {safe(f['rule'])}: {safe(f['title'])}")
         section.add(depth + 1, f"cites {safe(_cite(f, self.sources))}")
         answers = [
             f"{safe(m['fact'])} = {value(m['value'])}"
@@ -233,3 +233,14 @@ def to_markdown(header: list[str], sections: list[Section]) -> str:
         out += ["", f"## {s.title}", ""]
         out += [f"{'  ' * depth}- {text}" for depth, text in s.lines]
     return "\n".join(out) + "\n"
+
+
+def to_json(header: list[str], sections: list[Section]) -> dict[str, Any]:
+    """The explanation as data: its header lines, and each section's lines with their depth."""
+    return {
+        "header": [line for line in header if line],
+        "sections": [
+            {"title": s.title, "lines": [{"depth": d, "text": t} for d, t in s.lines]}
+            for s in sections
+        ],
+    }

@@ -89,6 +89,34 @@ def dependents(rb: RuleBase, rule: Rule) -> list[tuple[str, str]]:
     ]
 
 
+def show_data(rb: RuleBase, rule: Rule) -> dict:
+    """One rule in full, as data."""
+    schema = rb.schema
+    derived = list(dict.fromkeys(d for c in rule.when for d in derived_read(c)))
+    return {
+        "id": rule.id,
+        "title": rule.title,
+        "location": rule.location,
+        "salience": rule.salience,
+        "source": {
+            "document": rule.source.document,
+            "title": rb.sources[rule.source.document].title,
+            "section": rule.source.section,
+            "quote": rule.source.quote,
+        },
+        "when": [describe(c, schema) for c in rule.when],
+        "then": {
+            "derive": list(rule.derive),
+            "score": dict(rule.score),
+            "conclude": rule.conclude,
+            "rule_out": list(rule.rule_out),
+        },
+        "reads_facts": list(dict.fromkeys(f for c in rule.when for f in facts_read(c))),
+        "reads_derived": {d: [r.id for r in rb.rules if d in r.derive] for d in derived},
+        "dependents": [{"rule": rid, "via": name} for rid, name in dependents(rb, rule)],
+    }
+
+
 def show(rb: RuleBase, rule: Rule) -> str:
     """One rule in full: citation, conditions, conclusions, what it reads and who depends on it."""
     schema = rb.schema

@@ -105,7 +105,9 @@ def read(root: Path, found: str) -> Layout:
     except InputError as exc:
         raise KnowledgeBaseError([Problem(where, 1, 1, str(exc).partition(": ")[2])]) from None
     except RecursionError:
-        raise KnowledgeBaseError([Problem(where, 1, 1, "invalid TOML: nested too deeply")]) from None
+        raise KnowledgeBaseError(
+            [Problem(where, 1, 1, "invalid TOML: nested too deeply")]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         at = re.search(r"at line (\d+), column (\d+)", str(exc))
         line, col = (int(at.group(1)), int(at.group(2))) if at else (1, 1)

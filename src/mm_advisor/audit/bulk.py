@@ -1,0 +1,102 @@
+"""Re-verify the consultations of a log in bulk, on every core, in id order.
+
+Each worker opens the log read-only and loads the knowledge base once; entries are verified in
+chunks and yielded in id order, so the output is the same whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ..errors import AdvisorError
+from ..knowledge import rulebase as rulebase_mod
+from ..knowledge.layout import Layout
+from ..reasoning.advisor import Advisor
+from . import signing
+from .log import ConsultationLog
+from .verify import CHANGED, EXIT, REASONING, TAMPERED, Verification, verify
+
+CHUNK = 500
+
+
+@dataclass
+class Summary:
+    counts: Counter = field(default_factory=Counter)  # status -> entries
+    damaged: list[tuple[int, str]] = field(default_factory=list)  # (id, why)
+
+    @property
+    def exit_code(self) -> int:
+        """The worst finding's code: tampered or damaged 1, then 3, then 4, else 0."""
+        if self.damaged or self.counts[TAMPERED]:
+            return 1
+        for status in (CHANGED, REASONING):
+            if self.counts[status]:
+                return EXIT[status]
+        return 0
+
+
+class _Worker:
+    """What one process needs: the log, the rules and the key, loaded once."""
+
+    def __init__(self, log_path: str, where: Layout, public_key: str | None):
+        self.log = ConsultationLog(log_path)
+        self.rulebase = rulebase_mod.load(where)
+        self.advisor = Advisor(self.rulebase)
+        self.verifier = signing.load_verifier(public_key) if public_key else None
+
+    def chunk(self, ids: list[int]) -> list[tuple[int, Verification | str]]:
+        out: list[tuple[int, Verification | str]] = []
+        for entry_id, doc in self.log.traces(ids):
+            if isinstance(doc, AdvisorError):
+                out.append((entry_id, str(doc)))
+            else:
+                where = f"{self.log.path}#{entry_id}"
+                out.append(
+                    (entry_id, verify(doc, self.rulebase, self.advisor, where, self.verifier))
+                )
+        found = {i for i, _ in out}
+        out += [(i, f"{self.log.path}: consultation {i} is gone") for i in ids if i not in found]
+        return sorted(out, key=lambda item: item[0])
+
+
+_worker: _Worker | None = None  # one per worker process, set by its initializer
+
+
+def _start(log_path: str, where: Layout, public_key: str | None) -> None:
+    global _worker
+    _worker = _Worker(log_path, where, public_key)
+
+
+def _run(ids: list[int]) -> list[tuple[int, Verification | str]]:
+    assert _worker is not None
+    return _worker.chunk(ids)
+
+
+def verify_log(
+    log_path: str, ids: list[int], where: Layout, public_key: str | None, jobs: int
+) -> Iterator[tuple[int, Verification | str]]:
+    """(id, Verification, or why the entry is damaged) for each id, in id order."""
+    chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    if jobs <= 1 or len(chunks) <= 1:
+        worker = _Worker(log_path, where, public_key)
+        for chunk in chunks:
+            yield from worker.chunk(chunk)
+        return
+    with multiprocessing.Pool(
+        jobs, initializer=_start, initargs=(log_path, where, public_key)
+    ) as pool:
+        for results in pool.imap(_run, chunks):
+            yield from results
+
+
+def summarise(results: list[tuple[int, Any]]) -> Summary:
+    summary = Summary()
+    for entry_id, found in results:
+        if isinstance(found, str):
+            summary.damaged.append((entry_id, found))
+        else:
+            summary.counts[found.status] += 1
+    return summary

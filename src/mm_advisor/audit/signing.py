@@ -1,0 +1,142 @@
+"""Signed traces: an Ed25519 key pair, and signatures over everything a trace holds.
+
+A digest only shows that a trace was not changed by accident: anyone who changes a trace can
+compute its digest again. A signature can only be made with the private key, which the office
+keeps; anyone with the public key can check it. The signature covers every field of the trace,
+`created_at`, the subject and the signing key's id included, so nothing can be changed, added,
+back-dated or re-attributed without it failing. The cryptography is the `cryptography` package's.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from ..errors import AdvisorError
+from ..files import InputError, read_text, write_atomic
+
+ALGORITHM = "ed25519"
+PRIVATE, PUBLIC = "mm-advisor-signing.key", "mm-advisor-signing.pub"
+VALID, INVALID, UNSIGNED, OTHER_KEY, MALFORMED = (
+    "valid",
+    "invalid",
+    "unsigned",
+    "other key",
+    "malformed",
+)
+
+
+class SigningKeyError(AdvisorError):
+    """A key file cannot be used."""
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    """A short name for a public key: the start of the sha256 of its raw bytes."""
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return f"{ALGORITHM}:{hashlib.sha256(raw).hexdigest()[:16]}"
+
+
+def payload(doc: dict[str, Any]) -> bytes:
+    """What a signature covers: the whole trace, the signature's own algorithm and key id too,
+    in the canonical form (sorted keys, no spaces, UTF-8); only the signature value is left out."""
+    content = {k: v for k, v in doc.items() if k != "signature"}
+    signature = doc.get("signature")
+    if isinstance(signature, dict):
+        content["signature"] = {k: v for k, v in signature.items() if k != "value"}
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@dataclass(frozen=True)
+class Signer:
+    private: Ed25519PrivateKey
+    key_id: str
+
+    def sign(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """`doc` with a signature over all of it."""
+        signed = {**doc, "signature": {"algorithm": ALGORITHM, "key_id": self.key_id}}
+        value = self.private.sign(payload(signed))
+        signed["signature"]["value"] = base64.b64encode(value).decode("ascii")
+        return signed
+
+
+@dataclass(frozen=True)
+class Verifier:
+    public: Ed25519PublicKey
+    key_id: str
+
+    def check(self, doc: dict[str, Any]) -> str:
+        """VALID, INVALID (changed since it was signed), UNSIGNED, OTHER_KEY or MALFORMED."""
+        signature = doc.get("signature")
+        if signature is None:
+            return UNSIGNED
+        if not isinstance(signature, dict) or signature.get("algorithm") != ALGORITHM:
+            return MALFORMED
+        if signature.get("key_id") != self.key_id:
+            return OTHER_KEY
+        try:
+            value = base64.b64decode(str(signature.get("value", "")), validate=True)
+            self.public.verify(value, payload(doc))
+        except (InvalidSignature, ValueError):
+            return INVALID
+        return VALID
+
+
+def generate(folder: Path, force: bool = False) -> tuple[Path, Path, str]:
+    """A new key pair in `folder`: the private key readable by its owner only."""
+    folder.mkdir(parents=True, exist_ok=True)
+    private_path, public_path = folder / PRIVATE, folder / PUBLIC
+    for path in (private_path, public_path):
+        if path.exists() and not force:
+            raise AdvisorError(f"{path}: a key is already there (add --force to replace it)")
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    write_atomic(str(private_path), pem.decode("ascii"))
+    write_atomic(str(public_path), public.decode("ascii"), private=False)
+    return private_path, public_path, key_id(private.public_key())
+
+
+def _pem(path: str) -> bytes:
+    try:
+        return read_text(path, limit=64 * 1024).encode("ascii")
+    except InputError as exc:
+        raise SigningKeyError(str(exc)) from None
+    except UnicodeEncodeError:
+        raise SigningKeyError(f"{path}: not a PEM key file") from None
+
+
+def load_signer(path: str) -> Signer:
+    """The private key in `path` (from `keys generate`)."""
+    if os.name == "posix" and os.path.exists(path) and os.stat(path).st_mode & 0o077:
+        raise SigningKeyError(f"{path}: the private key is readable by others: chmod 600 it")
+    try:
+        private = serialization.load_pem_private_key(_pem(path), password=None)
+    except (ValueError, TypeError):
+        raise SigningKeyError(f"{path}: not an unencrypted PEM private key") from None
+    if not isinstance(private, Ed25519PrivateKey):
+        raise SigningKeyError(f"{path}: not an Ed25519 key")
+    return Signer(private, key_id(private.public_key()))
+
+
+def load_verifier(path: str) -> Verifier:
+    """The public key in `path` (from `keys generate`)."""
+    try:
+        public = serialization.load_pem_public_key(_pem(path))
+    except (ValueError, TypeError):
+        raise SigningKeyError(f"{path}: not a PEM public key") from None
+    if not isinstance(public, Ed25519PublicKey):
+        raise SigningKeyError(f"{path}: not an Ed25519 key")
+    return Verifier(public, key_id(public))
