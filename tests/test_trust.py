@@ -1,0 +1,349 @@
+"""Audit you can trust: subjects, signatures, what verify finds, bulk re-verification, and the
+log treated as personal data."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import KB_ARGS, PROFILES, invoke
+
+from mm_advisor.audit import trace
+from mm_advisor.audit.log import ConsultationLog
+
+STEPPING = str(PROFILES / "stepping-stone.yaml")
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("keys")
+    result = invoke("keys", "generate", str(folder))
+    assert result.exit_code == 0, result.stderr
+    private, public = folder / "mm-advisor-signing.key", folder / "mm-advisor-signing.pub"
+    assert oct(private.stat().st_mode & 0o777) == "0o600"
+    key_id = result.stdout.splitlines()[-1].split()[-1]
+    return private, public, key_id
+
+
+def consult(tmp_path: Path, *args: str, name: str = "t.json") -> dict:
+    out = tmp_path / name
+    result = invoke("consult", *KB_ARGS, "--answers", STEPPING, "--trace-out", str(out), *args)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(out.read_text())
+
+
+def verify(path: Path, *args: str):
+    return invoke("audit", "verify", *KB_ARGS, str(path), *args)
+
+
+def test_a_subject_is_stored_as_given_and_never_required(tmp_path):
+    log = tmp_path / "log.db"
+    reference = "Case #2026/0412 – Müller"
+    doc = consult(tmp_path, "--subject", reference, "--log", str(log))
+    assert doc["subject"] == reference
+    assert consult(tmp_path, name="u.json")["subject"] is None
+    listed = json.loads(
+        invoke(
+            "audit", "list", "--log", str(log), "--subject", reference, "--format", "json"
+        ).stdout
+    )
+    assert [(e["id"], e["subject"]) for e in listed] == [(1, reference)]
+    refused = invoke("consult", *KB_ARGS, "--no-input", "--subject", "x\x1b[2J")
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        "Error: --subject 'x\\\\x1b[2J': a reference is 1 to 200 characters, without control "
+        "characters\n",
+    )
+
+
+def test_keys_generate_refuses_to_replace_a_key(keys):
+    private, _, _ = keys
+    again = invoke("keys", "generate", str(private.parent))
+    assert (
+        again.exit_code == 2
+        and "a key is already there (add --force to replace it)" in again.stderr
+    )
+
+
+def test_a_signed_trace_verifies_and_a_forgery_does_not(tmp_path, keys):
+    private, public, key_id = keys
+    consult(tmp_path, "--sign-key", str(private))
+    path = tmp_path / "t.json"
+    good = verify(path, "--public-key", str(public))
+    assert good.exit_code == 0
+    assert f"signature: valid, by key {key_id}\n" in good.stdout
+    forged = json.loads(path.read_text())
+    forged["summary"] = "Forged summary."
+    forged["content_digest"] = trace.content_digest(forged)  # a forger recomputes the digest
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    refused = verify(tmp_path / "forged.json", "--public-key", str(public))
+    assert refused.exit_code == 1
+    assert "content digest: ok\n" in refused.stdout
+    assert "signature: FAILED: the trace was changed after it was signed\n" in refused.stdout
+    assert refused.stdout.endswith(
+        "verdict: TAMPERED: it was changed after it was written (exit 1)\n"
+    )
+
+
+def test_back_dating_fails_signed_or_not(tmp_path, keys):
+    private, public, _ = keys
+    for signed in (False, True):
+        doc = consult(tmp_path, *(["--sign-key", str(private)] if signed else []))
+        doc["created_at"] = "1999-01-01T00:00:00Z"
+        path = tmp_path / "old.json"
+        path.write_text(json.dumps(doc))
+        result = verify(path, *(["--public-key", str(public)] if signed else []))
+        assert result.exit_code == 1
+        assert "content digest: MISMATCH" in result.stdout
+
+
+def test_an_unsigned_trace_says_anyone_can_recompute_a_digest_and_fails_when_a_key_is_given(
+    tmp_path, keys
+):
+    _, public, _ = keys
+    consult(tmp_path)
+    plain = verify(tmp_path / "t.json")
+    assert plain.exit_code == 0
+    assert (
+        "signature: none: the trace is not signed, and anyone can recompute a digest\n"
+        in plain.stdout
+    )
+    expected = verify(tmp_path / "t.json", "--public-key", str(public))
+    assert expected.exit_code == 1
+    assert (
+        "signature: MISSING: the trace is not signed, so anyone could have written it\n"
+        in expected.stdout
+    )
+
+
+def test_a_signature_by_another_key_fails(tmp_path, keys):
+    _, public, _ = keys
+    other = tmp_path / "other"
+    invoke("keys", "generate", str(other))
+    consult(tmp_path, "--sign-key", str(other / "mm-advisor-signing.key"))
+    result = verify(tmp_path / "t.json", "--public-key", str(public))
+    assert result.exit_code == 1 and "FAILED: signed by key ed25519:" in result.stdout
+
+
+def test_a_different_recommendation_today_exits_3(tmp_path, kb_copy):
+    consult(tmp_path)
+    rules, facts = kb_copy
+    table = rules / "5-comparison.yaml"  # a MicroMasters alone no longer ruled out for degrees
+    table.write_text(
+        table.read_text().replace("rule_out: [micromasters]", "score: {micromasters: 1}")
+    )
+    result = invoke(
+        "audit", "verify", "--rules", str(rules), "--facts", str(facts), str(tmp_path / "t.json")
+    )
+    assert result.exit_code == 3, result.stdout
+    assert "recommendation: recorded micromasters_pathway, today micromasters\n" in result.stdout
+    data = json.loads(
+        invoke(
+            "audit",
+            "verify",
+            "--rules",
+            str(rules),
+            "--facts",
+            str(facts),
+            str(tmp_path / "t.json"),
+            "--format",
+            "json",
+        ).stdout
+    )
+    assert (data["status"], data["exit_code"], data["recommendation"]) == (
+        "changed",
+        3,
+        {"recorded": "micromasters_pathway", "today": "micromasters"},
+    )
+
+
+def test_verify_reads_standard_input(tmp_path):
+    consult(tmp_path)
+    result = invoke("audit", "verify", *KB_ARGS, "-", input=(tmp_path / "t.json").read_text())
+    assert result.exit_code == 0 and "verdict: intact" in result.stdout
+
+
+def test_the_exit_codes_are_in_the_help():
+    text = " ".join(invoke("audit", "verify", "--help").stdout.split())
+    for line in (
+        "0 success",
+        "1 tampered: the digest or the signature fails",
+        "3 intact, but today's rules reach a different recommendation",
+        "4 intact, the same recommendation, but the reasoning differs",
+    ):
+        assert line in text
+
+
+def test_explain_refuses_a_tampered_trace_unless_forced(tmp_path):
+    doc = consult(tmp_path)
+    doc["recommendation"] = "full_masters"  # the header would say one thing, the summary another
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    refused = invoke("explain", *KB_ARGS, str(path))
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert refused.stderr.startswith(
+        "WARNING: this trace fails its integrity check (digest MISMATCH"
+    )
+    forced = invoke("explain", *KB_ARGS, str(path), "--force")
+    assert forced.exit_code == 0
+    assert forced.stdout.startswith("WARNING: this trace fails its integrity check")
+
+
+def log_of(tmp_path: Path, count: int = 3, **extra: str) -> Path:
+    log = tmp_path / "log.db"
+    for i in range(count):
+        invoke("consult", *KB_ARGS, "--answers", STEPPING, "--log", str(log), "--subject", f"S{i}")
+    return log
+
+
+def test_the_log_is_private(tmp_path):
+    log = log_of(tmp_path, 1)
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+    for side in tmp_path.glob("log.db-*"):
+        assert oct(side.stat().st_mode & 0o777) == "0o600", side
+
+
+def test_forget_a_subject_leaves_nothing_recoverable(tmp_path):
+    log = log_of(tmp_path, 3)
+    result = invoke("audit", "forget", "--log", str(log), "--subject", "S1")
+    assert (result.exit_code, result.stdout) == (0, "Deleted 1 consultation about S1.\n")
+    data = b"".join(p.read_bytes() for p in tmp_path.glob("log.db*"))
+    assert b'"subject": "S1"' not in data and b"S0" in data
+    listed = json.loads(invoke("audit", "list", "--log", str(log), "--format", "json").stdout)
+    assert [e["subject"] for e in listed] == ["S0", "S2"]
+
+
+def test_prune_and_retention(tmp_path):
+    log = tmp_path / "log.db"
+    doc = json.loads(invoke("consult", *KB_ARGS, "--answers", STEPPING, "--format", "json").stdout)
+    with ConsultationLog(str(log), write=True) as kept:
+        kept.append(trace.stamped(doc, at="2001-01-01T00:00:00Z"))
+        kept.append(trace.stamped(doc, at="2020-06-01T00:00:00Z"))
+    pruned = invoke("audit", "prune", "--log", str(log), "--before", "2010-01-01")
+    assert pruned.stdout == "Deleted 1 consultation made before 2010-01-01T00:00:00Z.\n"
+    assert invoke("audit", "retention", "--log", str(log), "30").exit_code == 0
+    invoke("consult", *KB_ARGS, "--answers", STEPPING, "--log", str(log))
+    listed = json.loads(invoke("audit", "list", "--log", str(log), "--format", "json").stdout)
+    assert [e["id"] for e in listed] == [3]  # the 2020 entry expired at this write
+
+
+def test_filters_suggest_and_read_spans(tmp_path):
+    log = log_of(tmp_path, 1)
+    wrong = invoke("audit", "list", *KB_ARGS, "--log", str(log), "--recommendation", "fullmasters")
+    assert wrong.exit_code == 2
+    assert "(did you mean 'full_masters'?)" in wrong.stderr
+    assert (
+        len(
+            json.loads(
+                invoke(
+                    "audit", "list", "--log", str(log), "--since", "7d", "--format", "json"
+                ).stdout
+            )
+        )
+        == 1
+    )
+    bad = invoke("audit", "list", "--log", str(log), "--since", "yesterday")
+    assert bad.exit_code == 2 and "expected a date (2026-11-01)" in bad.stderr
+
+
+def test_bulk_reverification_after_a_rule_change(tmp_path, kb_copy):
+    log = log_of(tmp_path, 3)
+    invoke("consult", *KB_ARGS, "--set", "budget=low", "--log", str(log))
+    rules, facts = kb_copy
+    benefits = rules / "4-benefits.yaml"
+    benefits.write_text(
+        benefits.read_text().replace(
+            "score: {micromasters_pathway: 3}", "score: {micromasters_pathway: 4}"
+        )
+    )
+    args = ("--rules", str(rules), "--facts", str(facts), "--log", str(log))
+    result = invoke("audit", "verify", *args, "--all", "--jobs", "1")
+    assert result.exit_code == 4
+    assert result.stdout.splitlines()[-5:] == [
+        "4 consultations checked:",
+        "        1  intact, and today's rules reproduce it",
+        "        0  TAMPERED: it was changed after it was written",
+        "        0  intact, but today's rules reach a DIFFERENT RECOMMENDATION",
+        "        3  intact, the same recommendation, but the REASONING DIFFERS",
+    ]
+    data = json.loads(
+        invoke("audit", "verify", *args, "--all", "--format", "json", "--jobs", "2").stdout
+    )
+    assert data["summary"] == {"reproduced": 1, "tampered": 0, "changed": 0, "reasoning": 3}
+    assert [f["id"] for f in data["findings"]] == [1, 2, 3]
+    some = json.loads(invoke("audit", "verify", *args, "4", "--format", "json").stdout)
+    assert some["checked"] == 1 and some["summary"]["reproduced"] == 1
+
+
+def test_a_damaged_entry_is_named_and_skipped(tmp_path):
+    log = log_of(tmp_path, 3)
+    db = sqlite3.connect(log)
+    db.execute("UPDATE consultations SET trace = '{\"broken' WHERE id = 2")
+    db.commit()
+    db.close()
+    listed = json.loads(invoke("audit", "list", "--log", str(log), "--format", "json").stdout)
+    assert [e["id"] for e in listed] == [1, 2, 3]
+    shown = invoke("audit", "show", *KB_ARGS, "--log", str(log), "2")
+    assert shown.exit_code == 2
+    assert shown.stderr.startswith(f"Error: {log}: consultation 2:1:2: not valid JSON")
+    result = invoke("audit", "verify", *KB_ARGS, "--log", str(log), "--all")
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"2: DAMAGED: {log}: consultation 2:1:2: not valid JSON")
+
+
+def test_a_database_that_is_not_a_log_is_never_changed(tmp_path):
+    other = tmp_path / "other.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE notes (text TEXT)")
+    db.execute("INSERT INTO notes VALUES ('mine')")
+    db.commit()
+    db.close()
+    before = (other.read_bytes(), other.stat().st_mtime_ns)
+    for args in (["audit", "list"], ["audit", "show", "1"], ["audit", "verify", "--all"]):
+        result = invoke(*args, "--log", str(other))
+        assert result.exit_code == 2
+        assert (
+            result.stderr
+            == f"Error: {other}: not a consultation log (it has no consultations table)\n"
+        )
+    assert (other.read_bytes(), other.stat().st_mtime_ns) == before
+    assert sorted(os.listdir(tmp_path)) == ["other.db"]
+
+
+def test_a_log_from_a_newer_version_is_refused(tmp_path):
+    log = log_of(tmp_path, 1)
+    db = sqlite3.connect(log)
+    db.execute("PRAGMA user_version = 99")
+    db.commit()
+    db.close()
+    result = invoke("audit", "list", "--log", str(log))
+    assert result.stderr == (
+        f"Error: {log}: a consultation log of schema version 99, written by a newer mm-advisor "
+        "(this one reads up to 2)\n"
+    )
+
+
+def test_every_reading_command_speaks_json(tmp_path):
+    consult(tmp_path)
+    path = str(tmp_path / "t.json")
+    explained = json.loads(invoke("explain", *KB_ARGS, path, "--format", "json").stdout)
+    assert [s["title"] for s in explained["sections"]] == [
+        "How it was reached",
+        "Why not the other options",
+        "What if an answer changed",
+    ]
+    shown = json.loads(
+        invoke("rules", "show", *KB_ARGS, "credit-stacks", "--format", "json").stdout
+    )
+    assert shown["then"]["derive"] == ["credit_stacks_into_degree"]
+    assert shown["source"]["title"] == "Are MicroMasters Worth It?"
+    log = log_of(tmp_path, 1)
+    assert (
+        json.loads(invoke("audit", "show", "--log", str(log), "1", "--format", "json").stdout)[
+            "subject"
+        ]
+        == "S0"
+    )
