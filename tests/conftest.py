@@ -54,10 +54,7 @@ def invoke(*args: str, input: str | None = None, kb_line: bool = False):
         for stream in ("stdout_bytes", "stderr_bytes"):
             data = getattr(result, stream)
             if data and data.startswith(b"Knowledge base: "):
-                rest = data.split(b"\n", 1)[1] if b"\n" in data else b""
-                while rest.startswith(b"  ") and data.count(b"\n") > 1:  # a wrapped line
-                    rest = rest.split(b"\n", 1)[1] if b"\n" in rest else b""
-                setattr(result, stream, rest)
+                setattr(result, stream, data.partition(b"\n")[2])
     return result
 
 

@@ -42,6 +42,16 @@ def test_outside_any_knowledge_base_the_shipped_one_is_used(tmp_path, monkeypatc
     assert first_line("kb").endswith("(shipped with mm-advisor)")
 
 
+def test_a_long_path_is_named_on_one_line_and_never_wrapped(tmp_path, monkeypatch):
+    """CI installs the package under a long site-packages path: the line once wrapped there."""
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 6)
+    assert invoke("init", str(deep)).exit_code == 0
+    monkeypatch.delenv(layout.ENV, raising=False)
+    lines = invoke("rules", "lint", "--kb", str(deep), kb_line=True).stderr.splitlines()
+    assert lines[0] == f"Knowledge base: {deep} (--kb)"
+    assert lines[1].endswith("warnings.")
+
+
 def test_kb_option_then_environment_then_discovery(own_kb, tmp_path, monkeypatch):
     assert first_line("kb") == "Knowledge base: . (mm-advisor.toml found)"
     monkeypatch.setenv(layout.ENV, str(REPO))

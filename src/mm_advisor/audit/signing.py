@@ -2,9 +2,11 @@
 
 A digest only shows that a trace was not changed by accident: anyone who changes a trace can
 compute its digest again. A signature can only be made with the private key, which the office
-keeps; anyone with the public key can check it. The signature covers every field of the trace,
-`created_at`, the subject and the signing key's id included, so nothing can be changed, added,
-back-dated or re-attributed without it failing. The cryptography is the `cryptography` package's.
+keeps; anyone with the public key can check it. The signature signs the content digest (which
+covers every other field, `created_at` and the subject included) together with the signing key's
+id, so nothing can be changed, added, back-dated or re-attributed without it failing, once the
+digest is recomputed, as verification always does. The cryptography is the `cryptography`
+package's.
 """
 
 from __future__ import annotations
@@ -46,12 +48,14 @@ def key_id(public: Ed25519PublicKey) -> str:
 
 
 def payload(doc: dict[str, Any]) -> bytes:
-    """What a signature covers: the whole trace, the signature's own algorithm and key id too,
-    in the canonical form (sorted keys, no spaces, UTF-8); only the signature value is left out."""
-    content = {k: v for k, v in doc.items() if k != "signature"}
+    """What a signature covers: the trace's content digest, which covers every other field
+    (created_at and the subject included), and the signature's own algorithm and key id, in the
+    canonical form (sorted keys, no spaces, UTF-8). A verifier recomputes the digest first."""
     signature = doc.get("signature")
-    if isinstance(signature, dict):
-        content["signature"] = {k: v for k, v in signature.items() if k != "value"}
+    meta = (
+        {k: v for k, v in signature.items() if k != "value"} if isinstance(signature, dict) else {}
+    )
+    content = {"content_digest": doc.get("content_digest"), "signature": meta}
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -35,6 +35,11 @@ _TYPES = {
 }
 
 
+def _same(a: Any, b: Any) -> bool:
+    """JSON equality: 2 and 2.0 are the same number; true is not 1."""
+    return a == b and (type(a) is bool) == (type(b) is bool)
+
+
 def _describe(value: Any) -> str:
     kind = {dict: "an object", list: "a list", str: "text", bool: "true/false"}.get(type(value))
     return kind or ("null" if value is None else "a number")
@@ -61,28 +66,33 @@ class _Compiler:
         checks: list[Check] = []
         if "$ref" in schema:
             checks.append(self.ref(schema["$ref"]))
-        if "type" in schema:
+        structured = schema.get("type") == "object" and any(
+            k in schema for k in ("properties", "required", "additionalProperties", "propertyNames")
+        )
+        if "type" in schema and not structured:
             names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
             allowed = frozenset(t for n in names for t in _TYPES[n])
             wanted = " or ".join(names)
-            checks.append(
-                lambda v, p, allowed=allowed, wanted=wanted: (
-                    None if type(v) in allowed else f"{p}: expected {wanted}, found {_describe(v)}"
-                )
-            )
+            # JSON Schema counts 2.0 as an integer, as the reference validator does.
+            whole = "integer" in names and "number" not in names
+
+            def typed(v: Any, p: str, allowed=allowed, wanted=wanted, whole=whole) -> str | None:
+                if type(v) in allowed or (whole and type(v) is float and v.is_integer()):
+                    return None
+                return f"{p}: expected {wanted}, found {_describe(v)}"
+
+            checks.append(typed)
         if "const" in schema:
             const = schema["const"]
             checks.append(
-                lambda v, p, c=const: (
-                    None if v == c and type(v) is type(c) else f"{p}: expected {json.dumps(c)}"
-                )
+                lambda v, p, c=const: None if _same(v, c) else f"{p}: expected {json.dumps(c)}"
             )
         if "enum" in schema:
             allowed = schema["enum"]
             checks.append(
                 lambda v, p, a=allowed: (
                     None
-                    if any(v == x and type(v) is type(x) for x in a)
+                    if any(_same(v, x) for x in a)
                     else f"{p}: expected one of {', '.join(json.dumps(x) for x in a)}"
                 )
             )
@@ -176,43 +186,41 @@ class _Compiler:
         return check
 
     def object(self, schema: dict[str, Any]) -> Check:
-        properties = {k: self.compile(v) for k, v in schema.get("properties", {}).items()}
-        required = list(schema.get("required", ()))
+        properties = [(k, self.compile(v)) for k, v in schema.get("properties", {}).items()]
+        known = frozenset(k for k, _ in properties)
+        required = frozenset(schema.get("required", ()))
+        order = [k for k in schema.get("required", ())]
         extra = schema.get("additionalProperties", True)
         extra_check = self.compile(extra) if isinstance(extra, dict) else None
         names = self.compile(schema["propertyNames"]) if "propertyNames" in schema else None
+        typed = schema.get("type") == "object"  # then the type is checked here too
 
         def check(value: Any, path: str) -> str | None:
-            if not isinstance(value, dict):
-                return None
-            for key in required:
-                if key not in value:
-                    return f"{path}: missing '{key}'"
-            for key, item in value.items():
-                where = (
-                    f"{path}.{key}" if _PLAIN_KEY.match(str(key)) else f"{path}[{json.dumps(key)}]"
-                )
-                if names is not None:
-                    problem = names(key, where)
+            if type(value) is not dict:
+                return f"{path}: expected object, found {_describe(value)}" if typed else None
+            keys = value.keys()
+            if not required <= keys:
+                return f"{path}: missing '{next(k for k in order if k not in keys)}'"
+            if extra is False and not keys <= known:
+                return f"{path}.{next(k for k in keys if k not in known)}: not expected here"
+            for key, own in properties:
+                if key in value:
+                    problem = own(value[key], path + "." + key)
                     if problem is not None:
-                        return f"{where}: not a valid name"
-                own = properties.get(key)
-                if own is not None:
-                    problem = own(item, where)
-                elif extra is False:
-                    return f"{where}: not expected here"
-                elif extra_check is not None:
-                    problem = extra_check(item, where)
-                else:
-                    problem = None
-                if problem is not None:
-                    return problem
+                        return problem
+            if names is None and extra_check is None:
+                return None
+            for key in keys:
+                where = path + "." + key
+                if names is not None and names(key, where) is not None:
+                    return f"{where}: not a valid name"
+                if extra_check is not None and key not in known:
+                    problem = extra_check(value[key], where)
+                    if problem is not None:
+                        return problem
             return None
 
         return check
-
-
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @lru_cache(maxsize=1)
