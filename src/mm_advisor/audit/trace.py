@@ -169,7 +169,8 @@ def _join(words: list[str]) -> str:
 
 def canonical(doc: dict[str, Any]) -> bytes:
     """The digested form of a trace: sorted keys, no spaces, UTF-8, sealed fields left out."""
-    unsealed = _UNSEALED.get(doc.get("trace_version"), _UNSEALED[TRACE_VERSION])
+    version = doc.get("trace_version")
+    unsealed = _UNSEALED[version if version in VERSIONS else TRACE_VERSION]
     content = {k: v for k, v in doc.items() if k not in unsealed}
     return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

@@ -155,7 +155,7 @@ def rules_lint(where: Layout, strict: bool, show_ignored: bool, fmt: str) -> Non
             ]
         )
     for p, ignored in shown if fmt != "json" else ():
-        message = render.safe(p.message)
+        message = render.line(p.message)
         if fmt == "github":
             if not ignored:
                 click.echo(
@@ -323,7 +323,7 @@ def rules_test(
     loaded, problems = scenarios_mod.check(paths, rb)
     if problems:
         for problem in problems:
-            click.echo(f"Error: {render.safe(problem)}", err=True)
+            click.echo(f"Error: {render.line(problem)}", err=True)
         raise click.exceptions.Exit(2)
     outcomes, coverage = testing.run(loaded, Advisor(rb))
     if junit:

@@ -82,7 +82,7 @@ class AdvisorGroup(click.Group):
         except AdvisorError as exc:
             if ctx.meta.get("mm_advisor.debug"):
                 raise
-            raise UserError(render.safe(str(exc)), exc.exit_code) from None
+            raise UserError(render.line(exc), exc.exit_code) from None
         except (KeyboardInterrupt, click.Abort):
             click.echo("\nInterrupted.", err=True)
             raise click.exceptions.Exit(130) from None
@@ -98,7 +98,7 @@ class AdvisorGroup(click.Group):
             code = result if isinstance(result, int) else 0
             sys.stdout.flush()
         except click.ClickException as exc:
-            exc.message = render.safe(exc.message)
+            exc.message = render.line(exc.message)
             exc.show()
             code = exc.exit_code
         except (click.Abort, KeyboardInterrupt, EOFError):

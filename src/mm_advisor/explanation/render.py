@@ -24,6 +24,12 @@ def safe(text: Any) -> str:
     return _CONTROL.sub(_visible, str(text))
 
 
+def line(text: Any) -> str:
+    """`text` made safe and kept on one line: newlines and tabs are shown as \\n and \\t (an
+    error is one line, whatever the value it quotes)."""
+    return safe(text).replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
+
+
 def value(v: Any) -> str:
     if v is None:
         return "unknown"

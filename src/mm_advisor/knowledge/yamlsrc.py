@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,11 @@ class _Refused(Exception):
         self.mark, self.message = mark, message
 
 
+_READ: OrderedDict[tuple[str, str], Node | None] = OrderedDict()  # what was read lately
+_READ_ENTRIES, _READ_TEXT = 256, 64 * 1024  # files read again unchanged (by a long-running
+# process, a batch worker, a test suite) are not parsed again; their Nodes are never modified
+
+
 def load_text(text: str, path: str) -> Node | None:
     """Read YAML text into Nodes; KnowledgeBaseError gives each fault as one positioned line.
 
@@ -94,6 +100,19 @@ def load_text(text: str, path: str) -> Node | None:
     null), lists and mappings, at most MAX_DEPTH deep. Anchors and aliases, merge keys, complex
     keys, tags, dates and binary are refused as they are met, so nothing is ever expanded.
     """
+    key = (path, text)
+    if key in _READ:
+        _READ.move_to_end(key)
+        return _READ[key]
+    node = _parse(text, path)
+    if len(text) <= _READ_TEXT:
+        _READ[key] = node
+        if len(_READ) > _READ_ENTRIES:
+            _READ.popitem(last=False)
+    return node
+
+
+def _parse(text: str, path: str) -> Node | None:
     try:
         try:
             return _Builder(path).build(yaml.parse(text, Loader=_LOADER))

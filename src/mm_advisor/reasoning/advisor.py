@@ -65,7 +65,7 @@ class Advisor:
 
     def __init__(self, rulebase: RuleBase):
         self.rulebase = rulebase
-        self.compiled = CompiledRuleBase(rulebase)
+        self.compiled = CompiledRuleBase.shared(rulebase)
         self.fast = Evaluator(rulebase)
 
     def consult(self, answers: Mapping[str, Any]) -> Result:

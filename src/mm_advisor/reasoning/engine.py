@@ -251,6 +251,9 @@ def _compile_rule(rule: Rule) -> Any:
     )
 
 
+_COMPILED: dict[tuple, "CompiledRuleBase"] = {}
+
+
 class CompiledRuleBase:
     """A rule base compiled once into a Rete network; `run` reuses it for every consultation."""
 
@@ -265,6 +268,17 @@ class CompiledRuleBase:
         self._engine.strategy = DeterministicStrategy(
             {rule.id: (rule.salience, rule.order) for rule in rulebase.rules}
         )
+
+    @classmethod
+    def shared(cls, rulebase: RuleBase) -> "CompiledRuleBase":
+        """The network for these rules, built once per process: a test suite, a long-running
+        service or repeated consultations in one process reuse it (runs leave no state)."""
+        key = (rulebase.digest, rulebase.rules)
+        if key not in _COMPILED:
+            if len(_COMPILED) >= 8:
+                _COMPILED.pop(next(iter(_COMPILED)))
+            _COMPILED[key] = cls(rulebase)
+        return _COMPILED[key]
 
     def run(self, answers: Mapping[str, Any]) -> Run:
         """Run the rules on `answers` (fact name -> typed value, None when unknown)."""

@@ -1,0 +1,318 @@
+"""Our own fuzz suite: hostile answers documents, `--set` values, rule and fact files and traces,
+driven through the CLI in process. Every case must keep the promise the README makes:
+
+- the exit code is one of the documented ones, and no exception escapes (no traceback);
+- a mistake (exit 2) is one line on stderr starting "Error: " (`rules test` gives one such line
+  for each problem in the scenario files; `explain --force` warns first that it reads a trace
+  that failed its integrity check);
+- nothing from the input reaches the terminal raw: no control character, lone surrogate or
+  bidirectional override in stdout or stderr, and both are valid UTF-8;
+- a JSON result is JSON, and a re-sealed trace that breaks its schema is never accepted.
+
+CI runs the "fuzz-ci" profile: derandomised (the same cases on every run), 10,000 cases in all.
+`MM_ADVISOR_FUZZ=long pytest tests/test_fuzz.py` runs twenty times as many, with fresh seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from conftest import FACTS, PROFILES, REPO, RULES, invoke
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mm_advisor.audit import trace
+from mm_advisor.knowledge import rulebase
+
+LONG = os.environ.get("MM_ADVISOR_FUZZ") == "long"
+settings.register_profile(
+    "fuzz",
+    derandomize=not LONG,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+def cases(n: int):
+    return settings(settings.get_profile("fuzz"), max_examples=n * (20 if LONG else 1))
+
+
+KB = rulebase.load(rulebase.Layout.of(RULES, FACTS))
+FACT_NAMES = sorted(KB.schema.facts)
+TRACE_SCHEMA = json.loads((REPO / "src/mm_advisor/schemas/trace.schema.json").read_text())
+UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def keeps_the_promise(
+    result, exits: set[int], json_out: bool = False, allow_many: bool = False
+) -> None:
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"an exception escaped: {result.exception!r}") from result.exception
+    assert result.exit_code in exits, (result.exit_code, result.stderr[-300:])
+    stdout = result.stdout_bytes.decode("utf-8")  # strict: no lone surrogate was written
+    stderr = result.stderr_bytes.decode("utf-8")
+    for stream in (stdout, stderr):
+        assert not UNSAFE.search(stream), UNSAFE.search(stream)
+    assert "Traceback" not in stderr
+    if result.exit_code == 2:
+        lines = stderr.splitlines()
+        assert lines and lines[-1].startswith("Error: "), stderr[:500]
+        assert len(lines) == 1 or allow_many, stderr[:500]
+    if json_out and result.exit_code == 0:
+        json.loads(stdout)
+
+
+# Fragments a hostile file holds: each once broke the reader or reached the terminal.
+NASTY = [
+    "&a [1, 2]",
+    "*a",
+    "<<: {x: 1}",
+    "? [a, b]\n: c",
+    "!!binary aGVsbG8=",
+    "!tag x",
+    "!!python/object:os.system x",
+    "2026-11-29",
+    "2026-11-29T10:00:00Z",
+    "9" * 4400,
+    "-" + "1" * 30,
+    "1e999",
+    ".nan",
+    '"\\x1b]0;pwned\\x07"',
+    '"\\u202e evil"',
+    '"\\ud800"',
+    "\x1b[31mred\x1b[0m",
+    "\x00",
+    "\x85",
+    "\ufeff",
+    "[" * 200 + "]" * 200,
+    "{a: " * 60 + "1" + "}" * 60,
+    "- " * 80 + "x",
+    "%YAML 1.1\n---",
+    "--- a\n--- b",
+    "...",
+    "'unterminated",
+    '"unterminated',
+    "\t",
+    "key: [1,\n",
+    "@",
+    "`",
+    "|\n  text",
+    ">-\n  folded",
+    "null",
+    "~",
+    "yes",
+    "No",
+]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=30),
+    st.sampled_from(["yes", "no", "unknown", "low", "medium", "high", "12", "not sure"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+keys = st.one_of(st.sampled_from(FACT_NAMES), st.text(max_size=20))
+
+
+def _yaml_text(data, style: int) -> str:
+    if style == 0:
+        return json.dumps(data, ensure_ascii=style == 1, allow_nan=True)
+    return yaml.safe_dump(data, default_flow_style=style == 2, allow_unicode=True)
+
+
+@st.composite
+def answers_documents(draw) -> str:
+    """A mapping of (mostly) fact names to values, as YAML or JSON, maybe with a nasty splice."""
+    data = draw(st.dictionaries(keys, values, max_size=6))
+    text = _yaml_text(data, draw(st.integers(0, 3)))
+    for _ in range(draw(st.integers(0, 2))):
+        fragment = draw(st.sampled_from(NASTY))
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(["", "\n", "x: ", "- "])) + fragment + text[at:]
+    return text
+
+
+@cases(3000)
+@given(answers_documents(), st.sampled_from(["text", "json"]))
+def test_any_answers_document_keeps_the_promise(document, fmt):
+    result = invoke("consult", "--answers", "-", "--no-input", "--format", fmt, input=document)
+    keeps_the_promise(result, {0, 2}, json_out=fmt == "json")
+
+
+set_values = st.one_of(
+    st.text(max_size=40),  # every category: controls, surrogates (argv's surrogateescape), bidi
+    st.sampled_from(NASTY),
+    st.sampled_from(["yes", "no", "unknown", "low", "high", "0", "-1", "999999999999", "1.5"]),
+)
+
+
+@cases(2800)
+@given(st.lists(st.tuples(keys, set_values, st.sampled_from(["=", ""])), min_size=1, max_size=4))
+def test_any_set_values_keep_the_promise(pairs):
+    args = [arg for name, value, eq in pairs for arg in ("--set", f"{name}{eq}{value}")]
+    result = invoke("consult", "--no-input", "--format", "json", *args)
+    keeps_the_promise(result, {0, 2}, json_out=True)
+
+
+# --- rule and fact files -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scratch_kb(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("fuzz-kb") / "kb"
+    assert invoke("init", str(root)).exit_code == 0
+    return root
+
+
+KB_FILES = sorted(str(p.relative_to(REPO)) for p in [*RULES.glob("*.yaml"), *FACTS.glob("*.yaml")])
+ORIGINALS = {name: (REPO / name).read_text() for name in KB_FILES}
+
+
+@st.composite
+def mutations(draw, text: str) -> str:
+    """A file after one to three of the slips or attacks an editor or an intruder makes."""
+    lines = text.split("\n")
+    for _ in range(draw(st.integers(1, 3))):
+        i = draw(st.integers(0, len(lines) - 1))
+        op = draw(st.integers(0, 6))
+        if op == 0:
+            del lines[i]
+        elif op == 1:
+            lines.insert(i, lines[i])
+        elif op == 2:
+            j = draw(st.integers(0, len(lines) - 1))
+            lines[i], lines[j] = lines[j], lines[i]
+        elif op == 3:
+            lines[i] = draw(st.sampled_from(["  ", ""])) + lines[i][draw(st.integers(0, 2)) :]
+        elif op == 4:
+            at = draw(st.integers(0, len(lines[i])))
+            lines[i] = lines[i][:at] + draw(st.sampled_from(NASTY)) + lines[i][at:]
+        elif op == 5:
+            words = re.findall(r"[A-Za-z_]+", text)
+            if words and re.search(r"[A-Za-z_]+", lines[i]):
+                lines[i] = re.sub(r"[A-Za-z_]+", draw(st.sampled_from(words)), lines[i], count=1)
+        else:
+            lines = lines[: i + 1]
+            lines[-1] = lines[-1][: draw(st.integers(0, len(lines[-1])))]
+    return "\n".join(lines)
+
+
+@st.composite
+def mutated_files(draw) -> tuple[str, str]:
+    name = draw(st.sampled_from(KB_FILES))
+    return name, draw(mutations(ORIGINALS[name]))
+
+
+@cases(1200)
+@given(mutated_files(), st.sampled_from(["lint", "consult", "test"]))
+def test_any_edit_of_a_rule_or_fact_file_keeps_the_promise(scratch_kb, edit, command):
+    name, text = edit
+    target = scratch_kb / name
+    target.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        if command == "lint":
+            result = invoke("rules", "lint", "--kb", str(scratch_kb), "--format", "json")
+            keeps_the_promise(result, {0, 1, 2})
+        elif command == "consult":
+            args = ["--set", "wants_complete_degree=yes", "--set", "budget=low"]
+            result = invoke("consult", "--kb", str(scratch_kb), "--no-input", *args)
+            keeps_the_promise(result, {0, 2})
+        else:
+            result = invoke("rules", "test", "--kb", str(scratch_kb))
+            keeps_the_promise(result, {0, 1, 2}, allow_many=True)
+    finally:
+        target.write_text(ORIGINALS[name])
+
+
+# --- traces --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def traces() -> list[dict]:
+    found = []
+    for path in sorted(PROFILES.glob("*.yaml"))[:4]:
+        result = invoke("consult", "--answers", str(path), "--no-input", "--format", "json")
+        found.append(json.loads(result.stdout))
+    return found
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**25), max_value=10**25)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20)
+    | st.sampled_from(NASTY),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(doc, prefix=()):
+    yield prefix
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from _paths(v, (*prefix, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from _paths(v, (*prefix, i))
+
+
+@st.composite
+def tampered_traces(draw, base: list[dict]) -> tuple[str, bool]:
+    """A trace with fields deleted or replaced by nonsense, re-sealed or not, or its text cut."""
+    doc = json.loads(json.dumps(draw(st.sampled_from(base))))
+    for _ in range(draw(st.integers(1, 3))):
+        paths = [p for p in _paths(doc) if p]
+        path = draw(st.sampled_from(paths))
+        parent = doc
+        for step in path[:-1]:
+            parent = parent[step]
+        if draw(st.booleans()) and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(json_values)
+    resealed = draw(st.booleans())
+    if resealed:
+        doc["content_digest"] = trace.content_digest(doc)
+    text = json.dumps(doc, ensure_ascii=draw(st.booleans()))
+    if draw(st.integers(0, 9)) == 0:
+        text, resealed = text[: draw(st.integers(0, len(text)))], False
+    return text, resealed
+
+
+@cases(3000)
+@given(st.data(), st.sampled_from(["verify", "explain", "explain-json", "explain-html"]))
+def test_any_tampered_trace_keeps_the_promise(traces, data, command):
+    text, resealed = data.draw(tampered_traces(traces))
+    args = {
+        "verify": ["audit", "verify", "-"],
+        "explain": ["explain", "-"],
+        "explain-json": ["explain", "-", "--format", "json"],
+        "explain-html": ["explain", "-", "--format", "html", "--force"],
+    }[command]
+    result = invoke(*args, input=text)
+    forced = command == "explain-html"
+    keeps_the_promise(result, {0, 1, 2, 3, 4}, command == "explain-json", allow_many=forced)
+    if resealed and command == "verify":
+        doc = json.loads(text)
+        if not jsonschema.Draft202012Validator(TRACE_SCHEMA).is_valid(doc):
+            # refused as tampered or invalid (1), or as no trace at all (2): never read as one
+            assert result.exit_code in (1, 2), "a re-sealed trace that breaks its schema passed"
