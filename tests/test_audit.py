@@ -283,7 +283,6 @@ def test_verify_accepts_the_stdout_json_too(tmp_path):
             "Error: {p}:1:2: not valid JSON: Expecting property name enclosed in double quotes",
         ),
         ("[]", "Error: {p}: not an mm-advisor trace (trace_version 1 or 2 expected)"),
-        ('{"trace_version": 1}', "Error: {p}: not a valid trace: $: missing 'tool'"),
     ],
 )
 def test_bad_trace_files_are_one_line_and_exit_2(tmp_path, content, message):
@@ -292,6 +291,22 @@ def test_bad_trace_files_are_one_line_and_exit_2(tmp_path, content, message):
     for command in (["audit", "verify"], ["explain"]):
         result = invoke(*command, *KB_ARGS, str(path))
         assert (result.exit_code, result.stderr) == (2, message.format(p=path) + "\n")
+
+
+def test_a_trace_that_breaks_its_schema_is_refused_as_tampered(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"trace_version": 1}')
+    verified = invoke("audit", "verify", *KB_ARGS, str(path))
+    assert (verified.exit_code, verified.stdout) == (
+        1,
+        f"{path}: not a valid trace: $: missing 'tool'\n"
+        "verdict: TAMPERED: it was changed after it was written\n",
+    )
+    explained = invoke("explain", *KB_ARGS, str(path))
+    assert (explained.exit_code, explained.stderr) == (
+        1,
+        f"Error: {path}: not a valid trace: $: missing 'tool'\n",
+    )
 
 
 def test_log_is_off_by_default_and_written_when_asked(tmp_path, monkeypatch):

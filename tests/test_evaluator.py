@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 from conftest import FACTS
 
 from mm_advisor.knowledge import rulebase, scenarios, synthetic
+from mm_advisor.knowledge.synthetic import random_profiles
 from mm_advisor.reasoning.advisor import Advisor
 from mm_advisor.reasoning.decision import decide
 from mm_advisor.reasoning.evaluator import Evaluator
@@ -27,24 +26,6 @@ def engine_result(advisor: Advisor, answers: dict) -> tuple:
 def fast_result(evaluator: Evaluator, answers: dict) -> tuple:
     outcome = evaluator.outcome(answers)
     return tuple(r.id for r in outcome.fired), outcome.derived, outcome.decision
-
-
-def random_profiles(schema, count: int, seed: int) -> list[dict]:
-    rng = random.Random(seed)
-    profiles = []
-    for _ in range(count):
-        profile = {}
-        for name, spec in schema.facts.items():
-            if rng.random() < 0.3:
-                continue  # unknown
-            if spec.type == "number":
-                profile[name] = rng.choice(
-                    [rng.randint(spec.minimum, spec.maximum), rng.randint(1, 30)]
-                )
-            else:
-                profile[name] = rng.choice(spec.domain())
-        profiles.append(profile)
-    return profiles
 
 
 def assert_same(advisor: Advisor, evaluator: Evaluator, profiles: list[dict]) -> None:

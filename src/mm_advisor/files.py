@@ -4,14 +4,20 @@ Every file a user gives is read here: only a regular file (a FIFO, a device or a
 refused before anything is opened for reading, so nothing blocks or never ends), at most a size
 limit, as UTF-8. Standard input is read with the same limit. Writing goes to a temporary name in
 the target's folder, then a rename; a target that exists and is not a regular file is refused.
+What a killed run left behind (our temporary names, their writer gone) is swept away on the next
+write to that folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import stat
 import sys
 import tempfile
+import time
+from typing import IO, Iterator
 
 from .errors import AdvisorError
 
@@ -23,9 +29,7 @@ class InputError(AdvisorError):
     """A file or standard input cannot be read as text."""
 
 
-def read_text(path: str, display: str | None = None, limit: int = LIMIT) -> str:
-    """The text of the regular file `path`; InputError names `display` and what is wrong."""
-    shown = display or path
+def _regular(path: str, shown: str) -> os.stat_result:
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -36,6 +40,28 @@ def read_text(path: str, display: str | None = None, limit: int = LIMIT) -> str:
         raise InputError(f"{shown}: is a directory, not a file")
     if not stat.S_ISREG(info.st_mode):
         raise InputError(f"{shown}: not a regular file (a pipe, a device or a socket)")
+    return info
+
+
+def open_stream(path: str) -> tuple[IO[bytes], int | None]:
+    """A regular file ('-': standard input) opened to be read as it goes, with its size when
+    known: for inputs too large to hold (a cohort of a million rows)."""
+    if path == "-":
+        stream = sys.stdin
+        if stream is None or stream.closed:
+            raise InputError("<stdin>: standard input is closed")
+        return getattr(stream, "buffer", stream), None
+    info = _regular(path, path)
+    try:
+        return open(path, "rb"), info.st_size
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def read_text(path: str, display: str | None = None, limit: int = LIMIT) -> str:
+    """The text of the regular file `path`; InputError names `display` and what is wrong."""
+    shown = display or path
+    info = _regular(path, shown)
     if info.st_size > limit:
         raise InputError(f"{shown}: larger than {limit // (1024 * 1024)} MiB")
     try:
@@ -87,15 +113,24 @@ def write_atomic(path: str, text: str, private: bool = True) -> None:
     A private file (traces, answers, reports: personal data) is readable by its owner only;
     otherwise the usual permissions apply (the umask's).
     """
+    with atomic(path, private) as fh:
+        fh.write(text)
+
+
+@contextlib.contextmanager
+def atomic(path: str, private: bool = True) -> Iterator[IO[str]]:
+    """A file to write `path` through, as it goes: renamed into place only when the block ends
+    without an error, removed otherwise (see write_atomic)."""
     check_target(path)
     folder = os.path.dirname(os.path.abspath(path))
+    sweep(folder)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise AdvisorError(f"{path}: cannot write: {exc.strerror}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         if not private:
@@ -109,6 +144,47 @@ def write_atomic(path: str, text: str, private: bool = True) -> None:
     except BaseException:
         _remove(tmp)
         raise
+
+
+_OURS = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)-[^/]*\.tmp")
+STALE_SECONDS = 24 * 3600
+
+
+def sweep(folder: str) -> list[str]:
+    """Remove what a killed run of ours left in `folder`: temporary files of our naming, owned by
+    this user, whose writing process is gone (or which are a day old). Returns what went."""
+    removed = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        found = _OURS.fullmatch(entry.name)
+        if not found:
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            continue
+        if _alive(int(found.group(1))) and time.time() - info.st_mtime < STALE_SECONDS:
+            continue
+        _remove(entry.path)
+        removed.append(entry.name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0  # another user's process, or no process number at all
+    return True
 
 
 def _remove(path: str) -> None:

@@ -6,7 +6,6 @@ chunks and yielded in id order, so the output is the same whatever the number of
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -14,6 +13,7 @@ from typing import Any, Iterator
 from ..errors import AdvisorError
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
+from ..parallel import ordered_map
 from ..reasoning.advisor import Advisor
 from . import signing
 from .log import ConsultationLog
@@ -80,16 +80,9 @@ def verify_log(
 ) -> Iterator[tuple[int, Verification | str]]:
     """(id, Verification, or why the entry is damaged) for each id, in id order."""
     chunks = [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
-    if jobs <= 1 or len(chunks) <= 1:
-        worker = _Worker(log_path, where, public_key)
-        for chunk in chunks:
-            yield from worker.chunk(chunk)
-        return
-    with multiprocessing.Pool(
-        jobs, initializer=_start, initargs=(log_path, where, public_key)
-    ) as pool:
-        for results in pool.imap(_run, chunks):
-            yield from results
+    jobs = jobs if len(chunks) > 1 else 1
+    for results in ordered_map(_run, chunks, jobs, _start, (log_path, where, public_key)):
+        yield from results
 
 
 def summarise(results: list[tuple[int, Any]]) -> Summary:

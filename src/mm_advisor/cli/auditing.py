@@ -83,9 +83,10 @@ def explain(
     from ..explanation.explain import Explainer, to_json, to_markdown, to_text
 
     doc = trace.load(trace_file)
-    checked = verify.integrity(doc, trace_file, _verifier(public_key))
-    if checked.invalid:
-        raise UserError(f"{trace_file}: not a valid trace: {checked.invalid}")
+    named = "<stdin>" if trace_file == "-" else trace_file
+    checked = verify.integrity(doc, named, _verifier(public_key))
+    if checked.invalid:  # valid JSON, but not as mm-advisor writes a trace: refused, as tampered
+        raise UserError(f"{named}: not a valid trace: {checked.invalid}", 1)
     warning = None
     if checked.tampered:
         warning = (
@@ -157,7 +158,7 @@ def audit_verify(
 
     Give a trace file, or - for standard input; or --log DB with IDs, --all or --since to check
     the stored consultations in bulk (with a summary). The exit code says what was found."""
-    from ..audit import validation, verify
+    from ..audit import verify
 
     rb = rulebase_mod.load(where)
     if log_path and (targets or every or since):
@@ -165,9 +166,9 @@ def audit_verify(
         return
     if len(targets) != 1 or every or since:
         raise UserError("give one trace file (or -), or --log DB with IDs, --all or --since")
-    doc = trace.load(targets[0])
-    validation.validate(doc, targets[0])
-    found = verify.verify(doc, rb, Advisor(rb), targets[0], _verifier(public_key))
+    doc = trace.load(targets[0])  # not JSON, or no trace at all: exit 2; invalid: tampered, 1
+    named = "<stdin>" if targets[0] == "-" else targets[0]
+    found = verify.verify(doc, rb, Advisor(rb), named, _verifier(public_key))
     if fmt == "json":
         echo_json(verify.as_json(found))
     else:

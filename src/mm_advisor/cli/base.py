@@ -97,6 +97,14 @@ class AdvisorGroup(click.Group):
             result = super().main(*args, standalone_mode=False, **kwargs)
             code = result if isinstance(result, int) else 0
             sys.stdout.flush()
+        except click.UsageError as exc:
+            if isinstance(exc, _HELP_INSTEAD):  # a group run without a command shows its help
+                exc.show()
+            else:  # one line, like every other mistake, saying where the help is
+                where = exc.ctx.command_path if exc.ctx else "mm-advisor"
+                message = render.line(exc.format_message())
+                click.echo(f"Error: {message} (see '{where} --help')", err=True)
+            code = exc.exit_code
         except click.ClickException as exc:
             exc.message = render.line(exc.message)
             exc.show()
@@ -110,6 +118,9 @@ class AdvisorGroup(click.Group):
                 click.echo(f"Error: cannot write the output: {exc.strerror}", err=True)
             code = 2 if exc.errno != errno.EPIPE else 1
         sys.exit(code)
+
+
+_HELP_INSTEAD = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
 def _silence_stdout() -> None:

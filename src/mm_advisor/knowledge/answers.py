@@ -39,7 +39,7 @@ class Answers:
         return done
 
 
-def _unknown_fact(name: Any, schema: Schema) -> str:
+def unknown_fact(name: Any, schema: Schema) -> str:
     return f"unknown fact '{name}'{did_you_mean(str(name), schema.facts)}"
 
 
@@ -59,7 +59,7 @@ def from_node(root: Node, schema: Schema, problems: list[Problem]) -> dict[str, 
     for name, node in root.value.items():
         if name not in schema.facts:
             problems.append(
-                root.key_marks[name].problem(_unknown_fact(name, schema), "unknown-fact")
+                root.key_marks[name].problem(unknown_fact(name, schema), "unknown-fact")
             )
             ok = False
             continue
@@ -111,7 +111,7 @@ def parse_set(items: tuple[str, ...], schema: Schema, into: Answers | None = Non
         if not sep:
             raise AnswerError(f"--set '{item}': expected NAME=VALUE")
         if name not in schema.facts:
-            raise AnswerError(f"--set {item}: {_unknown_fact(name, schema)}")
+            raise AnswerError(f"--set {item}: {unknown_fact(name, schema)}")
         try:
             answers.give(name, schema.facts[name].parse(raw), SET)
         except ValueError as exc:
@@ -130,7 +130,7 @@ def parse_recorded(recorded: Mapping[str, Any], schema: Schema) -> Answers:
     answers = Answers()
     for name, entry in recorded.items():
         if name not in schema.facts:
-            raise AnswerError(f"the trace answers {_unknown_fact(name, schema)}")
+            raise AnswerError(f"the trace answers {unknown_fact(name, schema)}")
         if not isinstance(entry, dict) or "value" not in entry:
             raise AnswerError(f"the trace's answer to '{name}' has no value")
         try:

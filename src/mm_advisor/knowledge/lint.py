@@ -155,25 +155,77 @@ def cycles(rb: RuleBase) -> Iterator[Problem]:
             for name in rule.derive:
                 edges.setdefault(test.name, set()).add(name)
                 origin.setdefault((test.name, name), rule)
-    reported: set[frozenset[str]] = set()
-    for start in sorted(edges):
-        stack = [(start, [start])]
+    # One warning for each group of facts that depend on each other (a strongly connected
+    # component), naming its shortest cycle: linear in the rules, however dense the graph.
+    for group in _components(edges):
+        start = min(group)
+        path = _shortest_cycle(start, group, edges)
+        if path:
+            yield _warn(
+                origin[(path[-1], start)].mark,
+                "derived facts form a cycle: "
+                f"{' -> '.join(path + [start])}; no rule in it can fire first",
+                "derived-cycle",
+            )
+
+
+def _components(edges: dict[str, set[str]]) -> list[set[str]]:
+    """The strongly connected components of a graph (Kosaraju's algorithm, without recursion)."""
+    nodes = sorted(set(edges) | {n for targets in edges.values() for n in targets})
+    order: list[str] = []
+    seen: set[str] = set()
+    for root in nodes:
+        if root in seen:
+            continue
+        seen.add(root)
+        stack = [(root, iter(sorted(edges.get(root, ()))))]
         while stack:
-            node, path = stack.pop()
+            node, children = stack[-1]
+            child = next((c for c in children if c not in seen), None)
+            if child is None:
+                order.append(node)
+                stack.pop()
+            else:
+                seen.add(child)
+                stack.append((child, iter(sorted(edges.get(child, ())))))
+    reverse: dict[str, set[str]] = {}
+    for source, targets in edges.items():
+        for target in targets:
+            reverse.setdefault(target, set()).add(source)
+    groups, assigned = [], set()
+    for root in reversed(order):
+        if root in assigned:
+            continue
+        group, stack = {root}, [root]
+        assigned.add(root)
+        while stack:
+            for prev in reverse.get(stack.pop(), ()):
+                if prev not in assigned:
+                    assigned.add(prev)
+                    group.add(prev)
+                    stack.append(prev)
+        groups.append(group)
+    return sorted(groups, key=min)
+
+
+def _shortest_cycle(start: str, group: set[str], edges: dict[str, set[str]]) -> list[str]:
+    """The shortest path from `start` back to itself inside `group` (empty when there is none)."""
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
             for nxt in sorted(edges.get(node, ())):
                 if nxt == start:
-                    key = frozenset(path)
-                    if key not in reported:
-                        reported.add(key)
-                        rule = origin[(path[-1], start)]
-                        yield _warn(
-                            rule.mark,
-                            "derived facts form a cycle: "
-                            f"{' -> '.join(path + [start])}; no rule in it can fire first",
-                            "derived-cycle",
-                        )
-                elif nxt not in path:
-                    stack.append((nxt, path + [nxt]))
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(previous[path[-1]])
+                    return path[::-1]
+                if nxt in group and nxt not in previous:
+                    previous[nxt] = node
+                    following.append(nxt)
+        frontier = following
+    return []
 
 
 def negation_order(rb: RuleBase) -> Iterator[Problem]:

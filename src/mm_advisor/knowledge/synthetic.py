@@ -22,6 +22,26 @@ from .schema import CHOICE, NUMBER, YESNO
 _TIERS = 4  # tiers of rules that derive facts; one more tier only weighs and decides
 
 
+def random_profiles(schema: Any, count: int, seed: int = 0) -> list[dict[str, Any]]:
+    """`count` random answers documents (fact name -> typed value; about 30% left unknown), the
+    same for the same seed: for differential tests, benchmarks and generated cohorts."""
+    rng = random.Random(seed)
+    profiles = []
+    for _ in range(count):
+        profile = {}
+        for name, spec in schema.facts.items():
+            if rng.random() < 0.3:
+                continue  # unknown
+            if spec.type == NUMBER:
+                profile[name] = rng.choice(
+                    [rng.randint(spec.minimum, spec.maximum), rng.randint(1, 30)]
+                )
+            else:
+                profile[name] = rng.choice(spec.domain())
+        profiles.append(profile)
+    return profiles
+
+
 def write(target: Path, rules: int, seed: int = 0, derived: int = 40) -> Layout:
     """Write a knowledge base of `rules` random rules under `target` and say where it is."""
     shipped = layout.shipped()

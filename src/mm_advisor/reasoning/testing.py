@@ -1,5 +1,10 @@
 """Run scenario tests: what differed for each failure, and which rules and conditions the
-scenarios exercised (coverage)."""
+scenarios exercised (coverage).
+
+A scenario suite is a bulk job: each scenario runs on the fast evaluator (certified equal to the
+engine), and only a failing scenario that expected a firing is consulted in full, to say which
+condition stopped the rule. A suite of 100 scenarios on 2,000 rules takes seconds, not minutes.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,14 @@ from ..explanation.render import stopped
 from ..knowledge.conditions import describe, evaluate
 from ..knowledge.rulebase import RuleBase
 from ..knowledge.scenarios import Scenario
-from .advisor import Advisor, Result
+from .advisor import Advisor
+from .evaluator import Outcome as Run
 
 
 @dataclass
 class Outcome:
     scenario: Scenario
-    result: Result
+    run: Run
     differences: list[str]
 
     @property
@@ -50,33 +56,35 @@ def run(scenarios: list[Scenario], advisor: Advisor) -> tuple[list[Outcome], Cov
     )
     outcomes = []
     for scenario in scenarios:
-        result = advisor.consult(scenario.answers)
-        fired = {f.rule.id: f for f in result.run.firings}
-        derived = set(result.run.derived)
+        answers = {name: scenario.answers.get(name) for name in rb.schema.facts}
+        run = advisor.fast.outcome(answers)
+        fired = {rule.id for rule in run.fired}
+        derived = set(run.derived)
         for rule in rb.rules:
             coverage.rules[rule.id] |= rule.id in fired
             for i, cond in enumerate(rule.when):
                 coverage.conditions[(rule.id, i)].add(
-                    evaluate(cond, result.answers, derived, rb.schema.background)
+                    evaluate(cond, answers, derived, rb.schema.background)
                 )
-        outcomes.append(Outcome(scenario, result, _differences(scenario, result)))
+        outcomes.append(Outcome(scenario, run, _differences(scenario, run, advisor)))
     return outcomes, coverage
 
 
-def _differences(scenario: Scenario, result: Result) -> list[str]:
+def _differences(scenario: Scenario, run: Run, advisor: Advisor) -> list[str]:
     lines = []
-    if scenario.recommendation and scenario.recommendation != result.recommendation:
+    if scenario.recommendation and scenario.recommendation != run.recommendation:
         lines.append(
-            f"recommendation: expected {scenario.recommendation}, got {result.recommendation}"
+            f"recommendation: expected {scenario.recommendation}, got {run.recommendation}"
         )
-    fired = {f.rule.id: f for f in result.run.firings}
-    blocked = {b.rule.id: b for b in result.blocked}
-    for rule_id in scenario.fires:
-        if rule_id not in fired:
+    step = {rule.id: seq for seq, rule in enumerate(run.fired, 1)}
+    missing = [rule_id for rule_id in scenario.fires if rule_id not in step]
+    if missing:  # say which condition stopped each: that takes a full consultation
+        blocked = {b.rule.id: b for b in advisor.consult(scenario.answers).blocked}
+        for rule_id in missing:
             lines.append(f"missing firing: {rule_id}: {stopped(blocked[rule_id].record())}")
     for rule_id in scenario.not_fires:
-        if rule_id in fired:
-            lines.append(f"unexpected firing: {rule_id} (step {fired[rule_id].seq})")
+        if rule_id in step:
+            lines.append(f"unexpected firing: {rule_id} (step {step[rule_id]})")
     return lines
 
 

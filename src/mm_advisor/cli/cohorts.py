@@ -1,0 +1,298 @@
+"""Commands for cohorts: batch (recommendations for many profiles) and impact (whose
+recommendation a change of the knowledge base would change)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any, Iterator
+
+import click
+
+from ..explanation import render
+from ..files import atomic, check_target, write_atomic
+from ..knowledge.layout import Layout
+from .base import UserError, announce, cli, echo_json, kb_options, log_option
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def jobs_option(command):
+    return click.option(
+        "--jobs",
+        type=click.IntRange(1, 64),
+        default=os.cpu_count() or 1,
+        show_default="every core",
+        help="Processes to work with; each compiles the knowledge base once.",
+    )(command)
+
+
+@cli.command(exit_codes={1: "some rows could not be consulted (each is an error row)"})
+@kb_options
+@click.argument("input_path", metavar="INPUT")
+@click.option(
+    "--out",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write the results to FILE (atomically), not standard output.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    help="The results' format (default: from --out's extension, else jsonl).",
+)
+@click.option(
+    "--input-format",
+    type=click.Choice(["jsonl", "csv"]),
+    help="The input's format (default: from its extension, else from its first character).",
+)
+@click.option(
+    "--traces",
+    "traces_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each row's full trace to DIR/<id>.json.",
+)
+@log_option("Also append each row's trace to this consultation log.", environment=False)
+@click.option(
+    "--subject",
+    "subject_column",
+    metavar="COLUMN",
+    help="The column (or key) holding each person's reference, kept in their trace and log entry.",
+)
+@click.option(
+    "--sign-key",
+    metavar="FILE",
+    envvar="MM_ADVISOR_SIGNING_KEY",
+    type=click.Path(dir_okay=False),
+    help="Sign the traces written (--traces, --log). [env: MM_ADVISOR_SIGNING_KEY]",
+)
+@jobs_option
+@click.option("--quiet", is_flag=True, help="No progress line.")
+def batch(
+    where: Layout,
+    input_path: str,
+    out: str | None,
+    fmt: str | None,
+    input_format: str | None,
+    traces_dir: Path | None,
+    log_path: str | None,
+    subject_column: str | None,
+    sign_key: str | None,
+    jobs: int,
+    quiet: bool,
+) -> None:
+    """Recommend for every profile in INPUT: a CSV file with a header (one column per fact, and
+    optionally `id`) or JSON Lines (one object of answers per line); - reads standard input.
+
+    Each result gives the row's id (its `id`, else its number), the recommendation, the scores,
+    the rules that fired and the rule-base digest, in input order. A row that cannot be consulted
+    becomes an error row naming the row, the fact and the reason; the others go on, and the exit
+    code is then 1. Rows are read as they are needed, so memory stays flat on any input."""
+    from ..audit import trace
+    from ..cohorts import batch as batch_mod
+    from ..cohorts import rows as rows_mod
+    from ..knowledge import rulebase as rulebase_mod
+
+    fmt = fmt or rows_mod.format_of(out or "", None) or rows_mod.JSONL
+    if out:
+        check_target(out)
+    signer = None
+    if sign_key:
+        from ..audit import signing
+
+        signer = signing.load_signer(sign_key)
+    rulebase_mod.load(where)  # a broken knowledge base is one line here, before any row
+    if traces_dir is not None:
+        try:
+            traces_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserError(f"{traces_dir}: cannot create the folder: {exc.strerror}") from None
+    log = None
+    if log_path:
+        from ..audit.log import ConsultationLog
+
+        log = ConsultationLog(log_path, write=True)
+    rows, size, stream = rows_mod.read(input_path, input_format)
+    announce(where, machine=True)
+    keep_traces = traces_dir is not None or log is not None
+    results = batch_mod.run(rows, where, jobs, keep_traces, subject_column)
+    counts = {"rows": 0, "errors": 0}
+    first_error = ""
+    names: set[str] = set()
+    progress = _Progress(stream, size, enabled=not quiet and sys.stderr.isatty())
+    with _output(out) as target, contextlib.ExitStack() as stack:
+        if log is not None:
+            stack.enter_context(log)
+        writer = rows_mod.Writer(target, fmt)
+        for record in results:
+            counts["rows"] += 1
+            doc = record.pop("trace", None)
+            if "error" in record:
+                counts["errors"] += 1
+                first_error = first_error or record["error"]
+            elif doc is not None:
+                kept = trace.stamped(doc, signer)
+                if log is not None:
+                    log.append(kept)
+                if traces_dir is not None:
+                    name = _trace_name(record["id"], counts["rows"], names)
+                    write_atomic(str(traces_dir / name), trace.dumps(kept))
+            writer.write(record)
+            progress.update(counts["rows"])
+    progress.done(counts["rows"])
+    if counts["errors"]:
+        click.echo(
+            render.line(
+                f"{counts['errors']} of {counts['rows']} rows could not be consulted "
+                f"(the first: {first_error})"
+            ),
+            err=True,
+        )
+        raise click.exceptions.Exit(1)
+
+
+@contextlib.contextmanager
+def _output(out: str | None) -> Iterator[IO[str]]:
+    if out is None:
+        yield sys.stdout
+    else:
+        with atomic(out, private=True) as fh:
+            yield fh
+
+
+def _trace_name(row_id: str, number: int, taken: set[str]) -> str:
+    """A file name from the row's id, made safe; a repeated id gets the row number too."""
+    stem = _SAFE_NAME.sub("_", row_id).lstrip(".")[:100] or f"row-{number}"
+    name = f"{stem}.json"
+    if name in taken:
+        name = f"{stem}-{number}.json"
+    taken.add(name)
+    return name
+
+
+class _Progress:
+    """One line on a terminal's stderr: rows done, rows per second, and the time left when the
+    input's size is known. Never in a pipe, nor with --quiet."""
+
+    def __init__(self, stream: Any, size: int | None, enabled: bool):
+        self.stream, self.size, self.enabled = stream, size, enabled
+        self.start = self.shown = time.monotonic()
+
+    def update(self, rows: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.shown < 0.25:
+            return
+        self.shown = now
+        rate = rows / max(now - self.start, 1e-9)
+        line = f"{rows:,} rows  {rate:,.0f} rows/s"
+        position = self._position()
+        if self.size and position:
+            left = (now - self.start) * (self.size - position) / position
+            line += f"  about {int(left) // 60}:{int(left) % 60:02d} left"
+        click.echo(f"\r{line}\x1b[K", err=True, nl=False)
+
+    def done(self, rows: int) -> None:
+        if self.enabled:
+            seconds = time.monotonic() - self.start
+            click.echo(f"\r{rows:,} rows in {seconds:.1f} s\x1b[K", err=True)
+
+    def _position(self) -> int | None:
+        try:
+            return self.stream.tell()
+        except (OSError, ValueError, AttributeError):
+            return None
+
+
+@cli.command(exit_codes={1: "with --fail-on-change: some recommendation changes"})
+@kb_options
+@click.option(
+    "--base",
+    required=True,
+    metavar="REV|DIR",
+    help="What to compare with: a git revision of this knowledge base (HEAD: what is not "
+    "committed yet), or another knowledge base's folder.",
+)
+@click.option(
+    "--cohort",
+    "cohort_path",
+    metavar="FILE",
+    help="The profiles to run: CSV or JSON Lines, as batch reads them (- is standard input).",
+)
+@log_option("Run the answers stored in this consultation log.", environment=False)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Output format (markdown: to paste into a review).",
+)
+@click.option("--fail-on-change", is_flag=True, help="Exit 1 when any recommendation changes.")
+def impact(
+    where: Layout,
+    base: str,
+    cohort_path: str | None,
+    log_path: str | None,
+    fmt: str,
+    fail_on_change: bool,
+) -> None:
+    """Say whose recommendation a change would change: run this knowledge base and a base (a
+    git revision of it, or another folder) over a cohort or the consultation log, and show how
+    many recommendations change, from what to what, the rules whose change did it, and example
+    profiles ready to paste."""
+    from ..cohorts import impact as impact_mod
+    from ..cohorts import rows as rows_mod
+    from ..knowledge import revisions
+    from ..knowledge import rulebase as rulebase_mod
+
+    if (cohort_path is None) == (log_path is None):
+        raise UserError("give the profiles to run: --cohort FILE or --log DB (one of them)")
+    current = rulebase_mod.load(where)
+    with revisions.temporary() as scratch:
+        base_where = (
+            revisions.from_folder(Path(base))
+            if Path(base).is_dir()
+            else revisions.at_revision(where, base, Path(scratch))
+        )
+        old = rulebase_mod.load(base_where)
+    if cohort_path is not None:
+        rows, _, _ = rows_mod.read(cohort_path)
+        cohort = "<stdin>" if cohort_path == "-" else cohort_path
+    else:
+        rows, cohort = _logged(log_path), f"the log {log_path}"
+    found = impact_mod.measure(old, current, rows)
+    options = [*current.schema.options, "undetermined"]
+    report = impact_mod.to_json(found, base_where.found, where.describe(), cohort, options)
+    announce(where, machine=fmt != "text")
+    if fmt == "json":
+        echo_json(report)
+    elif fmt == "markdown":
+        click.echo(render.safe(impact_mod.to_markdown(report)), nl=False)
+    else:
+        click.echo(render.safe(impact_mod.to_text(report)), nl=False)
+    if fail_on_change and found.changed:
+        raise click.exceptions.Exit(1)
+
+
+def _logged(log_path: str) -> Iterator[Any]:
+    """The answers stored in a consultation log, as rows (numbered by consultation id)."""
+    from ..audit.log import ConsultationLog
+    from ..cohorts.rows import Row
+
+    with ConsultationLog(log_path) as log:
+        ids = [entry.id for entry in log.entries()]
+        for entry_id, doc in log.traces(ids):
+            if isinstance(doc, Exception):
+                yield Row(entry_id, str(entry_id), None, str(doc))
+                continue
+            answers = {
+                name: entry.get("value") if isinstance(entry, dict) else entry
+                for name, entry in (doc.get("answers") or {}).items()
+            }
+            yield Row(entry_id, str(entry_id), answers)

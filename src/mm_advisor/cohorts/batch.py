@@ -1,0 +1,123 @@
+"""The batch core: recommendations for many profiles, on the fast evaluator.
+
+`consult_partition` takes one partition of rows and gives one result per row, in order. It is a
+plain module-level function of picklable arguments, so the same code runs here on every core
+(`run`), under Dask (`dask.bag.map_partitions`) or under Spark (`rdd.mapPartitions`); each
+process loads and compiles the knowledge base once. See docs/cohorts.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+from ..audit import trace
+from ..explanation.render import safe
+from ..knowledge import rulebase as rulebase_mod
+from ..knowledge.answers import FILE, Answers, unknown_fact
+from ..knowledge.layout import Layout
+from ..knowledge.schema import Schema
+from ..parallel import ordered_map
+from ..reasoning.advisor import Advisor
+from .rows import Row
+
+CHUNK = 2000  # rows a process takes at a time
+
+
+class _Worker:
+    """What one process keeps: the rule base, compiled once."""
+
+    def __init__(self, where: Layout):
+        self.rulebase = rulebase_mod.load(where)
+        self.advisor = Advisor(self.rulebase)
+
+    def consult(self, row: Row, traces: bool, subject: str | None) -> dict[str, Any]:
+        """One row's result: recommendation, scores, fired rules and the rule-base digest; with
+        `traces`, its full trace too (made on the experta engine, as `consult` makes it)."""
+        answers, who, problem = parse(row, self.rulebase.schema, subject)
+        if answers is None:
+            return {"id": row.id, "error": problem}
+        outcome = self.advisor.fast.outcome(answers.values)
+        record: dict[str, Any] = {
+            "id": row.id,
+            "recommendation": outcome.recommendation,
+            "scores": dict(outcome.decision.scores),
+            "fired": [rule.id for rule in outcome.fired],
+            "rulebase": self.rulebase.digest,
+        }
+        if traces:
+            complete = answers.completed(self.rulebase.schema)
+            result = self.advisor.consult(complete.values)
+            record["trace"] = trace.build(self.rulebase, complete, result, subject=who)
+        return record
+
+
+def parse(
+    row: Row, schema: Schema, subject: str | None = None
+) -> tuple[Answers | None, str | None, str | None]:
+    """A row's answers checked against `schema`, the subject it names, or why it cannot be
+    consulted ("row N: ..." naming the fact and the reason)."""
+    if row.answers is None:
+        return None, None, f"row {row.number}: {row.problem}"
+    answers = Answers()
+    who = None
+    for name, raw in row.answers.items():
+        if name == subject:
+            who = None if raw in (None, "") else str(raw)
+            if who is not None and (len(who) > 200 or safe(who) != who):
+                return None, None, f"row {row.number}: the subject is not a reference"
+            continue
+        if name not in schema.facts:
+            return None, None, f"row {row.number}: {unknown_fact(name, schema)}"
+        if raw is None or raw == "":
+            continue  # unknown
+        try:
+            answers.give(name, schema.facts[name].parse(raw), FILE)
+        except ValueError as exc:
+            return None, None, f"row {row.number}: fact '{name}': {exc}"
+    return answers, who, None
+
+
+_workers: dict[Layout, _Worker] = {}  # per process: one per knowledge base it has served
+
+
+def _worker(where: Layout) -> _Worker:
+    if where not in _workers:
+        _workers[where] = _Worker(where)
+    return _workers[where]
+
+
+def consult_partition(
+    rows: Iterable[Row], where: Layout, traces: bool = False, subject: str | None = None
+) -> list[dict[str, Any]]:
+    """The results for one partition of rows, in their order (see the module's text)."""
+    worker = _worker(where)
+    return [worker.consult(row, traces, subject) for row in rows]
+
+
+def _partition(job: tuple[list[Row], Layout, bool, str | None]) -> list[dict[str, Any]]:
+    return consult_partition(*job)
+
+
+def run(
+    rows: Iterable[Row],
+    where: Layout,
+    jobs: int,
+    traces: bool = False,
+    subject: str | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every row's result, in input order, on `jobs` processes; rows are read as they are
+    needed, so memory stays flat however long the input."""
+    chunks = ((chunk, where, traces, subject) for chunk in _chunks(rows, CHUNK))
+    for results in ordered_map(_partition, chunks, jobs, _worker, (where,)):
+        yield from results
+
+
+def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

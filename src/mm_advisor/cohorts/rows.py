@@ -1,0 +1,165 @@
+"""A cohort's rows, read as they come: CSV with a header (one column per fact) or JSON Lines (one
+object per line), from a file or standard input; and the batch's results, written the same ways.
+
+Each row is (its id, its raw answers) or (its id, why it cannot be read): the `id` column or key
+when there is one, else the row's number. A row that cannot be read does not stop the others.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import IO, Any, Iterator
+
+from ..errors import AdvisorError
+from ..files import open_stream
+
+CSV, JSONL = "csv", "jsonl"
+MAX_LINE = 1024 * 1024  # characters in one row: far above any profile
+ID = "id"
+
+
+class CohortError(AdvisorError):
+    """The cohort file as a whole cannot be read (a bad header, not text)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int  # 1-based, among the data rows
+    id: str
+    answers: dict[str, Any] | None  # None when the row could not be read
+    problem: str | None = None
+
+
+def format_of(path: str, given: str | None = None) -> str:
+    """The format a file's name says (.csv, .jsonl, .ndjson, .json), unless one is given."""
+    if given:
+        return given
+    lowered = path.lower()
+    if lowered.endswith(".csv"):
+        return CSV
+    if lowered.endswith((".jsonl", ".ndjson", ".json")):
+        return JSONL
+    return ""
+
+
+def read(path: str, fmt: str | None = None) -> tuple[Iterator[Row], int | None, IO[bytes]]:
+    """The rows of `path` ('-' is standard input) as they are read, the input's size in bytes
+    when known, and the byte stream (whose position tells how far the reading has come)."""
+    raw, size = open_stream(path)
+    shown = "<stdin>" if path == "-" else path
+    chosen = format_of(path, fmt)
+    if not chosen:  # standard input, or a name that says nothing: look at the first byte
+        if not hasattr(raw, "peek"):
+            raw = io.BufferedReader(raw)
+        chosen = JSONL if raw.peek(1)[:1] in (b"{", b"[") else CSV
+    text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    rows = _jsonl(text, shown) if chosen == JSONL else _csv(text, shown)
+    return _decoded(rows, shown), size, raw
+
+
+def _decoded(rows: Iterator[Row], shown: str) -> Iterator[Row]:
+    try:
+        yield from rows
+    except UnicodeDecodeError as exc:
+        raise CohortError(f"{shown}: not UTF-8 text ({exc.reason})") from None
+
+
+def _csv(text: IO[str], shown: str) -> Iterator[Row]:
+    reader = csv.reader(_bounded(text, shown))
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise CohortError(f"{shown}:1: not CSV: {exc}") from None
+    names = [name.strip() for name in header]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})[0]
+        raise CohortError(f"{shown}:1: the column '{twice}' appears twice")
+    number = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            number += 1
+            yield Row(number, str(number), None, f"not CSV: {exc}")
+            continue
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank line
+        number += 1
+        row_id = _row_id(dict(zip(names, cells)).get(ID), number)
+        if len(cells) != len(names):
+            yield Row(number, row_id, None, f"{len(cells)} cells, but the header has {len(names)}")
+            continue
+        yield Row(number, row_id, {n: c for n, c in zip(names, cells) if n != ID})
+
+
+def _jsonl(text: IO[str], shown: str) -> Iterator[Row]:
+    number = 0
+    for line in _bounded(text, shown):
+        if not line.strip():
+            continue
+        number += 1
+        try:
+            value = json.loads(line, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as exc:
+            yield Row(number, str(number), None, f"not JSON: {str(exc).split(':')[0]}")
+            continue
+        if not isinstance(value, dict):
+            yield Row(number, str(number), None, "not a JSON object of answers")
+            continue
+        row_id = _row_id(value.get(ID), number)
+        yield Row(number, row_id, {k: v for k, v in value.items() if k != ID})
+
+
+def _bounded(text: IO[str], shown: str) -> Iterator[str]:
+    for number, line in enumerate(iter(lambda: text.readline(MAX_LINE + 1), ""), 1):
+        if len(line) > MAX_LINE:
+            raise CohortError(f"{shown}:{number}: a line longer than {MAX_LINE:,} characters")
+        yield line
+
+
+def _row_id(value: Any, number: int) -> str:
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+        return str(value).strip()[:200]
+    return str(number)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+# --- results -------------------------------------------------------------------------------
+
+COLUMNS = ("id", "recommendation", "scores", "fired", "rulebase", "error")
+
+
+class Writer:
+    """Results written one by one, as JSON Lines or CSV (scores and fired rules in one cell)."""
+
+    def __init__(self, stream: IO[str], fmt: str):
+        self.stream, self.fmt = stream, fmt
+        self.csv = csv.writer(stream, lineterminator="\n") if fmt == CSV else None
+        if self.csv is not None:
+            self.csv.writerow(COLUMNS)
+
+    def write(self, record: dict[str, Any]) -> None:
+        if self.csv is None:
+            self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            return
+        scores = record.get("scores")
+        self.csv.writerow(
+            [
+                record["id"],
+                record.get("recommendation", ""),
+                " ".join(f"{k}={v}" for k, v in scores.items()) if scores else "",
+                " ".join(record.get("fired", ())),
+                record.get("rulebase", ""),
+                record.get("error", ""),
+            ]
+        )

@@ -1,0 +1,255 @@
+"""Cohorts: batch consultations (CSV and JSON Lines, in input order on any number of processes,
+error rows, traces and the log) and the impact of a rule change."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import pickle
+import shutil
+import subprocess
+
+import pytest
+from conftest import FACTS, KB_ARGS, REPO, RULES, invoke
+
+from mm_advisor.cohorts import batch, rows
+from mm_advisor.knowledge import rulebase, synthetic
+from mm_advisor.knowledge.layout import Layout
+
+COHORT = """\
+id,budget,wants_complete_degree,career_requires_masters_degree,program_offers_credit_pathway
+ana,low,yes,,yes
+ben,,no,no,
+cy,lots,yes,,
+dee,high,yes,yes,no
+"""
+
+
+def records(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_a_csv_cohort_gives_one_result_per_row_in_order(tmp_path):
+    path = tmp_path / "cohort.csv"
+    path.write_text(COHORT)
+    result = invoke("batch", *KB_ARGS, str(path), "--jobs", "1")
+    assert result.exit_code == 1
+    out = records(result.stdout)
+    assert [r["id"] for r in out] == ["ana", "ben", "cy", "dee"]
+    assert out[2] == {
+        "id": "cy",
+        "error": "row 3: fact 'budget': 'lots' is not one of low, medium, high",
+    }
+    assert result.stderr == (
+        "1 of 4 rows could not be consulted (the first: row 3: fact 'budget': 'lots' is not one "
+        "of low, medium, high)\n"
+    )
+    kb = rulebase.load(Layout.of(RULES, FACTS))
+    for record, args in zip(
+        (out[0], out[3]),
+        (
+            ["budget=low", "wants_complete_degree=yes", "program_offers_credit_pathway=yes"],
+            ["budget=high", "wants_complete_degree=yes", "career_requires_masters_degree=yes",
+             "program_offers_credit_pathway=no"],
+        ),
+    ):  # fmt: skip
+        single = json.loads(
+            invoke("consult", *KB_ARGS, "--no-input", "--format", "json",
+                   *[a for s in args for a in ("--set", s)]).stdout
+        )  # fmt: skip
+        assert record["recommendation"] == single["recommendation"]
+        assert record["scores"] == single["scores"]
+        assert record["fired"] == [f["rule"] for f in single["fired"]]
+        assert record["rulebase"] == kb.digest == single["rulebase"]["digest"]
+
+
+def test_unknown_facts_bad_lines_and_ragged_rows_are_error_rows(tmp_path):
+    path = tmp_path / "cohort.jsonl"
+    path.write_text(
+        '{"id": "x1", "budgett": "low"}\n'
+        "not json\n"
+        "\n"
+        '["a list"]\n'
+        '{"budget": "low", "months_available": 500}\n'
+    )
+    out = records(invoke("batch", *KB_ARGS, str(path)).stdout)
+    assert out == [
+        {"id": "x1", "error": "row 1: unknown fact 'budgett' (did you mean 'budget'?)"},
+        {"id": "2", "error": "row 2: not JSON: Expecting value"},
+        {"id": "3", "error": "row 3: not a JSON object of answers"},
+        {
+            "id": "4",
+            "error": "row 4: fact 'months_available': 500 is outside the allowed range 1-120",
+        },
+    ]
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("id,budget\nr1,low,extra\n")
+    assert records(invoke("batch", *KB_ARGS, str(ragged)).stdout) == [
+        {"id": "r1", "error": "row 1: 3 cells, but the header has 2"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("budget,budget\nlow,low\n", "{p}:1: the column 'budget' appears twice"),
+        (b"budget\n\xff\xfe\n", "{p}: not UTF-8 text (invalid start byte)"),
+    ],
+)
+def test_a_cohort_file_that_cannot_be_read_is_one_line(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    out = tmp_path / "out.jsonl"
+    result = invoke("batch", *KB_ARGS, str(path), "--out", str(out))
+    assert (result.exit_code, result.stderr) == (2, f"Error: {message.format(p=path)}\n")
+    assert not out.exists()  # nothing half-written
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """A generated cohort of 4,500 profiles, more than two chunks."""
+    kb = rulebase.load(Layout.of(RULES, FACTS))
+    path = tmp_path_factory.mktemp("cohort") / "cohort.jsonl"
+    with path.open("w") as fh:
+        for i, profile in enumerate(synthetic.random_profiles(kb.schema, 4500, seed=11)):
+            fh.write(json.dumps({"id": f"p{i}", **profile}) + "\n")
+    return path
+
+
+def test_the_same_output_on_one_process_or_several_in_input_order(generated, tmp_path):
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out-{jobs}.csv"
+        result = invoke("batch", *KB_ARGS, str(generated), "--jobs", jobs, "--out", str(out))
+        assert result.exit_code == 0 and result.stderr == ""  # no progress line in a pipe
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    table = list(csv.DictReader(io.StringIO(outputs[0].decode())))
+    assert [r["id"] for r in table] == [f"p{i}" for i in range(4500)]
+    assert set(table[0]) == {"id", "recommendation", "scores", "fired", "rulebase", "error"}
+
+
+def test_the_batch_core_is_a_picklable_function_of_a_partition(generated):
+    """What Dask's map_partitions or Spark's mapPartitions would call, on a partition of rows."""
+    where = Layout.of(RULES, FACTS)
+    read, _, _ = rows.read(str(generated))
+    partition = [row for row, _ in zip(read, range(50))]
+    function = pickle.loads(pickle.dumps(batch.consult_partition))
+    results = function(pickle.loads(pickle.dumps(partition)), where)
+    via_cli = records(invoke("batch", *KB_ARGS, str(generated), "--jobs", "1").stdout)[:50]
+    assert results == via_cli
+
+
+def test_traces_and_the_log_hold_each_consultation_with_its_subject(tmp_path):
+    path = tmp_path / "cohort.csv"
+    path.write_text("id,student,budget\n../evil,S-1,low\nb,S-2,high\nb,S-3,\n")
+    log = tmp_path / "log.db"
+    traces = tmp_path / "traces"
+    result = invoke("batch", *KB_ARGS, str(path), "--traces", str(traces), "--log", str(log),
+                    "--subject", "student")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in traces.iterdir()) == ["_evil.json", "b-3.json", "b.json"]
+    doc = json.loads((traces / "_evil.json").read_text())
+    assert doc["subject"] == "S-1" and doc["answers"]["budget"]["value"] == "low"
+    verified = invoke("audit", "verify", *KB_ARGS, str(traces / "b.json"))
+    assert verified.exit_code == 0, verified.stdout
+    listed = json.loads(invoke("audit", "list", "--log", str(log), "--format", "json").stdout)
+    assert [e["subject"] for e in listed] == ["S-1", "S-2", "S-3"]
+
+
+def test_standard_input_is_read_and_its_format_recognised():
+    result = invoke("batch", *KB_ARGS, "-", input='{"id": "a", "budget": "low"}\n')
+    assert [r["id"] for r in records(result.stdout)] == ["a"]
+    result = invoke("batch", *KB_ARGS, "-", "--format", "csv", input="budget\nlow\n")
+    assert result.stdout.splitlines()[0] == "id,recommendation,scores,fired,rulebase,error"
+    assert result.stdout.splitlines()[1].startswith("1,micromasters,")
+
+
+# --- impact --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def changed_kb(tmp_path):
+    """A copy of the knowledge base with the stepping-stone weight raised from 3 to 6."""
+    root = tmp_path / "kb"
+    assert invoke("init", str(root)).exit_code == 0
+    rules = root / "rules" / "4-benefits.yaml"
+    text = rules.read_text()
+    assert text.count("score: {micromasters_pathway: 3}") == 1
+    rules.write_text(
+        text.replace("score: {micromasters_pathway: 3}", "score: {micromasters_pathway: 6}")
+    )
+    return root
+
+
+def test_impact_names_the_transitions_their_rules_and_examples(changed_kb, generated):
+    base = changed_kb.parent / "base"
+    assert invoke("init", str(base)).exit_code == 0
+    result = invoke("impact", "--kb", str(changed_kb), "--base", str(base), "--cohort",
+                    str(generated), "--format", "json")  # fmt: skip
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["profiles"] == 4500 and report["changed"] > 0
+    assert sum(sum(row.values()) for row in report["matrix"].values()) == 4500
+    first = report["transitions"][0]
+    assert first["to"] == "micromasters_pathway"
+    assert first["causes"][0] == {
+        "rule": "stepping-stone",
+        "profiles": first["count"],
+        "change": "changed: weight for micromasters_pathway changed from +3 to +6",
+    }
+    assert 1 <= len(first["examples"]) <= 5
+    example = first["examples"][0].split()
+    assert example[:2] == ["mm-advisor", "consult"]
+    before = invoke("consult", "--kb", str(base), "--no-input", "--format", "json", *example[2:])
+    after = invoke("consult", "--kb", str(changed_kb), "--no-input", "--format", "json",
+                   *example[2:])  # fmt: skip
+    assert json.loads(before.stdout)["recommendation"] == first["from"]
+    assert json.loads(after.stdout)["recommendation"] == first["to"]
+    failing = invoke("impact", "--kb", str(changed_kb), "--base", str(base), "--cohort",
+                     str(generated), "--fail-on-change", "--format", "markdown")  # fmt: skip
+    assert failing.exit_code == 1
+    assert "| micromasters_pathway |" in failing.stdout and "`stepping-stone`" in failing.stdout
+    same = invoke("impact", "--kb", str(base), "--base", str(base), "--cohort", str(generated),
+                  "--fail-on-change")  # fmt: skip
+    assert same.exit_code == 0
+    assert same.stdout.splitlines()[1] == "  0 recommendations change (0.0%)."
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_impact_against_a_git_revision_over_the_log(changed_kb, tmp_path):
+    original = (changed_kb / "rules" / "4-benefits.yaml").read_text()
+    subprocess.run(["git", "init", "-q", str(changed_kb)], check=True)
+    git = ["git", "-C", str(changed_kb), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "weights"], check=True)
+    log = tmp_path / "log.db"
+    for profile in sorted((REPO / "facts" / "profiles").glob("*.yaml")):
+        invoke("consult", "--kb", str(changed_kb), "--answers", str(profile), "--log", str(log))
+    rules = changed_kb / "rules" / "4-benefits.yaml"
+    rules.write_text(original.replace("micromasters_pathway: 6}", "micromasters_pathway: -3}"))
+    result = invoke("impact", "--kb", str(changed_kb), "--base", "HEAD", "--log", str(log))
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        f"Impact of {changed_kb} (--kb) against git revision HEAD, over 7 profiles (the log "
+        f"{log}):",
+        "  1 recommendation changes (14.3%).",
+    ]
+    assert lines[9:11] == [
+        "micromasters_pathway -> undetermined: 1 profile",
+        "  because of stepping-stone (changed: weight for micromasters_pathway changed from +6 "
+        "to -3): 1",
+    ]
+
+
+def test_impact_needs_one_source_of_profiles(changed_kb):
+    result = invoke("impact", "--kb", str(changed_kb), "--base", str(changed_kb))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: give the profiles to run: --cohort FILE or --log DB (one of them)\n",
+    )

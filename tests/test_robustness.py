@@ -1,0 +1,336 @@
+"""One named regression test for each class of failure the fuzzing campaign found (issue 13's
+table): each input once gave a traceback, a hang, a stray byte or a half-written file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import KB_ARGS, PROFILES, invoke
+
+from mm_advisor import files
+from mm_advisor.audit import trace
+from mm_advisor.knowledge import synthetic
+
+STEPPING = str(PROFILES / "stepping-stone.yaml")
+
+
+def laughs(levels: int) -> str:
+    """The "billion laughs": each level nine aliases of the one before."""
+    lines = ['l0: &l0 ["ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha", "ha"]']
+    for i in range(1, levels):
+        lines.append(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]")
+    return "\n".join(lines) + "\n"
+
+
+def one_error(result, message: str) -> None:
+    assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
+
+
+# --- YAML aliases ("billion laughs") -------------------------------------------------------
+
+
+def test_aliases_in_an_answers_file_are_refused_before_they_expand(tmp_path):
+    path = tmp_path / "a.yaml"
+    path.write_text(laughs(9))  # expanded, 387 million strings
+    result = invoke("consult", "--answers", str(path), "--no-input")
+    one_error(result, f"{path}:1:5: anchors (&name) are not allowed: these files hold plain data")
+
+
+def test_aliases_in_a_rule_file_are_refused_by_lint_and_consult(broken_kb):
+    rules, facts = broken_kb(laughs(9))
+    args = ["--rules", str(rules), "--facts", str(facts)]
+    lint = invoke("rules", "lint", *args)
+    assert lint.exit_code == 1
+    assert lint.stdout.startswith(
+        "rules/bad.yaml:1:5: error: anchors (&name) are not allowed: these files hold plain data"
+    )
+    consult = invoke("consult", *args, "--no-input")
+    assert consult.exit_code == 2 and "anchors (&name) are not allowed" in consult.stderr
+
+
+def test_aliases_in_a_fact_file_are_refused(kb_copy):
+    rules, facts = kb_copy
+    (facts / "extra.yaml").write_text(laughs(9))
+    result = invoke("consult", "--rules", str(rules), "--facts", str(facts), "--no-input")
+    assert result.exit_code == 2
+    assert "extra.yaml:1:5: anchors (&name) are not allowed" in result.stderr
+
+
+# --- answers files and --set ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<<: {budget: low}\n", "1:1: merge keys (<<) are not allowed: write the keys out"),
+        ("? [budget]\n: low\n", "1:3: keys must be names, not a list or a mapping"),
+        (
+            "budget: !!binary aGk=\n",
+            "1:9: the tag '!!binary' is not allowed: these files hold plain data",
+        ),
+        ("budget: !low x\n", "1:9: the tag '!low' is not allowed: these files hold plain data"),
+        ("budget: " + "[" * 40 + "]" * 40 + "\n", "1:40: nested more than 32 levels deep"),
+        (
+            'budget: "\\ud800"\n',
+            "1:9: fact 'budget': '\\ud800' is not one of low, medium, high",
+        ),
+        (
+            "budget: [1,\n",
+            "2:1: invalid YAML: expected the node content, but found '<stream end>'",
+        ),
+        (
+            "months_available: " + "9" * 4301 + "\n",
+            "1:19: a number this long (4301 characters) is not allowed",
+        ),
+        (
+            "months_available: 2026-11-29\n",
+            "1:19: a date must be quoted: write '2026-11-29' in quotes",
+        ),
+        ("1: yes\n", "1:1: keys must be names, not 1"),
+    ],
+    ids=[
+        "merge-key",
+        "complex-key",
+        "binary",
+        "tag",
+        "deep",
+        "lone-surrogate",
+        "two-line-pyyaml-error",
+        "4301-digits",
+        "date",
+        "integer-key",
+    ],
+)
+def test_answers_that_broke_the_reader_are_one_line(tmp_path, text, message):
+    path = tmp_path / "a.yaml"
+    path.write_text(text)
+    one_error(invoke("consult", "--answers", str(path), "--no-input"), f"{path}:{message}")
+
+
+def test_escape_sequences_in_a_set_value_and_a_key_are_made_visible(tmp_path):
+    one_error(
+        invoke("consult", "--no-input", "--set", "budget=\x1b]0;pwned\x07"),
+        "--set budget=\\x1b]0;pwned\\x07: fact 'budget': '\\x1b]0;pwned\\x07' is not one of "
+        "low, medium, high",
+    )
+    path = tmp_path / "a.yaml"
+    path.write_text('"\\e[31mkey": yes\n')
+    one_error(
+        invoke("consult", "--answers", str(path), "--no-input"),
+        f"{path}:1:1: unknown fact '\\x1b[31mkey'",
+    )
+
+
+def test_a_newline_in_a_key_stays_on_the_one_line():
+    """Found by the fuzz suite: the error quoted the key with its newline, on two lines."""
+    result = invoke("consult", "--answers", "-", "--no-input", input='{"\\n": null}')
+    one_error(result, "<stdin>:1:2: unknown fact '\\n'")
+
+
+# --- special inputs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+def test_a_device_is_refused_before_it_is_read(device):
+    one_error(
+        invoke("consult", "--answers", device, "--no-input"),
+        f"{device}:1:1: not a regular file (a pipe, a device or a socket)",
+    )
+
+
+def test_a_fifo_with_no_writer_is_refused_without_waiting(tmp_path):
+    fifo = tmp_path / "answers"
+    os.mkfifo(fifo)
+    one_error(
+        invoke("consult", "--answers", str(fifo), "--no-input"),
+        f"{fifo}:1:1: not a regular file (a pipe, a device or a socket)",
+    )
+
+
+def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mm_advisor", *args],
+        capture_output=True,
+        check=False,
+        timeout=60,
+        **kwargs,
+    )
+
+
+def test_closed_stdin_closed_stdout_and_a_full_disk_are_one_line():
+    closed_stdin = run_cli(
+        "consult", "--answers", "-", "--no-input", preexec_fn=lambda: os.close(0)
+    )
+    assert closed_stdin.returncode == 2
+    assert closed_stdin.stderr.decode() == "Error: <stdin>: standard input is closed\n"
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "mm_advisor", "consult", "--no-input", "--set", "budget=low"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            check=False,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines()[-1] == (
+        "Error: cannot write the output: No space left on device"
+    )
+    closed = subprocess.run(
+        [sys.executable, "-m", "mm_advisor", "consult", "--no-input", "--set", "budget=low"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        check=False,
+        timeout=60,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert closed.returncode == 2
+    assert closed.stderr.decode().splitlines()[-1] == (
+        "Error: standard output is closed: there is nowhere to write the result"
+    )
+
+
+# --- traces --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sealed(tmp_path) -> dict:
+    result = invoke("consult", *KB_ARGS, "--answers", STEPPING, "--format", "json")
+    return json.loads(result.stdout)
+
+
+def test_a_trace_version_that_is_a_list_is_not_a_trace(sealed):
+    """Found by the fuzz suite: computing the digest of such a document raised TypeError."""
+    sealed["trace_version"] = [2]
+    assert trace.content_digest(sealed).startswith("sha256:")
+    result = invoke("audit", "verify", "-", input=json.dumps(sealed))
+    one_error(result, "<stdin>: not an mm-advisor trace (trace_version 1 or 2 expected)")
+
+
+def test_a_re_sealed_trace_with_nonsense_in_it_is_refused(sealed):
+    sealed["scores"]["micromasters"] = "lots"
+    sealed["content_digest"] = trace.content_digest(sealed)
+    result = invoke("audit", "verify", "-", input=json.dumps(sealed))
+    assert (result.exit_code, result.stdout) == (
+        1,
+        "<stdin>: not a valid trace: $.scores.micromasters: expected integer, found text\n"
+        "verdict: TAMPERED: it was changed after it was written\n",
+    )
+
+
+def test_a_missing_field_is_one_line_for_explain(sealed):
+    del sealed["fired"][0]["rule"]
+    sealed["content_digest"] = trace.content_digest(sealed)
+    result = invoke("explain", "-", input=json.dumps(sealed))
+    assert (result.exit_code, result.stderr) == (
+        1,
+        "Error: <stdin>: not a valid trace: $.fired[0]: missing 'rule'\n",
+    )
+
+
+def test_a_deeply_nested_trace_is_one_line():
+    text = '{"trace_version": 2, "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    result = invoke("audit", "verify", "-", input=text)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+
+
+# --- kills, interrupts and odd paths -------------------------------------------------------
+
+
+def test_what_a_killed_run_left_is_swept_on_the_next_write(tmp_path):
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = tmp_path / f"{files.TEMP_PREFIX}{gone.stdout.strip()}-x1.tmp"  # its writer has exited
+    live = tmp_path / f"{files.TEMP_PREFIX}{os.getpid()}-x2.tmp"  # a write still going on
+    other = tmp_path / ".someone-else-123-x3.tmp"
+    for path in (dead, live, other):
+        path.write_text("{")
+    out = tmp_path / "trace.json"
+    result = invoke("consult", *KB_ARGS, "--answers", STEPPING, "--trace-out", str(out))
+    assert result.exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name, out.name])
+
+
+def test_a_target_that_is_not_a_regular_file_is_refused(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for option in ("--trace-out", "--report", "--save-answers"):
+        result = invoke("consult", *KB_ARGS, "--answers", STEPPING, option, str(fifo))
+        one_error(result, f"{fifo}: cannot write: it is not a regular file")
+        assert fifo.is_fifo()
+
+
+def test_an_unwritable_log_means_nothing_else_is_written(tmp_path):
+    log = tmp_path / "log.db"
+    log.write_text("these are somebody's notes, not a consultation log")
+    out = tmp_path / "trace.json"
+    result = invoke(
+        "consult", *KB_ARGS, "--answers", STEPPING, "--log", str(log), "--trace-out", str(out)
+    )
+    assert result.exit_code == 2 and result.stderr.startswith("Error: ")
+    assert not out.exists()
+
+
+@pytest.fixture(scope="module")
+def slow_kb(tmp_path_factory) -> Path:
+    """A rule base big enough that a consultation is still running when Ctrl-C comes."""
+    return synthetic.write(tmp_path_factory.mktemp("slow"), 2000, seed=3).rules.parent
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.6, 2.0], ids=["while-loading", "early", "running"])
+def test_ctrl_c_during_a_consultation_without_questions_is_one_line(slow_kb, tmp_path, delay):
+    out = tmp_path / "trace.json"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mm_advisor",
+            "consult",
+            "--rules",
+            str(slow_kb / "rules"),
+            "--facts",
+            str(slow_kb / "facts"),
+            "--no-input",
+            "--set",
+            "budget=low",
+            "--trace-out",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert (process.returncode, stderr) == (130, b"\nInterrupted.\n"), stderr[-500:]
+    assert stdout == b"" and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["consult", "--format", "xml"],
+            "Invalid value for '--format': 'xml' is not one of 'text', 'json'. "
+            "(see 'cli consult --help')",
+        ),
+        (["consul"], "No such command 'consul'. Did you mean 'consult'? (see 'cli --help')"),
+        (
+            ["consult", "--nope"],
+            "No such option '--nope'. Did you mean '--no-input'? (see 'cli consult --help')",
+        ),
+    ],
+)
+def test_a_usage_mistake_is_one_line_too(args, message):
+    """click's usage errors took four lines (usage, hint, blank, error)."""
+    one_error(invoke(*args), message)
