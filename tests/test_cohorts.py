@@ -253,3 +253,25 @@ def test_impact_needs_one_source_of_profiles(changed_kb):
         2,
         "Error: give the profiles to run: --cohort FILE or --log DB (one of them)\n",
     )
+
+
+def test_a_partitioned_batch_runs_on_a_dask_cluster(generated):
+    """The same core under Dask's distributed scheduler, on a local cluster of two processes
+    (the optional `dask` extra; skipped without it)."""
+    distributed = pytest.importorskip("dask.distributed")
+    bag = pytest.importorskip("dask.bag")
+    read, _, _ = rows.read(str(generated))
+    cohort = list(read)
+    where = Layout.of(RULES, FACTS)
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster),
+    ):
+        results = (
+            bag.from_sequence(cohort, npartitions=4)
+            .map_partitions(batch.consult_partition, where)
+            .compute()
+        )
+    assert results == records(invoke("batch", *KB_ARGS, str(generated), "--jobs", "1").stdout)

@@ -15,7 +15,7 @@ import heapq
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ..knowledge.conditions import DerivedTest, Not, derived_read
+from ..knowledge.conditions import DerivedTest, Not, derived_read, facts_read
 from ..knowledge.domains import Predicate, ValueClasses
 from ..knowledge.rulebase import Rule, RuleBase
 from .decision import Decision, decide
@@ -65,19 +65,30 @@ class Evaluator:
             for name in rulebase.schema.derived
         }
         self._starters = tuple(i for i, n in enumerate(needs) if not n)
-        self._single: dict[str, list[int]] = {}  # fact -> mask per class, rules reading it alone
-        self._multi: list[tuple[int, Predicate]] = []
-        self._constant = 0
-        for i, predicate in enumerate(self.predicates):
-            if not predicate.facts:
-                self._constant |= (1 << i) * predicate(())
-            elif len(predicate.facts) == 1:
-                fact = predicate.facts[0]
-                masks = self._single.setdefault(fact, [0] * len(self.classes.values[fact]))
+        # Each fact narrows the rules by one lookup: masks[fact][class] holds the rules whose
+        # tests on that fact alone hold for that class (and every rule without such tests). Only
+        # conditions that read several facts at once are evaluated, each distinct one once.
+        everyone = (1 << len(self.rules)) - 1
+        self._masks: dict[str, list[int]] = {}
+        joint: dict[Any, int] = {}  # condition reading several facts -> the rules that have it
+        for i, rule in enumerate(self.rules):
+            alone: dict[str, list] = {}
+            for cond in rule.when:
+                if derived_read(cond):
+                    continue
+                read = facts_read(cond)
+                if len(read) == 1:
+                    alone.setdefault(read[0], []).append(cond)
+                else:
+                    joint[cond] = joint.get(cond, 0) | 1 << i
+            for fact, conds in alone.items():
+                test = Predicate(self.classes, conds)
+                masks = self._masks.setdefault(fact, [everyone] * len(self.classes.values[fact]))
                 for cls in range(len(masks)):
-                    masks[cls] |= (1 << i) * predicate((cls,))
-            else:
-                self._multi.append((i, predicate))
+                    if not test((cls,)):
+                        masks[cls] &= ~(1 << i)
+        self._everyone = everyone
+        self._joint = tuple((rules, Predicate(self.classes, [c])) for c, rules in joint.items())
         self._memo: dict[int, Outcome] = {}
 
     def classify(self, answers: Mapping[str, Any]) -> dict[str, int]:
@@ -87,12 +98,12 @@ class Evaluator:
 
     def truths(self, classes: Mapping[str, int]) -> int:
         """The bits of the rules whose tests on answers all hold, for answers in `classes`."""
-        bits = self._constant
-        for fact, masks in self._single.items():
-            bits |= masks[classes[fact]]
-        for i, predicate in self._multi:
-            if predicate(tuple(classes[f] for f in predicate.facts)):
-                bits |= 1 << i
+        bits = self._everyone
+        for fact, masks in self._masks.items():
+            bits &= masks[classes[fact]]
+        for rules, test in self._joint:
+            if bits & rules and not test(tuple(classes[f] for f in test.facts)):
+                bits &= ~rules
         return bits
 
     def outcome(self, answers: Mapping[str, Any]) -> Outcome:

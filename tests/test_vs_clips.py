@@ -1,0 +1,37 @@
+"""The CLIPS translation of benchmarks/vs_clips.py fires what the fast evaluator fires, and its
+check catches a wrong salience (needs the benchmark-only `bench` extra; skipped without it)."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from conftest import REPO
+
+from mm_advisor.knowledge import synthetic
+from mm_advisor.reasoning.evaluator import Evaluator
+
+pytest.importorskip("clips")
+spec = importlib.util.spec_from_file_location("vs_clips", REPO / "benchmarks" / "vs_clips.py")
+vs_clips = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(vs_clips)
+
+
+def engines(kb, broken: bool = False) -> dict:
+    fast = Evaluator(kb)
+    return {
+        "CLIPS": vs_clips.ClipsRuleBase(kb, broken).fired,
+        "fast": lambda a: tuple(r.id for r in fast.outcome(a).fired),
+    }
+
+
+def test_clips_fires_the_same_rules_in_the_same_order(kb, capsys):
+    profiles = synthetic.random_profiles(kb.schema, 500, seed=3)
+    assert vs_clips.check("shipped", engines(kb), profiles)
+    assert capsys.readouterr().out == "  shipped: CLIPS = fast on 500/500 profiles\n"
+
+
+def test_the_check_catches_a_wrong_salience(kb, capsys):
+    profiles = synthetic.random_profiles(kb.schema, 500, seed=3)
+    assert not vs_clips.check("shipped", engines(kb, broken=True), profiles)
+    assert "DIFFERENCE on profile" in capsys.readouterr().out
