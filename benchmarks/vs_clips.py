@@ -212,12 +212,12 @@ def main() -> None:
             ok = check(f"{name}, with experta", engines, few) and ok
             if not ok:
                 sys.exit(1)
-            loaded.append((name, kb, cl, experta, fast))
+            loaded.append((name, kb, cl, experta))
         print()
         print(f"{'':>18} {'per consultation (median)':>44}   {'batch on one core, rows/s':>36}")
         print(f"{'rules':>18} {'CLIPS':>12} {'experta':>12} {'fast':>12}   "
               f"{'CLIPS':>10} {'experta':>10} {'fast':>10}  fast/CLIPS")  # fmt: skip
-        for name, kb, cl, experta, fast in loaded:
+        for name, kb, cl, experta in loaded:
             profiles = synthetic.random_profiles(kb.schema, options.batch, seed=99)
             experta_profiles = profiles[: max(50, options.batch // (len(kb.rules) // 10 + 1))]
             fresh = Evaluator(kb)  # no memory of the check's profiles
