@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import FACTS, PROFILES, RULES
 
 from mm_advisor.reasoning import engine
@@ -169,3 +170,58 @@ def test_a_retracted_fact_cancels_every_activation_it_supported():
     probe.declare(Fact(step=1), Fact(victim=True))
     probe.run()
     assert fired == ["retractor"]
+
+
+def firings(compiled, answers: dict) -> tuple:
+    run = compiled.run(answers)
+    return (
+        tuple(f.rule.id for f in run.firings),
+        run.derived,
+        tuple(sorted(run.fact_ids.items())),
+        tuple((f.rule.id, tuple(f.derived)) for f in run.firings),
+    )
+
+
+@pytest.fixture
+def unpatched():
+    """experta exactly as published, for the length of a test."""
+    engine.speedups(False)
+    yield
+    engine.speedups(True)
+
+
+def test_the_speedups_change_nothing_on_the_shipped_rules(kb, unpatched):
+    """The patched engine against experta as published: every scenario, and random profiles
+    (10,000 in benchmarks/engine_speed.py; 1,500 here)."""
+    from mm_advisor.knowledge import scenarios, synthetic
+
+    profiles = [s.answers for s in scenarios.load(scenarios.default_files(FACTS / "scenarios"), kb)]
+    profiles += synthetic.random_profiles(kb.schema, 1500, seed=41)
+    plain = engine.CompiledRuleBase(kb)
+    expected = [firings(plain, answers) for answers in profiles]
+    engine.speedups(True)
+    fast = engine.CompiledRuleBase(kb)
+    assert [firings(fast, answers) for answers in profiles] == expected
+
+
+def test_the_speedups_change_nothing_on_a_large_synthetic_base(tmp_path, unpatched):
+    from mm_advisor.knowledge import rulebase, synthetic
+
+    kb = rulebase.load(synthetic.write(tmp_path, 500, seed=13))
+    profiles = synthetic.random_profiles(kb.schema, 40, seed=2)
+    plain = engine.CompiledRuleBase(kb)
+    expected = [firings(plain, answers) for answers in profiles]
+    engine.speedups(True)
+    fast = engine.CompiledRuleBase(kb)
+    assert [firings(fast, answers) for answers in profiles] == expected
+
+
+def test_the_speedups_can_be_switched_off_and_on():
+    from experta.matchers.rete.token import Token
+
+    engine.speedups(False)
+    try:
+        assert Token.copy is engine._ORIGINAL[(Token, "copy")]
+    finally:
+        engine.speedups(True)
+    assert Token.copy is engine._token_copy
