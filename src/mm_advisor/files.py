@@ -21,6 +21,7 @@ from typing import IO, Iterator
 
 from .errors import AdvisorError
 
+PACKAGE = os.path.dirname(os.path.abspath(__file__))  # what the package carries: schemas, kb
 LIMIT = 16 * 1024 * 1024  # bytes: far above any knowledge base, answers file or trace
 TEMP_PREFIX = ".mm-advisor-"
 

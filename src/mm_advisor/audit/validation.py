@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import TraceError
+from ..files import PACKAGE
 
 Check = Callable[[Any, str], "str | None"]  # the first problem, as "path: what is wrong"
 _KNOWN = {
@@ -226,7 +227,7 @@ class _Compiler:
 @lru_cache(maxsize=1)
 def _trace_check() -> Check:
     schema = json.loads(
-        (resources.files("mm_advisor") / "schemas" / "trace.schema.json").read_text()
+        (Path(PACKAGE) / "schemas" / "trace.schema.json").read_text()
     )
     return _Compiler(schema).compile(schema)
 

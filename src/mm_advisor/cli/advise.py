@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
-from importlib import resources
+from pathlib import Path
 
 import click
 
 from ..audit import trace
 from ..explanation import render
 from ..explanation.render import use_color
-from ..files import check_target, write_atomic
+from ..files import PACKAGE, check_target, write_atomic
 from ..knowledge import answers as answers_mod
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
@@ -216,7 +216,7 @@ def schema_command(kind: str) -> None:
     """Print the JSON Schema of a rule, fact, sources, scenario, invariant or trace file (for
     editors and checks)."""
     click.echo(
-        (resources.files("mm_advisor") / "schemas" / f"{kind}.schema.json").read_text(), nl=False
+        (Path(PACKAGE) / "schemas" / f"{kind}.schema.json").read_text(), nl=False
     )
 
 

@@ -11,12 +11,11 @@ import os
 import re
 import sys
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import KnowledgeBaseError, Problem
-from ..files import InputError, read_text
+from ..files import PACKAGE, InputError, read_text
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -165,7 +164,7 @@ def _table(
 
 def shipped() -> Layout:
     """The knowledge base shipped with the package (the source tree's, in a checkout)."""
-    packaged = Path(str(resources.files("mm_advisor") / "kb"))
+    packaged = Path(PACKAGE) / "kb"
     if (packaged / MARKER).is_file():
         return read(packaged, "shipped with mm-advisor")
     return read(Path(__file__).resolve().parents[3], "shipped with mm-advisor")

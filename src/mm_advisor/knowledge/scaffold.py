@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
-from importlib import resources
 from pathlib import Path
 
 from ..errors import AdvisorError
-from ..files import write_atomic
+from ..files import PACKAGE, write_atomic
 from .layout import MARKER, Layout, read, shipped
 
 SCHEMA_LINE = "# yaml-language-server: $schema="
@@ -109,7 +108,7 @@ def create(target: Path, force: bool = False) -> Layout:
     schemas = target / "schemas"
     schemas.mkdir(exist_ok=True)
     for kind in KINDS:
-        text = (resources.files("mm_advisor") / "schemas" / f"{kind}.schema.json").read_text()
+        text = (Path(PACKAGE) / "schemas" / f"{kind}.schema.json").read_text()
         write_atomic(str(schemas / f"{kind}.schema.json"), text, private=False)
     for path in sorted(target.rglob("*.yaml")):
         _point_at_schema(path, schemas)
