@@ -82,33 +82,60 @@ def underived(rb: RuleBase) -> Iterator[Problem]:
                 )
 
 
+_SUBSETS_UP_TO = 12  # conditions in a rule: its subsets are looked up, not every other rule
+
+
 def redundant(rb: RuleBase) -> Iterator[Problem]:
-    """Rules with the same conclusion whose conditions are identical or include another's."""
-    for a, b in itertools.combinations(rb.rules, 2):
-        if (a.derive, a.score, a.conclude, a.rule_out) != (
-            b.derive,
-            b.score,
-            b.conclude,
-            b.rule_out,
-        ):
-            continue
-        ca, cb = set(a.when), set(b.when)
-        where = f"{a.mark.path}:{a.mark.line}"
-        if ca == cb:
-            yield _warn(
-                b.mark,
-                f"rule '{b.id}' has the same conditions and conclusion as '{a.id}' ({where})",
-                "duplicate-rule",
-            )
-        elif ca < cb or cb < ca:
-            wide, narrow = (a, b) if ca < cb else (b, a)
-            yield _warn(
-                narrow.mark,
-                f"rule '{narrow.id}' is subsumed by '{wide.id}' "
-                f"({wide.mark.path}:{wide.mark.line}): whenever it fires, '{wide.id}' "
-                "fires too with the same conclusion",
-                "subsumed-rule",
-            )
+    """Rules with the same conclusion whose conditions are identical or include another's.
+
+    Rules are grouped by conclusion, and within a group by their set of conditions, so each
+    rule's smaller sets are looked up instead of comparing every pair of rules."""
+    groups: dict[tuple, list[int]] = {}
+    for i, rule in enumerate(rb.rules):
+        groups.setdefault((rule.derive, rule.score, rule.conclude, rule.rule_out), []).append(i)
+    found: list[tuple[int, int, Problem]] = []
+    for members in groups.values():
+        by_set: dict[frozenset, list[int]] = {}
+        for i in members:
+            by_set.setdefault(frozenset(rb.rules[i].when), []).append(i)
+        for i in members:
+            conds = frozenset(rb.rules[i].when)
+            found += [(j, i, _duplicate(rb.rules[j], rb.rules[i])) for j in by_set[conds] if j < i]
+            for smaller in _proper_subsets(conds, by_set):
+                found += [
+                    (min(i, j), max(i, j), _subsumed(rb.rules[j], rb.rules[i]))
+                    for j in by_set.get(smaller, ())
+                ]
+    for _, _, problem in sorted(found, key=lambda item: item[:2]):
+        yield problem
+
+
+def _proper_subsets(conds: frozenset, known: dict[frozenset, list[int]]) -> Iterator[frozenset]:
+    if len(conds) > _SUBSETS_UP_TO:  # rare: test the known sets instead
+        yield from (other for other in known if other < conds)
+        return
+    items = list(conds)
+    for size in range(len(items)):
+        for subset in itertools.combinations(items, size):
+            yield frozenset(subset)
+
+
+def _duplicate(first: Rule, again: Rule) -> Problem:
+    return _warn(
+        again.mark,
+        f"rule '{again.id}' has the same conditions and conclusion as '{first.id}' "
+        f"({first.mark.path}:{first.mark.line})",
+        "duplicate-rule",
+    )
+
+
+def _subsumed(wide: Rule, narrow: Rule) -> Problem:
+    return _warn(
+        narrow.mark,
+        f"rule '{narrow.id}' is subsumed by '{wide.id}' ({wide.mark.path}:{wide.mark.line}): "
+        f"whenever it fires, '{wide.id}' fires too with the same conclusion",
+        "subsumed-rule",
+    )
 
 
 def unused(rb: RuleBase) -> Iterator[Problem]:
