@@ -275,3 +275,34 @@ def test_a_partitioned_batch_runs_on_a_dask_cluster(generated):
             .compute()
         )
     assert results == records(invoke("batch", *KB_ARGS, str(generated), "--jobs", "1").stdout)
+
+
+def test_progress_shows_on_a_terminal_and_never_with_quiet(generated, tmp_path):
+    """A pipe gets nothing (tested above); a terminal gets the rows, their rate and the time."""
+    import os
+    import pty
+    import sys
+
+    outputs = []
+    for quiet in ([], ["--quiet"]):
+        leader, follower = pty.openpty()
+        done = subprocess.run(
+            [sys.executable, "-m", "mm_advisor", "batch", *KB_ARGS, str(generated), "--jobs", "1",
+             "--out", str(tmp_path / "out.jsonl"), *quiet],
+            stderr=follower, stdout=subprocess.DEVNULL, check=False, timeout=120,
+        )  # fmt: skip
+        os.close(follower)
+        text = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            text += chunk
+        os.close(leader)
+        assert done.returncode == 0
+        outputs.append(text.decode())
+    assert "4,500 rows in " in outputs[0]
+    assert "rows in" not in outputs[1]
