@@ -89,3 +89,14 @@ def broken_kb(tmp_path, monkeypatch):
 
 def problems_of(rules: Path, facts: Path) -> list[str]:
     return [str(p) for p in rulebase.check(Layout.of(rules, facts))[1]]
+
+
+def json_paths(value, prefix=()):
+    """The path of every value inside a JSON document (a tuple of keys and indexes), root first."""
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from json_paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from json_paths(item, (*prefix, i))

@@ -23,7 +23,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import FACTS, PROFILES, REPO, RULES, invoke
+from conftest import FACTS, PROFILES, REPO, RULES, invoke, json_paths
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -265,22 +265,12 @@ json_values = st.recursive(
 )
 
 
-def _paths(doc, prefix=()):
-    yield prefix
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            yield from _paths(v, (*prefix, k))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            yield from _paths(v, (*prefix, i))
-
-
 @st.composite
 def tampered_traces(draw, base: list[dict]) -> tuple[str, bool]:
     """A trace with fields deleted or replaced by nonsense, re-sealed or not, or its text cut."""
     doc = json.loads(json.dumps(draw(st.sampled_from(base))))
     for _ in range(draw(st.integers(1, 3))):
-        paths = [p for p in _paths(doc) if p]
+        paths = [p for p in json_paths(doc) if p]
         path = draw(st.sampled_from(paths))
         parent = doc
         for step in path[:-1]:

@@ -8,7 +8,7 @@ import json
 from importlib import resources
 
 import jsonschema
-from conftest import KB_ARGS, PROFILES, invoke
+from conftest import KB_ARGS, PROFILES, invoke, json_paths
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -40,22 +40,12 @@ ODD = st.one_of(
 )
 
 
-def paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from paths(item, (*prefix, i))
-
-
 @given(st.data())
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_the_compiled_check_agrees_with_jsonschema(data):
     doc = copy.deepcopy(data.draw(st.sampled_from(TRACES)))
     for _ in range(data.draw(st.integers(0, 3))):
-        where = data.draw(st.sampled_from(list(paths(doc))))
+        where = data.draw(st.sampled_from(list(json_paths(doc))))
         action = data.draw(st.sampled_from(["replace", "delete", "add"]))
         if not where:
             continue

@@ -226,9 +226,7 @@ class _Compiler:
 
 @lru_cache(maxsize=1)
 def _trace_check() -> Check:
-    schema = json.loads(
-        (Path(PACKAGE) / "schemas" / "trace.schema.json").read_text()
-    )
+    schema = json.loads((Path(PACKAGE) / "schemas" / "trace.schema.json").read_text())
     return _Compiler(schema).compile(schema)
 
 

@@ -215,9 +215,7 @@ def questions(where: Layout, fmt: str) -> None:
 def schema_command(kind: str) -> None:
     """Print the JSON Schema of a rule, fact, sources, scenario, invariant or trace file (for
     editors and checks)."""
-    click.echo(
-        (Path(PACKAGE) / "schemas" / f"{kind}.schema.json").read_text(), nl=False
-    )
+    click.echo((Path(PACKAGE) / "schemas" / f"{kind}.schema.json").read_text(), nl=False)
 
 
 DETAIL_HINT = "The full reasoning, every rule with its source: add --detail."

@@ -3,7 +3,6 @@ and make the keys that sign traces."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,16 @@ from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
 from ..knowledge.schema import UNDETERMINED
 from ..reasoning.advisor import Advisor
-from .base import UserError, announce, cli, echo_json, format_option, kb_options, log_option
+from .base import (
+    UserError,
+    announce,
+    cli,
+    echo_json,
+    format_option,
+    jobs_option,
+    kb_options,
+    log_option,
+)
 
 VERIFY_CODES = {
     1: "tampered: the digest or the signature fails (or the trace is not a valid trace)",
@@ -133,13 +141,7 @@ def audit() -> None:
     "--since", type=When(), help="With --log: the consultations since a date or span (7d)."
 )
 @public_key_option
-@click.option(
-    "--jobs",
-    type=click.IntRange(1, 64),
-    default=os.cpu_count() or 1,
-    show_default="every core",
-    help="With --log: processes to verify with.",
-)
+@jobs_option("With --log: processes to verify with.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @format_option("text", "json")
 def audit_verify(

@@ -195,6 +195,17 @@ def format_option(*choices: str) -> Callable:
     )
 
 
+def jobs_option(help_text: str) -> Callable:
+    """--jobs N: the processes a bulk command works with; every core by default."""
+    return click.option(
+        "--jobs",
+        type=click.IntRange(1, 64),
+        default=os.cpu_count() or 1,
+        show_default="every core",
+        help=help_text,
+    )
+
+
 def log_option(help_text: str, environment: bool = True) -> Callable:
     """--log PATH; from MM_ADVISOR_LOG too, unless giving it changes what the command does."""
     return click.option(

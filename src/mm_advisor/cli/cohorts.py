@@ -4,7 +4,6 @@ recommendation a change of the knowledge base would change)."""
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import sys
 import time
@@ -16,19 +15,9 @@ import click
 from ..explanation import render
 from ..files import atomic, check_target, write_atomic
 from ..knowledge.layout import Layout
-from .base import UserError, announce, cli, echo_json, kb_options, log_option
+from .base import UserError, announce, cli, echo_json, jobs_option, kb_options, log_option
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def jobs_option(command):
-    return click.option(
-        "--jobs",
-        type=click.IntRange(1, 64),
-        default=os.cpu_count() or 1,
-        show_default="every core",
-        help="Processes to work with; each compiles the knowledge base once.",
-    )(command)
 
 
 @cli.command(exit_codes={1: "some rows could not be consulted (each is an error row)"})
@@ -72,7 +61,7 @@ def jobs_option(command):
     type=click.Path(dir_okay=False),
     help="Sign the traces written (--traces, --log). [env: MM_ADVISOR_SIGNING_KEY]",
 )
-@jobs_option
+@jobs_option("Processes to work with; each compiles the knowledge base once.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
 def batch(
     where: Layout,
