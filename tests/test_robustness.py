@@ -334,3 +334,31 @@ def test_ctrl_c_during_a_consultation_without_questions_is_one_line(slow_kb, tmp
 def test_a_usage_mistake_is_one_line_too(args, message):
     """click's usage errors took four lines (usage, hint, blank, error)."""
     one_error(invoke(*args), message)
+
+
+def test_ctrl_c_on_a_terminal_stops_a_batch_on_every_core(slow_kb, tmp_path):
+    """Regression: Ctrl-C reaches the whole process group; the workers died of it and the
+    parent waited for their chunks for ever. Now the workers leave it to the parent."""
+    from mm_advisor.knowledge import rulebase
+    from mm_advisor.knowledge.layout import Layout
+
+    kb = rulebase.load(Layout.of(slow_kb / "rules", slow_kb / "facts"))
+    cohort = tmp_path / "cohort.jsonl"
+    cohort.write_text(
+        "".join(json.dumps(p) + "\n" for p in synthetic.random_profiles(kb.schema, 20_000, 1))
+    )
+    out = tmp_path / "out.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mm_advisor", "batch", str(cohort), "--rules",
+         str(slow_kb / "rules"), "--facts", str(slow_kb / "facts"), "--jobs", "2", "--out",
+         str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    time.sleep(3)
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr[-500:]
+    assert stderr.decode().endswith("\nInterrupted.\n") and "Traceback" not in stderr.decode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort.jsonl"]

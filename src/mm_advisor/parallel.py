@@ -4,6 +4,7 @@ flight, so an input of any length streams through in flat memory."""
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
@@ -27,7 +28,7 @@ def ordered_map(
         for chunk in chunks:
             yield work(chunk)
         return
-    with multiprocessing.Pool(jobs, initializer, initargs) as pool:
+    with multiprocessing.Pool(jobs, _start, (initializer, initargs)) as pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.apply_async(work, (chunk,)))
@@ -35,3 +36,11 @@ def ordered_map(
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
+
+
+def _start(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    """A worker leaves Ctrl-C to the parent, which stops them all (a worker that died of it
+    would leave the pool waiting for its chunk for ever)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if initializer is not None:
+        initializer(*initargs)

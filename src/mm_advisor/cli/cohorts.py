@@ -116,6 +116,8 @@ def batch(
     names: set[str] = set()
     progress = _Progress(stream, size, enabled=not quiet and sys.stderr.isatty())
     with _output(out) as target, contextlib.ExitStack() as stack:
+        if input_path != "-":
+            stack.callback(stream.close)
         if log is not None:
             stack.enter_context(log)
         writer = rows_mod.Writer(target, fmt)
