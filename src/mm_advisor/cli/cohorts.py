@@ -253,11 +253,14 @@ def impact(
         )
         old = rulebase_mod.load(base_where)
     if cohort_path is not None:
-        rows, _, _ = rows_mod.read(cohort_path)
+        rows, _, stream = rows_mod.read(cohort_path)
         cohort = "<stdin>" if cohort_path == "-" else cohort_path
+        found = impact_mod.measure(old, current, rows)
+        if cohort_path != "-":
+            stream.close()
     else:
-        rows, cohort = _logged(log_path), f"the log {log_path}"
-    found = impact_mod.measure(old, current, rows)
+        found = impact_mod.measure(old, current, _logged(log_path))
+        cohort = f"the log {log_path}"
     options = [*current.schema.options, "undetermined"]
     report = impact_mod.to_json(found, base_where.found, where.describe(), cohort, options)
     announce(where, machine=fmt != "text")
