@@ -281,6 +281,12 @@ def test_an_unwritable_log_means_nothing_else_is_written(tmp_path):
     assert not out.exists()
 
 
+def as_on_a_terminal() -> None:
+    """Ctrl-C as a terminal delivers it: a job started in the background (as CI may start the
+    tests) inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def slow_kb(tmp_path_factory) -> Path:
     """A rule base big enough that a consultation is still running when Ctrl-C comes."""
@@ -308,6 +314,7 @@ def test_ctrl_c_during_a_consultation_without_questions_is_one_line(slow_kb, tmp
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=as_on_a_terminal,
     )
     time.sleep(delay)
     process.send_signal(signal.SIGINT)
@@ -355,6 +362,7 @@ def test_ctrl_c_on_a_terminal_stops_a_batch_on_every_core(slow_kb, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        preexec_fn=as_on_a_terminal,
     )  # fmt: skip
     time.sleep(3)
     os.killpg(process.pid, signal.SIGINT)
