@@ -370,3 +370,46 @@ def test_ctrl_c_on_a_terminal_stops_a_batch_on_every_core(slow_kb, tmp_path):
     assert process.returncode == 130, stderr[-500:]
     assert stderr.decode().endswith("\nInterrupted.\n") and "Traceback" not in stderr.decode()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort.jsonl"]
+
+
+def test_an_unquoted_date_in_a_fact_file_is_refused_where_it_stands(kb_copy):
+    """Regression: it passed lint, then consult failed with "date is not JSON serializable"."""
+    rules, facts = kb_copy
+    background = facts / "background.yaml"
+    text = background.read_text()
+    background.write_text(
+        text.replace("duration_min_months: 18", "duration_min_months: 2026-11-29", 1)
+    )
+    line = (
+        text.splitlines().index(
+            next(x for x in text.splitlines() if "duration_min_months: 18" in x)
+        )
+        + 1
+    )
+    args = ["--rules", str(rules), "--facts", str(facts)]
+    lint = invoke("rules", "lint", *args)
+    assert lint.exit_code == 1
+    assert (
+        f"background.yaml:{line}:26: error: a date must be quoted: write '2026-11-29' in quotes"
+        in lint.stdout
+    )
+    assert invoke("consult", *args, "--no-input").exit_code == 2
+
+
+def test_conditions_nested_too_deeply_are_refused_not_recursed(broken_kb):
+    """Regression: RecursionError in lint's redundancy check on deep all/any/not."""
+    cond = "{fact: budget, is: low}"
+    for i in range(40):
+        cond = f"{{not: {cond}}}" if i % 3 == 0 else f"{{{'all' if i % 2 else 'any'}: [{cond}]}}"
+    text = (
+        "rules:\n  - id: deep\n    title: Deep\n    source:\n      section: Cost Reduction\n"
+        "      quote: cost\n    when:\n      - "
+        + cond
+        + "\n    then:\n      score: {micromasters: 1}\n"
+    )
+    rules, facts = broken_kb(text)
+    result = invoke("rules", "lint", "--rules", str(rules), "--facts", str(facts))
+    assert result.exit_code == 1
+    assert (
+        "rules/bad.yaml:8:" in result.stdout and "nested more than 32 levels deep" in result.stdout
+    )
