@@ -147,7 +147,7 @@ def answers_documents(draw) -> str:
     return text
 
 
-@cases(3000)
+@cases(2600)
 @given(answers_documents(), st.sampled_from(["text", "json"]))
 def test_any_answers_document_keeps_the_promise(document, fmt):
     result = invoke("consult", "--answers", "-", "--no-input", "--format", fmt, input=document)
@@ -167,6 +167,33 @@ def test_any_set_values_keep_the_promise(pairs):
     args = [arg for name, value, eq in pairs for arg in ("--set", f"{name}{eq}{value}")]
     result = invoke("consult", "--no-input", "--format", "json", *args)
     keeps_the_promise(result, {0, 2}, json_out=True)
+
+
+replies = st.lists(
+    st.one_of(
+        st.sampled_from(["yes", "no", "", "back", "why", "?", "help", "skip", "not sure", "12"]),
+        st.sampled_from(["0", "-1", "99", "1e9", "quit", "1", "2", "abc", "\x1b[31m"]),
+        st.text(max_size=12).filter(lambda t: "\n" not in t and "\r" not in t),
+        st.sampled_from(NASTY).filter(lambda t: "\n" not in t),
+    ),
+    max_size=40,
+)
+
+
+@cases(400)
+@given(replies, st.booleans())
+def test_any_replies_to_the_interview_keep_the_promise(lines, ask_all):
+    """Whatever a person types at the questions and in the review: a result, or a clean stop."""
+    extra = ["--ask-all"] if ask_all else []
+    result = invoke("consult", *extra, input="\n".join(lines) + "\n")
+    # The test runner echoes each reply after its prompt, as a terminal would show what was
+    # typed; that echo is not ours, so it is taken out before the output is judged.
+    for stream in ("stdout_bytes", "stderr_bytes"):
+        text = getattr(result, stream).decode("utf-8", "surrogateescape")
+        for line in lines:
+            text = text.replace(f": {line}\n", ": \n")
+        setattr(result, stream, text.encode("utf-8", "surrogateescape"))
+    keeps_the_promise(result, {0, 130})
 
 
 # --- rule and fact files -------------------------------------------------------------------
