@@ -219,9 +219,13 @@ def test_the_speedups_change_nothing_on_a_large_synthetic_base(tmp_path, unpatch
 def test_the_speedups_can_be_switched_off_and_on():
     from experta.matchers.rete.token import Token
 
+    from experta.matchers.rete.nodes import FeatureTesterNode
+
     engine.speedups(False)
     try:
         assert Token.copy is engine._ORIGINAL[(Token, "copy")]
+        assert "activate" not in FeatureTesterNode.__dict__  # inherited again, as published
     finally:
         engine.speedups(True)
     assert Token.copy is engine._token_copy
+    assert FeatureTesterNode.activate is engine._feature_tester_entry

@@ -97,21 +97,17 @@ def _type_check(self, fact):
 
 
 def _feature_check(self, data, is_fact=True):
-    """FeatureCheck.__call__ without logging (its fields here are plain names)."""
-    if is_fact:
-        what = self.what
-        if isinstance(what, str) and what.startswith("__") and what.endswith("__"):
-            record = data
-        elif isinstance(what, str) and "__" not in what:
-            try:
-                record = data[what]
-            except (IndexError, KeyError, TypeError):
-                return False
-        else:
-            return _ORIGINAL[(FeatureCheck, "__call__")](self, data, is_fact)
-    else:
-        record = data
-    return self.check(record, self.expected)
+    """FeatureCheck.__call__ without logging, for a plain field name (the others as before)."""
+    what = self.what
+    if not is_fact:
+        return self.check(data, self.expected)
+    if type(what) is str and "__" not in what:
+        try:
+            record = data[what]
+        except (IndexError, KeyError, TypeError):
+            return False
+        return self.check(record, self.expected)
+    return _ORIGINAL[(FeatureCheck, "__call__")](self, data, is_fact)
 
 
 def _conflict_set_activate(self, token):
@@ -233,13 +229,19 @@ def _bus_remove(self, fact):
         callback(token)
 
 
+def _feature_tester_entry(self, token):
+    """A feature tester copies the token only when its test adds bindings to it."""
+    return self._activate(token)
+
+
 def _feature_tester(self, token):
     """FeatureTesterNode._activate, passing the token only to the children it can pass."""
     (fact,) = token.data
     match = self.matcher(fact)
     if not match:
         return None
-    if match is not True:  # a mapping of bindings
+    if match is not True:  # a mapping of bindings: this token gets its own context
+        token = token.copy()
         context = token.context
         for key, value in match.items():
             if isinstance(key, tuple):  # a negated condition
@@ -259,6 +261,7 @@ def _feature_tester(self, token):
 _PATCHES = {
     (BusNode, "add"): _bus_add,
     (BusNode, "remove"): _bus_remove,
+    (FeatureTesterNode, "activate"): _feature_tester_entry,
     (FeatureTesterNode, "_activate"): _feature_tester,
     (Token, "__new__"): staticmethod(_token),
     (Token, "copy"): _token_copy,
@@ -271,14 +274,22 @@ _PATCHES = {
     (ReteMatcher, "changes"): _changes,
     (ReteMatcher, "reset"): _matcher_reset,
 }
-_ORIGINAL = {(owner, name): owner.__dict__[name] for owner, name in _PATCHES}
+_INHERITED = object()  # a patch on a class that only inherited the method: removed when off
+_ORIGINAL = {(owner, name): owner.__dict__.get(name, _INHERITED) for owner, name in _PATCHES}
 _FAST = {"on": False}
 
 
 def speedups(on: bool = True) -> None:
     """Use the faster replacements (the default), or experta exactly as published."""
     for (owner, name), replacement in _PATCHES.items():
-        setattr(owner, name, replacement if on else _ORIGINAL[(owner, name)])
+        original = _ORIGINAL[(owner, name)]
+        if on:
+            setattr(owner, name, replacement)
+        elif original is _INHERITED:
+            if name in owner.__dict__:
+                delattr(owner, name)
+        else:
+            setattr(owner, name, original)
     _FAST["on"] = on
 
 
