@@ -217,9 +217,8 @@ def test_the_speedups_change_nothing_on_a_large_synthetic_base(tmp_path, unpatch
 
 
 def test_the_speedups_can_be_switched_off_and_on():
-    from experta.matchers.rete.token import Token
-
     from experta.matchers.rete.nodes import FeatureTesterNode
+    from experta.matchers.rete.token import Token
 
     engine.speedups(False)
     try:

@@ -253,12 +253,17 @@ def test_what_a_killed_run_left_is_swept_on_the_next_write(tmp_path):
     dead = tmp_path / f"{files.TEMP_PREFIX}{gone.stdout.strip()}-x1.tmp"  # its writer has exited
     live = tmp_path / f"{files.TEMP_PREFIX}{os.getpid()}-x2.tmp"  # a write still going on
     other = tmp_path / ".someone-else-123-x3.tmp"
-    for path in (dead, live, other):
+    fresh = tmp_path / f"{files.TEMP_PREFIX}{gone.stdout.strip()}-x4.tmp"  # maybe still written
+    for path in (dead, live, other, fresh):
         path.write_text("{")
+    hour_ago = time.time() - 3600
+    for path in (dead, live, other):
+        os.utime(path, (hour_ago, hour_ago))
     out = tmp_path / "trace.json"
     result = invoke("consult", *KB_ARGS, "--answers", STEPPING, "--trace-out", str(out))
     assert result.exit_code == 0
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name, out.name])
+    kept = [live.name, other.name, fresh.name, out.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
 
 
 def test_a_target_that_is_not_a_regular_file_is_refused(tmp_path):

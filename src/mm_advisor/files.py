@@ -148,12 +148,14 @@ def atomic(path: str, private: bool = True) -> Iterator[IO[str]]:
 
 
 _OURS = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)-[^/]*\.tmp")
-STALE_SECONDS = 24 * 3600
+IDLE_SECONDS = 600  # untouched this long, and its writer gone: left by a killed run
+STALE_SECONDS = 24 * 3600  # untouched this long: left, whoever wrote it
 
 
 def sweep(folder: str) -> list[str]:
     """Remove what a killed run of ours left in `folder`: temporary files of our naming, owned by
-    this user, whose writing process is gone (or which are a day old). Returns what went."""
+    this user, untouched for ten minutes with their writing process gone, or for a day (a writer
+    in another process namespace may look gone, but it keeps its file fresh). Returns what went."""
     removed = []
     try:
         entries = list(os.scandir(folder))
@@ -169,7 +171,8 @@ def sweep(folder: str) -> list[str]:
             continue
         if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
             continue
-        if _alive(int(found.group(1))) and time.time() - info.st_mtime < STALE_SECONDS:
+        idle = time.time() - info.st_mtime
+        if idle < IDLE_SECONDS or (idle < STALE_SECONDS and _alive(int(found.group(1)))):
             continue
         _remove(entry.path)
         removed.append(entry.name)
