@@ -59,6 +59,7 @@ EXPERTA_VERSION = experta.__version__
 # log line of all its facts; reset() inspecting the engine for deffacts. The replacements below
 # do the same work without those costs. `speedups(False)` restores experta as it is.
 
+from experta.activation import Activation  # noqa: E402
 from experta.agenda import Agenda  # noqa: E402
 from experta.fact import InitialFact  # noqa: E402
 from experta.factlist import FactList  # noqa: E402
@@ -67,13 +68,23 @@ from experta.matchers.rete.abstract import OneInputNode, TwoInputNode  # noqa: E
 from experta.matchers.rete.check import FeatureCheck, TypeCheck  # noqa: E402
 from experta.matchers.rete.mixins import NoMemory  # noqa: E402
 from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode  # noqa: E402
-from experta.matchers.rete.token import Token  # noqa: E402
+from experta.matchers.rete.token import Token, TokenInfo  # noqa: E402
 
 
 def _token(cls, tag, data, context=None):
     """Token.__new__ without its assertions: every token here is made by the network itself."""
     facts = {data} if isinstance(data, Fact) else set(data)
     return tuple.__new__(cls, (tag, facts, {} if context is None else context))
+
+
+def _token_info(cls, data, context):
+    return tuple.__new__(cls, (frozenset(data), frozenset(context.items())))
+
+
+def _activation_hash(self):
+    """Activation.__hash__ by the rule's identity: hashing the rule hashed all its patterns, and
+    the activations a node keeps are all of its one rule."""
+    return hash((id(self.rule), frozenset(self.facts), frozenset(self.context.items())))
 
 
 def _token_copy(self):
@@ -265,6 +276,8 @@ _PATCHES = {
     (FeatureTesterNode, "_activate"): _feature_tester,
     (Token, "__new__"): staticmethod(_token),
     (Token, "copy"): _token_copy,
+    (TokenInfo, "__new__"): staticmethod(_token_info),
+    (Activation, "__hash__"): _activation_hash,
     (OneInputNode, "activate"): _activate,
     (TwoInputNode, "activate_left"): _activate_left,
     (TwoInputNode, "activate_right"): _activate_right,
