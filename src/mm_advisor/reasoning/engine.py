@@ -67,7 +67,12 @@ from experta.matchers.rete import ReteMatcher  # noqa: E402
 from experta.matchers.rete.abstract import OneInputNode, TwoInputNode  # noqa: E402
 from experta.matchers.rete.check import FeatureCheck, TypeCheck  # noqa: E402
 from experta.matchers.rete.mixins import NoMemory  # noqa: E402
-from experta.matchers.rete.nodes import BusNode, ConflictSetNode, FeatureTesterNode  # noqa: E402
+from experta.matchers.rete.nodes import (  # noqa: E402
+    BusNode,
+    ConflictSetNode,
+    FeatureTesterNode,
+    OrdinaryMatchNode,
+)
 from experta.matchers.rete.token import Token, TokenInfo  # noqa: E402
 
 
@@ -119,6 +124,45 @@ def _feature_check(self, data, is_fact=True):
             return False
         return self.check(record, self.expected)
     return _ORIGINAL[(FeatureCheck, "__call__")](self, data, is_fact)
+
+
+def _join(node, token, branch, matching, is_left):
+    """OrdinaryMatchNode's activation, without logging, remembering each token's facts and its
+    own context dict (experta froze the context into a set of items for every token, then thawed
+    it into a dict at every comparison; its test only reads it)."""
+    context = token.context  # this token is this node's own copy: nothing changes it later
+    data = frozenset(token.data)
+    if token.tag is Token.TagType.VALID:
+        branch.append((data, context))
+    else:
+        for i, (known, known_context) in enumerate(branch):
+            if known == data and known_context == context:
+                del branch[i]
+                break
+    named = None
+    for other_data, other_context in matching:
+        match = node.matcher(context, other_context) if is_left else node.matcher(
+            other_context, context
+        )
+        if not match:
+            continue
+        if named is None:
+            named = {k: v for k, v in context.items() if isinstance(k, str)}
+        merged = dict(named)
+        for key, value in other_context.items():
+            if not isinstance(key, tuple):  # negated values are not needed any further
+                merged[key] = value
+        joined = Token(token.tag, data | other_data, merged)
+        for child in node.children:
+            child.callback(joined)
+
+
+def _join_left(self, token):
+    _join(self, token, self.left_memory, self.right_memory, True)
+
+
+def _join_right(self, token):
+    _join(self, token, self.right_memory, self.left_memory, False)
 
 
 def _conflict_set_activate(self, token):
@@ -278,6 +322,8 @@ _PATCHES = {
     (Token, "copy"): _token_copy,
     (TokenInfo, "__new__"): staticmethod(_token_info),
     (Activation, "__hash__"): _activation_hash,
+    (OrdinaryMatchNode, "_activate_left"): _join_left,
+    (OrdinaryMatchNode, "_activate_right"): _join_right,
     (OneInputNode, "activate"): _activate,
     (TwoInputNode, "activate_left"): _activate_left,
     (TwoInputNode, "activate_right"): _activate_right,
