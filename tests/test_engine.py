@@ -228,3 +228,25 @@ def test_the_speedups_can_be_switched_off_and_on():
         engine.speedups(True)
     assert Token.copy is engine._token_copy
     assert FeatureTesterNode.activate is engine._feature_tester_entry
+
+
+def test_a_negation_that_stops_holding_removes_its_token_from_the_join(broken_kb, unpatched):
+    """`not derived A` holds at first, so its token waits in the join for `derived B`; deriving
+    A must take it out again, or deriving B later would fire the rule. Checked both ways."""
+    from test_lint import rule
+
+    from mm_advisor.knowledge import rulebase
+    from mm_advisor.knowledge.layout import Layout
+
+    rules, facts = broken_kb(
+        rule("      - fact: budget\n        is: low", "derive: [cost_sensitive]", salience=30)
+        + rule("      - fact: budget\n        is: low", "derive: [needs_flexibility]",
+               id="then-b", salience=20)
+        + rule("      - not:\n          derived: cost_sensitive\n      - derived: needs_flexibility",
+               id="late", salience=10)
+    )  # fmt: skip
+    kb = rulebase.load(Layout.of(rules, facts))
+    for on in (False, True):
+        engine.speedups(on)
+        run = engine.CompiledRuleBase(kb).run({"budget": "low"})
+        assert [f.rule.id for f in run.firings] == ["sample", "then-b"]
