@@ -441,9 +441,23 @@ class DeterministicStrategy(Strategy):
 class _FieldTest:
     """An alpha-node test: one condition that reads a single answer, evaluated on its value."""
 
+    _made: dict[tuple[Condition, str], "_FieldTest"] = {}
+
     def __init__(self, cond: Condition, fact: str):
         self.cond = cond
         self.fact = fact
+
+    @classmethod
+    def of(cls, cond: Condition, fact: str) -> "_FieldTest":
+        """One test object for equal conditions, so that experta shares its alpha node between
+        the rules that make the same test (it recognises a test by the object's identity). With
+        the speedups off, each rule gets its own, as before."""
+        if not _FAST["on"]:
+            return cls(cond, fact)
+        key = (cond, fact)
+        if key not in cls._made:
+            cls._made[key] = cls(cond, fact)
+        return cls._made[key]
 
     def __call__(self, value: Any) -> bool:
         return evaluate(self.cond, {self.fact: value}, (), {}) is True
@@ -565,7 +579,7 @@ def _compile_rule(rule: Rule) -> Any:
             patterns.append(NOT(Derived(name=cond.part.name)))
         elif len(facts_read(cond)) == 1 and not background_read(cond):
             fact = facts_read(cond)[0]
-            patterns.append(bind(tag, Answer(name=fact, value=P(_FieldTest(cond, fact)))))
+            patterns.append(bind(tag, Answer(name=fact, value=P(_FieldTest.of(cond, fact)))))
         else:
             answer_vars = {f: f"v_{f}" for f in facts_read(cond)}
             background_vars = {k: f"b_{k.replace('.', '__')}" for k in background_read(cond)}
