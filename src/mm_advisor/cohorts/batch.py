@@ -18,17 +18,26 @@ from ..knowledge.layout import Layout
 from ..knowledge.schema import Schema
 from ..parallel import ordered_map
 from ..reasoning.advisor import Advisor
+from ..reasoning.evaluator import Evaluator
 from .rows import Row
 
 CHUNK = 2000  # rows a process takes at a time
 
 
 class _Worker:
-    """What one process keeps: the rule base, compiled once."""
+    """What one process keeps: the rule base, compiled once (the experta engine only when full
+    traces are asked for)."""
 
     def __init__(self, where: Layout):
         self.rulebase = rulebase_mod.load(where)
-        self.advisor = Advisor(self.rulebase)
+        self.fast = Evaluator(self.rulebase)
+        self._advisor: Advisor | None = None
+
+    @property
+    def advisor(self) -> Advisor:
+        if self._advisor is None:
+            self._advisor = Advisor(self.rulebase)
+        return self._advisor
 
     def consult(self, row: Row, traces: bool, subject: str | None) -> dict[str, Any]:
         """One row's result: recommendation, scores, fired rules and the rule-base digest; with
@@ -36,7 +45,7 @@ class _Worker:
         answers, who, problem = parse(row, self.rulebase.schema, subject)
         if answers is None:
             return {"id": row.id, "error": problem}
-        outcome = self.advisor.fast.outcome(answers.values)
+        outcome = self.fast.outcome(answers.values)
         record: dict[str, Any] = {
             "id": row.id,
             "recommendation": outcome.recommendation,
