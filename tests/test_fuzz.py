@@ -47,7 +47,10 @@ def cases(n: int):
 KB = rulebase.load(rulebase.Layout.of(RULES, FACTS))
 FACT_NAMES = sorted(KB.schema.facts)
 TRACE_SCHEMA = json.loads((REPO / "src/mm_advisor/schemas/trace.schema.json").read_text())
-UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\ud800-\udfff]"
+)
 
 
 def keeps_the_promise(

@@ -128,6 +128,17 @@ def test_escape_sequences_in_a_set_value_and_a_key_are_made_visible(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("separator", "shown"), [("\u2028", "\\u2028"), ("\u2029", "\\u2029"), ("\x85", "\\x85")]
+)
+def test_a_unicode_line_separator_stays_on_the_one_line(separator, shown):
+    """Found by the long fuzz run: U+2028 in a --set name split the error line in two."""
+    one_error(
+        invoke("consult", "--no-input", "--set", f"bud{separator}get=low"),
+        f"--set bud{shown}get=low: unknown fact 'bud{shown}get' (did you mean 'budget'?)",
+    )
+
+
 def test_a_newline_in_a_key_stays_on_the_one_line():
     """Found by the fuzz suite: the error quoted the key with its newline, on two lines."""
     result = invoke("consult", "--answers", "-", "--no-input", input='{"\\n": null}')

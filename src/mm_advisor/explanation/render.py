@@ -9,9 +9,13 @@ import sys
 import textwrap
 from typing import Any, Iterable
 
-# Control characters (escape sequences start with one), lone surrogates (they cannot be
-# written), and the bidirectional overrides that reorder what a terminal shows.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+# Terminal controls (C0 but tab and newline, DEL, C1: escape sequences start with one), lone
+# surrogates (they cannot be written), the bidirectional marks and overrides that reorder what a
+# terminal shows, and the Unicode line and paragraph separators (a "line" that splits in two).
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u2028\u2029"
+    "\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def _visible(match: re.Match) -> str:

@@ -141,8 +141,10 @@ def _join(node, token, branch, matching, is_left):
                 break
     named = None
     for other_data, other_context in matching:
-        match = node.matcher(context, other_context) if is_left else node.matcher(
-            other_context, context
+        match = (
+            node.matcher(context, other_context)
+            if is_left
+            else node.matcher(other_context, context)
         )
         if not match:
             continue
