@@ -429,3 +429,20 @@ def test_conditions_nested_too_deeply_are_refused_not_recursed(broken_kb):
     assert (
         "rules/bad.yaml:8:" in result.stdout and "nested more than 32 levels deep" in result.stdout
     )
+
+
+@pytest.mark.parametrize("escape", ["\\U99999999", "\\U0099999999999999999999999999"])
+@pytest.mark.parametrize("libyaml", [True, False], ids=["libyaml", "pure-python"])
+def test_a_unicode_escape_out_of_range_is_one_line(tmp_path, monkeypatch, escape, libyaml):
+    """Found by the long fuzz run: libyaml refused it, then PyYAML's own parser, asked for its
+    wording, raised ValueError or OverflowError."""
+    from mm_advisor.knowledge import yamlsrc
+
+    if not libyaml:
+        monkeypatch.setattr(yamlsrc, "_LOADER", __import__("yaml").SafeLoader)
+    path = tmp_path / "a.yaml"
+    path.write_text(f'budget: "{escape}"\n')
+    result = invoke("consult", "--answers", str(path), "--no-input")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"Error: {path}:")
+    assert "invalid YAML" in result.stderr

@@ -116,9 +116,16 @@ def _parse(text: str, path: str) -> Node | None:
     try:
         try:
             return _Builder(path).build(yaml.parse(text, Loader=_LOADER))
-        except yaml.YAMLError:
-            # Report with the pure-Python parser's wording, the same on every machine.
-            return _Builder(path).build(yaml.parse(text, Loader=yaml.SafeLoader))
+        except yaml.YAMLError as first:
+            # Report with the pure-Python parser's wording, the same on every machine; where that
+            # parser itself fails (an escape such as "\U99999999"), with the first one's.
+            try:
+                return _Builder(path).build(yaml.parse(text, Loader=yaml.SafeLoader))
+            except (ValueError, OverflowError):
+                raise first from None
+    except (ValueError, OverflowError):  # the pure-Python parser alone, on such an escape
+        message = "invalid YAML: a character escape or a value out of range"
+        raise KnowledgeBaseError([Problem(path, 1, 1, message)]) from None
     except _Refused as exc:
         raise KnowledgeBaseError([_problem(path, exc.mark, exc.message)]) from None
     except yaml.reader.ReaderError as exc:
