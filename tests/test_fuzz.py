@@ -218,6 +218,7 @@ def mutations(draw, text: str) -> str:
     """A file after one to three of the slips or attacks an editor or an intruder makes."""
     lines = text.split("\n")
     for _ in range(draw(st.integers(1, 3))):
+        lines = lines or [""]
         i = draw(st.integers(0, len(lines) - 1))
         op = draw(st.integers(0, 6))
         if op == 0:

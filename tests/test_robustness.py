@@ -446,3 +446,11 @@ def test_a_unicode_escape_out_of_range_is_one_line(tmp_path, monkeypatch, escape
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"Error: {path}:")
     assert "invalid YAML" in result.stderr
+
+
+def test_a_control_character_in_a_trace_is_shown_in_the_html_report(sealed):
+    """Found by the long fuzz run: the HTML report escaped markup but let \\x1f through."""
+    sealed["expect"] = {sealed["recommendation"]: {"\x1f\x1b[31m": None}}
+    result = invoke("explain", "-", "--format", "html", "--force", input=json.dumps(sealed))
+    assert result.exit_code == 0
+    assert "\x1f" not in result.stdout and "\x1b" not in result.stdout

@@ -15,6 +15,7 @@ from ..reasoning.advisor import Advisor
 from . import plain
 from .explain import Explainer
 from .plain import Plain, Reason
+from .render import safe
 
 _CSS = """
 :root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #ffffff;
@@ -74,8 +75,9 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 
 
 def e(text: Any) -> str:
-    """Text made safe to stand in HTML, inside elements and attribute values alike."""
-    return html.escape(str(text), quote=True)
+    """Text made safe to stand in HTML, inside elements and attribute values alike: markup
+    escaped, and control characters shown as escapes, as in the terminal."""
+    return html.escape(safe(text), quote=True)
 
 
 def _reason(reason: Reason) -> str:
