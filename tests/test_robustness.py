@@ -454,3 +454,15 @@ def test_a_control_character_in_a_trace_is_shown_in_the_html_report(sealed):
     result = invoke("explain", "-", "--format", "html", "--force", input=json.dumps(sealed))
     assert result.exit_code == 0
     assert "\x1f" not in result.stdout and "\x1b" not in result.stdout
+
+
+def test_a_whole_float_score_in_a_trace_reads_as_the_number_it_is(sealed):
+    """Found by the long fuzz run: JSON's 0.0 is an integer to the trace's schema, and the
+    explanation's "+d" formatting then raised ValueError."""
+    sealed["scores"] = {option: float(score) for option, score in sealed["scores"].items()}
+    for fired in sealed["fired"]:
+        fired["score"] = {option: float(w) for option, w in fired["score"].items()}
+    for args in (["explain", "-", "--force"], ["explain", "-", "--format", "markdown", "--force"]):
+        result = invoke(*args, input=json.dumps(sealed))
+        assert result.exit_code == 0, result.stderr
+        assert "+5" in result.stdout and "+5.0" not in result.stdout

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import AnswerError
-from ..explanation.render import safe
+from ..explanation.render import safe, signed
 from ..knowledge.answers import parse_recorded
 from ..knowledge.rulebase import RuleBase
 from ..reasoning.advisor import Advisor
@@ -194,7 +194,8 @@ def report(v: Verification) -> str:
 
 
 def _score(value: Any) -> str:
-    return f"{value:+d}" if isinstance(value, int) and not isinstance(value, bool) else "none"
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return signed(value) if number else "none"
 
 
 def as_json(v: Verification) -> dict[str, Any]:

@@ -123,7 +123,7 @@ class Explainer:
         if support:
             section.add(0, f"Evidence for {safe(rec)}:")
             for f in support:
-                section.add(1, f"{f['score'][rec]:+d} from:")
+                section.add(1, f"{render.signed(f['score'][rec])} from:")
                 self.chain(section, f, 2)
         if not doc["fired"]:
             section.add(0, "No rule fired: the answers given meet no rule's conditions.")
@@ -137,10 +137,12 @@ class Explainer:
         for option, total in doc["scores"].items():
             if option == doc["recommendation"]:
                 continue
-            section.add(0, f"{safe(option)} ({total:+d}):")
+            section.add(0, f"{safe(option)} ({render.signed(total)}):")
             fired = [f for f in doc["fired"] if f["score"].get(option)]
             for f in fired:
-                section.add(1, f"{f['score'][option]:+d} {safe(f['rule'])}: {safe(f['title'])}")
+                section.add(
+                    1, f"{render.signed(f['score'][option])} {safe(f['rule'])}: {safe(f['title'])}"
+                )
             for f in doc["fired"]:
                 if option in f.get("ruled_out", []):
                     section.add(1, f"ruled out by {safe(f['rule'])}: {safe(f['title'])}")
@@ -192,7 +194,7 @@ class Explainer:
             section.add(0, f"Fired as step {fired['seq']}:")
             self.chain(section, fired, 1)
             adds = [f"derived {safe(d)}" for d in fired["derived"]]
-            adds += [f"{safe(k)} {w:+d}" for k, w in fired["score"].items()]
+            adds += [f"{safe(k)} {render.signed(w)}" for k, w in fired["score"].items()]
             adds += [f"rules out {safe(o)}" for o in fired.get("ruled_out", [])]
             if adds:
                 section.add(1, "added " + ", ".join(adds))
