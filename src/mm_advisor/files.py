@@ -30,17 +30,25 @@ class InputError(AdvisorError):
     """A file or standard input cannot be read as text."""
 
 
-def _regular(path: str, shown: str) -> os.stat_result:
+STDIN = "<stdin>"  # how standard input ('-') is named in every message
+
+
+def shown(path: str) -> str:
+    """The name a file given as `path` goes by in messages ('-' is standard input)."""
+    return STDIN if path == "-" else path
+
+
+def _regular(path: str, name: str) -> os.stat_result:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise InputError(f"{shown}: no such file") from None
+        raise InputError(f"{name}: no such file") from None
     except OSError as exc:
-        raise InputError(f"{shown}: cannot read: {exc.strerror}") from None
+        raise InputError(f"{name}: cannot read: {exc.strerror}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"{shown}: is a directory, not a file")
+        raise InputError(f"{name}: is a directory, not a file")
     if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"{shown}: not a regular file (a pipe, a device or a socket)")
+        raise InputError(f"{name}: not a regular file (a pipe, a device or a socket)")
     return info
 
 
@@ -48,10 +56,7 @@ def open_stream(path: str) -> tuple[IO[bytes], int | None]:
     """A regular file ('-': standard input) opened to be read as it goes, with its size when
     known: for inputs too large to hold (a cohort of a million rows)."""
     if path == "-":
-        stream = sys.stdin
-        if stream is None or stream.closed:
-            raise InputError("<stdin>: standard input is closed")
-        return getattr(stream, "buffer", stream), None
+        return _stdin(), None
     info = _regular(path, path)
     try:
         return open(path, "rb"), info.st_size
@@ -61,38 +66,43 @@ def open_stream(path: str) -> tuple[IO[bytes], int | None]:
 
 def read_text(path: str, display: str | None = None, limit: int = LIMIT) -> str:
     """The text of the regular file `path`; InputError names `display` and what is wrong."""
-    shown = display or path
-    info = _regular(path, shown)
+    name = display or path
+    info = _regular(path, name)
     if info.st_size > limit:
-        raise InputError(f"{shown}: larger than {limit // (1024 * 1024)} MiB")
+        raise InputError(f"{name}: larger than {limit // (1024 * 1024)} MiB")
     try:
         with open(path, "rb") as fh:
             data = fh.read(limit + 1)
     except OSError as exc:
-        raise InputError(f"{shown}: cannot read: {exc.strerror}") from None
-    return _decode(data, shown, limit)
+        raise InputError(f"{name}: cannot read: {exc.strerror}") from None
+    return _decode(data, name, limit)
 
 
 def read_stdin(limit: int = LIMIT) -> str:
     """Standard input as text, within the same limit."""
+    stream = _stdin()
+    try:
+        data = stream.read(limit + 1)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{STDIN}: cannot read: {exc}") from None
+    return _decode(data.encode() if isinstance(data, str) else data, STDIN, limit)
+
+
+def _stdin() -> IO[bytes]:
+    """Standard input's bytes (its text, where it has no byte buffer); a closed one is refused."""
     stream = sys.stdin
     if stream is None or stream.closed:
-        raise InputError("<stdin>: standard input is closed")
-    buffer = getattr(stream, "buffer", None)
-    try:
-        data = buffer.read(limit + 1) if buffer is not None else stream.read(limit + 1).encode()
-    except (OSError, ValueError) as exc:
-        raise InputError(f"<stdin>: cannot read: {exc}") from None
-    return _decode(data, "<stdin>", limit)
+        raise InputError(f"{STDIN}: standard input is closed")
+    return getattr(stream, "buffer", stream)
 
 
-def _decode(data: bytes, shown: str, limit: int) -> str:
+def _decode(data: bytes, name: str, limit: int) -> str:
     if len(data) > limit:
-        raise InputError(f"{shown}: larger than {limit // (1024 * 1024)} MiB")
+        raise InputError(f"{name}: larger than {limit // (1024 * 1024)} MiB")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise InputError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def check_target(path: str) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import TraceError
-from ..files import InputError, read_stdin, read_text
+from ..files import InputError, read_stdin, read_text, shown
 from ..knowledge.answers import Answers
 from ..knowledge.rulebase import RuleBase
 from ..knowledge.schema import UNDETERMINED, Schema
@@ -220,7 +220,7 @@ def load(path: str) -> dict[str, Any]:
         text = read_stdin() if path == "-" else read_text(path)
     except InputError as exc:
         raise TraceError(str(exc)) from None
-    return loads(text, "<stdin>" if path == "-" else path)
+    return loads(text, shown(path))
 
 
 def _constant(name: str) -> Any:

@@ -12,6 +12,7 @@ import click
 from ..audit import trace
 from ..errors import did_you_mean
 from ..explanation import render
+from ..files import shown
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
 from ..knowledge.schema import UNDETERMINED
@@ -91,7 +92,7 @@ def explain(
     from ..explanation.explain import Explainer, to_json, to_markdown, to_text
 
     doc = trace.load(trace_file)
-    named = "<stdin>" if trace_file == "-" else trace_file
+    named = shown(trace_file)
     checked = verify.integrity(doc, named, _verifier(public_key))
     if checked.invalid:  # valid JSON, but not as mm-advisor writes a trace: refused, as tampered
         raise UserError(f"{named}: not a valid trace: {checked.invalid}", 1)
@@ -169,7 +170,7 @@ def audit_verify(
     if len(targets) != 1 or every or since:
         raise UserError("give one trace file (or -), or --log DB with IDs, --all or --since")
     doc = trace.load(targets[0])  # not JSON, or no trace at all: exit 2; invalid: tampered, 1
-    named = "<stdin>" if targets[0] == "-" else targets[0]
+    named = shown(targets[0])
     found = verify.verify(doc, rb, Advisor(rb), named, _verifier(public_key))
     if fmt == "json":
         echo_json(verify.as_json(found))

@@ -13,7 +13,7 @@ from typing import IO, Any, Iterator
 import click
 
 from ..explanation import render
-from ..files import atomic, check_target, write_atomic
+from ..files import atomic, check_target, shown, write_atomic
 from ..knowledge.layout import Layout
 from .base import UserError, announce, cli, echo_json, jobs_option, kb_options, log_option
 
@@ -254,7 +254,7 @@ def impact(
         old = rulebase_mod.load(base_where)
     if cohort_path is not None:
         rows, _, stream = rows_mod.read(cohort_path)
-        cohort = "<stdin>" if cohort_path == "-" else cohort_path
+        cohort = shown(cohort_path)
         found = impact_mod.measure(old, current, rows)
         if cohort_path != "-":
             stream.close()

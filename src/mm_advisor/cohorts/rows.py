@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import IO, Any, Iterator
 
+from .. import files
 from ..errors import AdvisorError
-from ..files import open_stream
 
 CSV, JSONL = "csv", "jsonl"
 MAX_LINE = 1024 * 1024  # characters in one row: far above any profile
@@ -48,8 +48,8 @@ def format_of(path: str, given: str | None = None) -> str:
 def read(path: str, fmt: str | None = None) -> tuple[Iterator[Row], int | None, IO[bytes]]:
     """The rows of `path` ('-' is standard input) as they are read, the input's size in bytes
     when known, and the byte stream (whose position tells how far the reading has come)."""
-    raw, size = open_stream(path)
-    shown = "<stdin>" if path == "-" else path
+    raw, size = files.open_stream(path)
+    shown = files.shown(path)
     chosen = format_of(path, fmt)
     if not chosen:  # standard input, or a name that says nothing: look at the first byte
         if not hasattr(raw, "peek"):

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import yaml
 
 from ..errors import AnswerError, KnowledgeBaseError, Problem, did_you_mean
-from ..files import read_stdin, write_atomic
+from ..files import read_stdin, shown, write_atomic
 from .layout import display_path
 from .schema import Schema
 from .yamlsrc import Node, load_file, load_text
@@ -86,7 +86,7 @@ def check_file(path: Path, schema: Schema) -> list[Problem]:
 def read_file(path: str, schema: Schema, into: Answers | None = None) -> Answers:
     """Answers from a YAML or JSON mapping file ('-' reads standard input)."""
     answers = into or Answers()
-    display = "<stdin>" if path == "-" else path
+    display = shown(path)
     try:
         root = load_text(read_stdin(), display) if path == "-" else load_file(path, path)
     except KnowledgeBaseError as exc:
