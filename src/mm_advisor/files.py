@@ -134,7 +134,9 @@ def atomic(path: str, private: bool = True) -> Iterator[IO[str]]:
     without an error, removed otherwise (see write_atomic)."""
     check_target(path)
     folder = os.path.dirname(os.path.abspath(path))
-    sweep(folder)
+    if folder not in _SWEPT:  # once per folder and process: a batch writes thousands of traces
+        _SWEPT.add(folder)
+        sweep(folder)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -160,6 +162,7 @@ def atomic(path: str, private: bool = True) -> Iterator[IO[str]]:
 _OURS = re.compile(re.escape(TEMP_PREFIX) + r"(\d+)-[^/]*\.tmp")
 IDLE_SECONDS = 600  # untouched this long, and its writer gone: left by a killed run
 STALE_SECONDS = 24 * 3600  # untouched this long: left, whoever wrote it
+_SWEPT: set[str] = set()  # the folders this process has swept
 
 
 def sweep(folder: str) -> list[str]:
