@@ -306,3 +306,14 @@ def test_progress_shows_on_a_terminal_and_never_with_quiet(generated, tmp_path):
         outputs.append(text.decode())
     assert "4,500 rows in " in outputs[0]
     assert "rows in" not in outputs[1]
+
+
+def test_a_subject_is_held_to_the_same_rule_as_consult_subject(tmp_path):
+    path = tmp_path / "cohort.csv"
+    path.write_text('id,student,budget\na," ",low\nb,"x\x1by",low\nc,S-3,low\n')
+    out = records(invoke("batch", *KB_ARGS, str(path), "--subject", "student").stdout)
+    assert out[0] == {"id": "a", "error": "row 1: the subject is not a reference"}
+    assert out[1] == {"id": "b", "error": "row 2: the subject is not a reference"}
+    assert out[2]["recommendation"] == "micromasters"
+    refused = invoke("consult", *KB_ARGS, "--no-input", "--subject", " ")
+    assert refused.exit_code == 2 and "a reference is 1 to 200 characters" in refused.stderr

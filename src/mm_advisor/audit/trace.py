@@ -17,8 +17,17 @@ from ..reasoning.advisor import Result
 from ..reasoning.engine import EXPERTA_VERSION
 
 TRACE_VERSION = 2
+SUBJECT_LIMIT = 200  # characters in a subject reference
 VERSIONS = (1, 2)  # traces this version reads: 1 kept created_at outside its digest
 _UNSEALED = {1: ("content_digest", "created_at", "signature"), 2: ("content_digest", "signature")}
+
+
+def is_reference(subject: str) -> bool:
+    """Whether `subject` can be kept as a subject reference: stored as given, so only what could
+    not be shown safely is refused (blank, too long, control characters)."""
+    from ..explanation.render import safe
+
+    return bool(subject.strip()) and len(subject) <= SUBJECT_LIMIT and safe(subject) == subject
 
 
 def build(

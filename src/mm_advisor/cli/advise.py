@@ -163,16 +163,11 @@ def consult(
         echo_result(doc, advisor, detail)
 
 
-SUBJECT_LIMIT = 200
-
-
 def check_subject(subject: str | None) -> None:
     """A subject reference is stored as given; only what could not be shown safely is refused."""
-    if subject is None:
-        return
-    if not subject.strip() or len(subject) > SUBJECT_LIMIT or render.safe(subject) != subject:
+    if subject is not None and not trace.is_reference(subject):
         raise UserError(
-            f"--subject {render.safe(subject)[:60]!r}: a reference is 1 to {SUBJECT_LIMIT} "
+            f"--subject {render.safe(subject)[:60]!r}: a reference is 1 to {trace.SUBJECT_LIMIT} "
             "characters, without control characters"
         )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from ..audit import trace
-from ..explanation.render import safe
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.answers import FILE, Answers, unknown_fact
 from ..knowledge.layout import Layout
@@ -72,7 +71,7 @@ def parse(
     for name, raw in row.answers.items():
         if name == subject:
             who = None if raw in (None, "") else str(raw)
-            if who is not None and (len(who) > 200 or safe(who) != who):
+            if who is not None and not trace.is_reference(who):
                 return None, None, f"row {row.number}: the subject is not a reference"
             continue
         if name not in schema.facts:
