@@ -317,3 +317,15 @@ def test_a_subject_is_held_to_the_same_rule_as_consult_subject(tmp_path):
     assert out[2]["recommendation"] == "micromasters"
     refused = invoke("consult", *KB_ARGS, "--no-input", "--subject", " ")
     assert refused.exit_code == 2 and "a reference is 1 to 200 characters" in refused.stderr
+
+
+def test_impact_names_the_rows_it_could_not_compare(changed_kb, tmp_path):
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("budget\nlow\nlots\n")
+    result = invoke("impact", "--kb", str(changed_kb), "--base", str(changed_kb), "--cohort",
+                    str(cohort))  # fmt: skip
+    assert result.stdout.splitlines()[1:3] == [
+        "  0 recommendations change (0.0%).",
+        "  1 row could not be compared (the first: row 2: fact 'budget': 'lots' is not one of "
+        "low, medium, high).",
+    ]

@@ -148,7 +148,7 @@ def to_text(report: dict[str, Any]) -> str:
     ]
     if report["not_compared"]:
         lines.append(
-            f"  {report['not_compared']:,} rows could not be compared "
+            f"  {_count(report['not_compared'], 'row', 'rows')} could not be compared "
             f"(the first: {report['problems'][0]})."
         )
     lines += ["", *_grid(report["matrix"])]
