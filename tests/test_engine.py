@@ -178,7 +178,7 @@ def firings(compiled, answers: dict) -> tuple:
         tuple(f.rule.id for f in run.firings),
         run.derived,
         tuple(sorted(run.fact_ids.items())),
-        tuple((f.rule.id, tuple(f.derived)) for f in run.firings),
+        tuple((f.rule.id, f.matched, f.bindings, f.derived, f.already) for f in run.firings),
     )
 
 
@@ -191,12 +191,12 @@ def unpatched():
 
 
 def test_the_speedups_change_nothing_on_the_shipped_rules(kb, unpatched):
-    """The patched engine against experta as published: every scenario, and random profiles
-    (10,000 in benchmarks/engine_speed.py; 1,500 here)."""
+    """The patched engine against experta as published: every scenario and 10,000 random
+    profiles, each firing the same rules in the same order on the same facts and bindings."""
     from mm_advisor.knowledge import scenarios, synthetic
 
     profiles = [s.answers for s in scenarios.load(scenarios.default_files(FACTS / "scenarios"), kb)]
-    profiles += synthetic.random_profiles(kb.schema, 1500, seed=41)
+    profiles += synthetic.random_profiles(kb.schema, 10_000, seed=41)
     plain = engine.CompiledRuleBase(kb)
     expected = [firings(plain, answers) for answers in profiles]
     engine.speedups(True)
@@ -216,18 +216,43 @@ def test_the_speedups_change_nothing_on_a_large_synthetic_base(tmp_path, unpatch
     assert [firings(fast, answers) for answers in profiles] == expected
 
 
+def test_where_facts_go_is_remembered_within_its_limit_and_forgotten_past_it(
+    kb, unpatched, monkeypatch
+):
+    """The alpha network's deliveries are remembered per fact; when the memory is full it
+    starts afresh, and the firings stay those of experta as published either way."""
+    from mm_advisor.knowledge import synthetic
+
+    profiles = synthetic.random_profiles(kb.schema, 200, seed=8)
+    plain = engine.CompiledRuleBase(kb)
+    expected = [firings(plain, answers) for answers in profiles]
+    engine.speedups(True)
+    fast = engine.CompiledRuleBase(kb)
+    bus = fast._engine.matcher.root_node
+    fast.run(profiles[0])
+    remembered = dict(bus.deliveries)
+    fast.run(profiles[0])  # the same facts again: nothing new to remember
+    assert bus.deliveries == remembered and remembered
+    monkeypatch.setattr(engine, "_MEMORY_LIMIT", 40)
+    small = engine.CompiledRuleBase(kb)
+    bus = small._engine.matcher.root_node
+    assert [firings(small, answers) for answers in profiles] == expected
+    assert 0 < bus.remembered <= 40
+    assert sum(len(plan) for plan in bus.deliveries.values()) == bus.remembered
+
+
 def test_the_speedups_can_be_switched_off_and_on():
-    from experta.matchers.rete.nodes import FeatureTesterNode
-    from experta.matchers.rete.token import Token
+    from experta.factlist import FactList
+    from experta.matchers.rete.nodes import BusNode
 
     engine.speedups(False)
     try:
-        assert Token.copy is engine._ORIGINAL[(Token, "copy")]
-        assert "activate" not in FeatureTesterNode.__dict__  # inherited again, as published
+        assert FactList.declare is engine._ORIGINAL[(FactList, "declare")]
+        assert BusNode.add is engine._ORIGINAL[(BusNode, "add")]
     finally:
         engine.speedups(True)
-    assert Token.copy is engine._token_copy
-    assert FeatureTesterNode.activate is engine._feature_tester_entry
+    assert FactList.declare is engine._fact_list_declare
+    assert BusNode.add is engine._bus_add
 
 
 def test_a_negation_that_stops_holding_removes_its_token_from_the_join(broken_kb, unpatched):

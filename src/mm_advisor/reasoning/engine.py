@@ -53,18 +53,19 @@ from experta.abstract import Strategy  # noqa: E402
 EXPERTA_VERSION = experta.__version__
 
 # --- Speed ----------------------------------------------------------------------------------
-# Where experta's time went (cProfile): every token copied through a constructor that re-checks
-# every fact's type; every node and every alpha test calling the logger, even when it is off;
-# after every change, every rule's conflict-set node polled for news; each firing formatting a
-# log line of all its facts; reset() inspecting the engine for deffacts. The replacements below
-# do the same work without those costs. `speedups(False)` restores experta as it is.
+# Where experta's time went (cProfile): each fact walked through every alpha test node, every
+# time; every token copied at every node, through a constructor that re-checks every fact's
+# type; every node and every test calling the logger, even when it is off; after every change,
+# every rule's conflict-set node polled for news; reset() inspecting the engine for deffacts and
+# wiping every node's memory, used or not; each fact frozen value by value and checked for
+# patterns. The replacements below, and `prepare` for each network, do the same work without
+# those costs. `speedups(False)` restores experta as it is.
 
 from experta.activation import Activation  # noqa: E402
 from experta.agenda import Agenda  # noqa: E402
 from experta.fact import InitialFact  # noqa: E402
 from experta.factlist import FactList  # noqa: E402
 from experta.matchers.rete import ReteMatcher  # noqa: E402
-from experta.matchers.rete.abstract import OneInputNode, TwoInputNode  # noqa: E402
 from experta.matchers.rete.check import FeatureCheck, TypeCheck  # noqa: E402
 from experta.matchers.rete.mixins import NoMemory  # noqa: E402
 from experta.matchers.rete.nodes import (  # noqa: E402
@@ -77,8 +78,9 @@ from experta.matchers.rete.token import Token, TokenInfo  # noqa: E402
 
 
 def _token(cls, tag, data, context=None):
-    """Token.__new__ without its assertions: every token here is made by the network itself."""
-    facts = {data} if isinstance(data, Fact) else set(data)
+    """Token.__new__ without its assertions: every token here is made by the network itself.
+    Its facts are a frozenset: with the speedups, no node changes a token once made."""
+    facts = frozenset((data,)) if isinstance(data, Fact) else frozenset(data)
     return tuple.__new__(cls, (tag, facts, {} if context is None else context))
 
 
@@ -90,22 +92,6 @@ def _activation_hash(self):
     """Activation.__hash__ by the rule's identity: hashing the rule hashed all its patterns, and
     the activations a node keeps are all of its one rule."""
     return hash((id(self.rule), frozenset(self.facts), frozenset(self.context.items())))
-
-
-def _token_copy(self):
-    return tuple.__new__(type(self), (self.tag, self.data.copy(), self.context.copy()))
-
-
-def _activate(self, token):
-    return self._activate(token.copy())
-
-
-def _activate_left(self, token):
-    return self._activate_left(token.copy())
-
-
-def _activate_right(self, token):
-    return self._activate_right(token.copy())
 
 
 def _type_check(self, fact):
@@ -130,9 +116,11 @@ def _join(node, token, branch, matching, is_left):
     """OrdinaryMatchNode's activation, without logging, remembering each token's facts and its
     own context dict (experta froze the context into a set of items for every token, then thawed
     it into a dict at every comparison; its test only reads it)."""
-    context = token.context  # this token is this node's own copy: nothing changes it later
-    data = frozenset(token.data)
+    context = token.context  # no node changes a token's context once made (see prepare)
+    data = token.data
     if token.tag is Token.TagType.VALID:
+        if not branch and not matching and "used" in node.__dict__:  # see prepare
+            node.used.append(node)
         branch.append((data, context))
     else:
         for i, (known, known_context) in enumerate(branch):
@@ -154,7 +142,7 @@ def _join(node, token, branch, matching, is_left):
         for key, value in other_context.items():
             if not isinstance(key, tuple):  # negated values are not needed any further
                 merged[key] = value
-        joined = Token(token.tag, data | other_data, merged)
+        joined = tuple.__new__(Token, (token.tag, data | other_data, merged))
         for child in node.children:
             child.callback(joined)
 
@@ -168,11 +156,15 @@ def _join_right(self, token):
 
 
 def _conflict_set_activate(self, token):
-    """A conflict-set node remembers, in its matcher's set, that it has news."""
+    """ConflictSetNode._activate, also telling its matcher that it has news (see prepare)."""
+    news = self.__dict__.get("news")
+    if news is None:  # a network built without the speedups
+        return _ORIGINAL[(ConflictSetNode, "_activate")](self, token)
+    if not self.memory:
+        self.used.append(self)
     _ORIGINAL[(ConflictSetNode, "_activate")](self, token)
-    sink = getattr(self, "news", None)
-    if sink is not None:
-        sink.add(self)
+    news.add(self)
+    return None
 
 
 def _changes(self, adding=None, deleting=None):
@@ -195,9 +187,10 @@ def _changes(self, adding=None, deleting=None):
 
 
 def _route(node, fact) -> list:
+    """The children of a bus or feature-tester node that `fact` can reach (see `_plan`)."""
     plan = node.__dict__.get("plan")
     if plan is None:
-        return [child.callback for child in node.children]
+        return node.children
     kind, field, table, others = plan
     if kind == "all":
         return others
@@ -208,27 +201,58 @@ def _route(node, fact) -> list:
     try:
         return table.get(fact[field], []) + others
     except TypeError:  # a value that cannot be a key: try every child
-        return [child.callback for child in node.children]
+        return node.children
 
 
 def prepare(matcher) -> None:
-    """Give the bus and every feature-tester node of a network its lookup table (see _route),
-    and the matcher the list of its nodes that keep a memory, in the order experta resets them."""
-    pending, seen, with_memory = [matcher.root_node], set(), []
+    """Make a network built by experta faster, doing the same work.
+
+    The bus and every feature-tester node get their lookup table (see _plan), the bus its
+    memory of where facts go (see _send). Each conflict-set node reports its news to the
+    matcher's `news` (see _changes), and each join or conflict-set node that starts to remember
+    a token to its `used` (see _matcher_reset); nodes of other kinds with a memory are reset
+    every time. And each beta node's input calls the node's own activation directly: experta's
+    `activate` copies every token first, because its feature-tester nodes add bindings to a
+    token in place; here `_walk` makes a new context for new bindings instead, and no other
+    node changes a token once made."""
+    matcher.news, matcher.used, matcher.with_memory = set(), [], []
+    matcher.news_order = {n: i for i, n in enumerate(matcher._get_conflict_set_nodes())}
+    pending, seen = [matcher.root_node], set()
     while pending:
         node = pending.pop(0)
         if id(node) in seen:
             continue
         seen.add(id(node))
+        node.children[:] = [_direct(child) for child in node.children]
         if isinstance(node, (BusNode, FeatureTesterNode)):
             node.plan = _plan(node)
+        elif isinstance(node, (OrdinaryMatchNode, ConflictSetNode)):
+            node.used = matcher.used
+            node.news = matcher.news
         elif not isinstance(node, NoMemory):
-            with_memory.append(node)
+            matcher.with_memory.append(node)
         pending.extend(child.node for child in node.children)
-    matcher.with_memory = with_memory
+    matcher.root_node.deliveries, matcher.root_node.remembered = {}, 0
+
+
+def _direct(child):
+    """A beta node's input, calling its `_activate*` without experta's copy of the token."""
+    name = getattr(child.callback, "__name__", None)
+    if isinstance(child.node, FeatureTesterNode) or name not in _DIRECT:
+        return child
+    return child._replace(callback=getattr(child.node, _DIRECT[name]))
+
+
+_DIRECT = {
+    "activate": "_activate",
+    "activate_left": "_activate_left",
+    "activate_right": "_activate_right",
+}
 
 
 def _plan(node) -> tuple:
+    """Children grouped by the fact type or the literal field value their test needs, so a fact
+    is tested only by the children it can pass; the rest (`others`) test every fact."""
     by_type: dict = {}
     by_field: dict = {}
     for child in node.children:
@@ -247,110 +271,167 @@ def _plan(node) -> tuple:
         ):
             by_field.setdefault(check.what, []).append((check.expected.value, child))
     if len(by_type) > 1:
-        kind, field, grouped = "type", None, {t: cs for t, cs in by_type.items()}
+        kind, field, table = "type", None, by_type
         chosen = {id(c) for cs in by_type.values() for c in cs}
     elif by_field:
         field, pairs = max(by_field.items(), key=lambda item: len(item[1]))
         if len(pairs) < 2:
-            return "all", None, {}, [c.callback for c in node.children]
-        kind, grouped = "field", {}
+            return "all", None, {}, list(node.children)
+        kind, table = "field", {}
         for value, child in pairs:
-            grouped.setdefault(value, []).append(child)
+            table.setdefault(value, []).append(child)
         chosen = {id(c) for _, c in pairs}
     else:
-        return "all", None, {}, [c.callback for c in node.children]
-    table = {key: [c.callback for c in cs] for key, cs in grouped.items()}
-    others = [c.callback for c in node.children if id(c) not in chosen]
+        return "all", None, {}, list(node.children)
+    others = [c for c in node.children if id(c) not in chosen]
     return kind, field, table, others
 
 
+def _walk(children, fact, context: dict, out: list) -> None:
+    """Take `fact` down the alpha network as experta's feature-tester nodes do, collecting, in
+    experta's order, each beta node it reaches with the bindings it carries there."""
+    for child in children:
+        node = child.node
+        if type(node) is not FeatureTesterNode:
+            out.append((child.callback, context))
+            continue
+        match = node.matcher(fact)
+        if not match:
+            continue
+        bound = context
+        if match is not True:  # a mapping of bindings
+            bound = dict(context)
+            clash = False
+            for key, value in match.items():
+                if isinstance(key, tuple):  # a negated condition
+                    clash = key[1] in bound and bound[key[1]] == value
+                else:
+                    clash = bound.get(key, value) != value or (
+                        (False, key) in bound and bound[(False, key)] == value
+                    )
+                if clash:
+                    break
+            if clash:
+                continue
+            bound.update(match)
+        _walk(_route(node, fact), fact, bound, out)
+
+
+# Deliveries remembered per network (some tens of MB at most); past it, the memory starts afresh.
+_MEMORY_LIMIT = 100_000
+
+
+def _send(bus, fact, tag) -> None:
+    """BusNode.add/remove: deliver `fact` where the alpha network sends it.
+
+    The alpha network's tests read only a fact's type and content, so where a fact goes, and
+    with which bindings, is walked once per (type, content, id) and then remembered; a binding
+    to the fact itself is filled in with this fact at each delivery."""
+    memory = bus.__dict__.get("deliveries")  # None for a network built without the speedups
+    key = (type(fact), tuple(fact.items()))  # experta froze every value: it can be a key
+    plan = memory.get(key) if memory is not None else None
+    if plan is None:
+        found: list = []
+        _walk(_route(bus, fact), fact, {}, found)
+        plan = [
+            (
+                callback,
+                {k: v for k, v in context.items() if v is not fact},
+                tuple(k for k, v in context.items() if v is fact),
+            )
+            for callback, context in found
+        ]
+        if memory is not None:
+            bus.remembered += len(plan)
+            if bus.remembered > _MEMORY_LIMIT:
+                memory.clear()
+                bus.remembered = len(plan)
+            memory[key] = plan
+    data = frozenset((fact,))
+    for callback, context, own in plan:
+        if own:
+            context = dict(context)
+            for name in own:
+                context[name] = fact
+        callback(tuple.__new__(Token, (tag, data, context)))
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # values experta's freeze keeps as they are
+
+
+def _fact_init(self, *args, **kwargs):
+    """Fact.__init__ storing plain values directly; others are frozen, as before."""
+    for key, value in (*enumerate(args), *kwargs.items()):
+        if type(value) in _PLAIN:
+            dict.__setitem__(self, key, value)
+        else:
+            self[key] = value
+    self._Fact__defaults = {}
+
+
+def _fact_list_declare(self, fact):
+    """FactList.declare without its log line (its other steps as before)."""
+    if not isinstance(fact, Fact):
+        raise ValueError("The fact must descend the Fact class.")
+    fact.validate()
+    fact_id = frozenset(
+        [fact.__class__, *((k, v) for k, v in fact.items() if not Fact.is_special(k))]
+    )
+    if not self.duplication and fact_id in self.reference_counter:
+        return None
+    fact.__factid__ = index = self.last_index
+    self[index] = fact
+    self.last_index += 1
+    self.added.append(fact)
+    self.reference_counter[fact_id] += 1
+    return fact
+
+
 def _matcher_reset(self):
-    """ReteMatcher.reset: each node with a memory wiped once, not once per path to it."""
-    nodes = self.__dict__.get("with_memory")
-    if nodes is None:
+    """ReteMatcher.reset: each node that remembers something wiped once (see prepare), not
+    every node once per path to it."""
+    if "used" not in self.__dict__:  # a network built without the speedups
         return _ORIGINAL[(ReteMatcher, "reset")](self)
-    for node in nodes:
+    for node in self.used:
+        node._reset()
+    self.used.clear()
+    for node in self.with_memory:
         node._reset()
     return None
 
 
 def _bus_add(self, fact):
-    token = Token.valid(fact)
-    for callback in _route(self, fact):
-        callback(token)
+    _send(self, fact, Token.TagType.VALID)
 
 
 def _bus_remove(self, fact):
-    token = Token.invalid(fact)
-    for callback in _route(self, fact):
-        callback(token)
-
-
-def _feature_tester_entry(self, token):
-    """A feature tester copies the token only when its test adds bindings to it."""
-    return self._activate(token)
-
-
-def _feature_tester(self, token):
-    """FeatureTesterNode._activate, passing the token only to the children it can pass."""
-    (fact,) = token.data
-    match = self.matcher(fact)
-    if not match:
-        return None
-    if match is not True:  # a mapping of bindings: this token gets its own context
-        token = token.copy()
-        context = token.context
-        for key, value in match.items():
-            if isinstance(key, tuple):  # a negated condition
-                if key[1] in context and context[key[1]] == value:
-                    return False
-            else:
-                if context.get(key, value) != value:
-                    return False
-                if (False, key) in context and context[(False, key)] == value:
-                    return False
-        context.update(match)
-    for callback in _route(self, fact):
-        callback(token)
-    return None
+    _send(self, fact, Token.TagType.INVALID)
 
 
 _PATCHES = {
     (BusNode, "add"): _bus_add,
     (BusNode, "remove"): _bus_remove,
-    (FeatureTesterNode, "activate"): _feature_tester_entry,
-    (FeatureTesterNode, "_activate"): _feature_tester,
+    (Fact, "__init__"): _fact_init,
+    (FactList, "declare"): _fact_list_declare,
     (Token, "__new__"): staticmethod(_token),
-    (Token, "copy"): _token_copy,
     (TokenInfo, "__new__"): staticmethod(_token_info),
     (Activation, "__hash__"): _activation_hash,
     (OrdinaryMatchNode, "_activate_left"): _join_left,
     (OrdinaryMatchNode, "_activate_right"): _join_right,
-    (OneInputNode, "activate"): _activate,
-    (TwoInputNode, "activate_left"): _activate_left,
-    (TwoInputNode, "activate_right"): _activate_right,
     (TypeCheck, "__call__"): _type_check,
     (FeatureCheck, "__call__"): _feature_check,
     (ConflictSetNode, "_activate"): _conflict_set_activate,
     (ReteMatcher, "changes"): _changes,
     (ReteMatcher, "reset"): _matcher_reset,
 }
-_INHERITED = object()  # a patch on a class that only inherited the method: removed when off
-_ORIGINAL = {(owner, name): owner.__dict__.get(name, _INHERITED) for owner, name in _PATCHES}
+_ORIGINAL = {(owner, name): owner.__dict__[name] for owner, name in _PATCHES}
 _FAST = {"on": False}
 
 
 def speedups(on: bool = True) -> None:
     """Use the faster replacements (the default), or experta exactly as published."""
     for (owner, name), replacement in _PATCHES.items():
-        original = _ORIGINAL[(owner, name)]
-        if on:
-            setattr(owner, name, replacement)
-        elif original is _INHERITED:
-            if name in owner.__dict__:
-                delattr(owner, name)
-        else:
-            setattr(owner, name, original)
+        setattr(owner, name, replacement if on else _ORIGINAL[(owner, name)])
     _FAST["on"] = on
 
 
@@ -547,6 +628,18 @@ class _Engine(KnowledgeEngine):
         self._KnowledgeEngine__declare(InitialFact())
         self.running = False
 
+    def declare(self, *facts: Fact) -> Fact | None:
+        """KnowledgeEngine.declare, without checking each fact for patterns and nested keys:
+        every fact here is made by this module, from typed values."""
+        if not _FAST["on"]:
+            return super().declare(*facts)
+        last = None
+        for fact in facts:
+            last = self.facts.declare(fact)
+        if not self.running:
+            self.strategy.update_agenda(self.agenda, *self.get_activations())
+        return last
+
     def run(self, steps: float = float("inf")) -> None:
         """KnowledgeEngine.run, without formatting a log line for every firing."""
         if not _FAST["on"]:
@@ -613,12 +706,7 @@ class CompiledRuleBase:
         members = {rule.id: _compile_rule(rule) for rule in rulebase.rules}
         engine_class = type("RuleBaseEngine", (_Engine,), members)
         self._engine = engine_class()
-        matcher = self._engine.matcher  # each conflict-set node reports its news to this set
-        matcher.news = set()
-        matcher.news_order = {n: i for i, n in enumerate(matcher._get_conflict_set_nodes())}
-        for node in matcher.news_order:
-            node.news = matcher.news
-        prepare(matcher)
+        prepare(self._engine.matcher)
         read = {key for rule in rulebase.rules for c in rule.when for key in background_read(c)}
         # Only the figures some rule compares with enter working memory; the rest are for people.
         self._background_read = [k for k in rulebase.schema.background if k in read]
