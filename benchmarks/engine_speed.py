@@ -36,7 +36,7 @@ def main() -> None:
         bases = [("shipped", layout.shipped(), options.profiles)]
         for size in (int(s) for s in options.sizes.split(",") if s):
             where = synthetic.write(Path(tmp) / str(size), size, seed=5)
-            bases.append((str(size), where, max(20, options.profiles // size)))
+            bases.append((str(size), where, max(40, options.profiles // size)))
         for name, where, count in bases:
             kb = rulebase.load(where)
             profiles = synthetic.random_profiles(kb.schema, count, seed=21)

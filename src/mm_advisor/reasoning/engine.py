@@ -66,7 +66,7 @@ from experta.agenda import Agenda  # noqa: E402
 from experta.fact import InitialFact  # noqa: E402
 from experta.factlist import FactList  # noqa: E402
 from experta.matchers.rete import ReteMatcher  # noqa: E402
-from experta.matchers.rete.check import FeatureCheck, TypeCheck  # noqa: E402
+from experta.matchers.rete.check import FeatureCheck, TypeCheck, WhereCheck  # noqa: E402
 from experta.matchers.rete.mixins import NoMemory  # noqa: E402
 from experta.matchers.rete.nodes import (  # noqa: E402
     BusNode,
@@ -96,6 +96,11 @@ def _activation_hash(self):
 
 def _type_check(self, fact):
     return type(fact) == self.fact_type  # noqa: E721 (experta's own test: the exact type)
+
+
+def _where_check(self, context):
+    """WhereCheck.__call__ (a TEST node's test) without logging."""
+    return self.test(**{name: context.get(name) for name in self.parameters})
 
 
 def _feature_check(self, data, is_fact=True):
@@ -420,6 +425,7 @@ _PATCHES = {
     (OrdinaryMatchNode, "_activate_right"): _join_right,
     (TypeCheck, "__call__"): _type_check,
     (FeatureCheck, "__call__"): _feature_check,
+    (WhereCheck, "__call__"): _where_check,
     (ConflictSetNode, "_activate"): _conflict_set_activate,
     (ReteMatcher, "changes"): _changes,
     (ReteMatcher, "reset"): _matcher_reset,
