@@ -118,11 +118,11 @@ def _feature_check(self, data, is_fact=True):
 
 
 def _join(node, token, branch, matching, is_left):
-    """OrdinaryMatchNode's activation, without logging, remembering each token's facts and its
-    own context dict (experta froze the context into a set of items for every token, then thawed
-    it into a dict at every comparison; its test only reads it)."""
-    context = token.context  # no node changes a token's context once made (see prepare)
-    data = token.data
+    """OrdinaryMatchNode's activation, without logging, remembering each token's facts and
+    context as they are (experta froze the context into a set of items for every token, then
+    thawed it into a dict at every comparison; its test only reads it, and no node changes a
+    token once made: see prepare)."""
+    context, data = token.context, token.data
     if token.tag is Token.TagType.VALID:
         if not branch and not matching and "used" in node.__dict__:  # see prepare
             node.used.append(node)
