@@ -329,3 +329,67 @@ def test_impact_names_the_rows_it_could_not_compare(changed_kb, tmp_path):
         "  1 row could not be compared (the first: row 2: fact 'budget': 'lots' is not one of "
         "low, medium, high).",
     ]
+
+
+def test_sample_writes_a_made_up_cohort_that_batch_reads_whole():
+    result = invoke("sample", *KB_ARGS, "3", "--seed", "2")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == (
+        "wants_career_acceleration,skill_in_high_demand,wants_to_reduce_cost,"
+        "unsure_about_graduate_degree,working_professional,needs_flexible_schedule,"
+        "wants_complete_degree,career_requires_masters_degree,wants_extensive_coursework,"
+        "wants_research_experience,wants_campus_networking,meets_traditional_admission,"
+        "program_offers_credit_pathway,months_available,budget\n"
+        "yes,,yes,no,,,,no,no,no,yes,no,no,55,low\n"
+        ",,,no,yes,no,no,no,no,,no,yes,no,26,medium\n"
+        "no,no,yes,yes,no,no,no,yes,no,yes,no,yes,yes,,medium\n"
+    )
+    cohort = invoke("sample", *KB_ARGS, "500", "--seed", "9").stdout
+    assert invoke("sample", *KB_ARGS, "500", "--seed", "9").stdout == cohort
+    out = records(invoke("batch", *KB_ARGS, "-", "--jobs", "1", input=cohort).stdout)
+    assert [r["id"] for r in out] == [str(n) for n in range(1, 501)]
+    assert all("error" not in r for r in out)
+    assert len({r["recommendation"] for r in out}) == 4  # every recommendation occurs
+
+
+def test_sample_as_json_lines_gives_the_same_profiles(tmp_path):
+    kb = rulebase.load(Layout.of(RULES, FACTS))
+    read = {}
+    for name in ("cohort.jsonl", "cohort.csv"):
+        path = tmp_path / name
+        assert invoke("sample", *KB_ARGS, "40", "--seed", "5", "--out", str(path)).exit_code == 0
+        found, _, stream = rows.read(str(path))
+        read[name] = [batch.parse(row, kb.schema)[0].values for row in found]
+        stream.close()
+    assert read["cohort.jsonl"] == read["cohort.csv"] and len(read["cohort.csv"]) == 40
+    assert '"id"' not in (tmp_path / "cohort.jsonl").read_text()  # the row number is its id
+
+
+def test_sample_keeps_every_number_within_its_question(kb_copy):
+    """Regression: numbers were drawn up to 30 whatever the question's maximum, so a cohort made
+    for a knowledge base whose number question stops lower had rows batch refused."""
+    rules, facts = kb_copy
+    questions = facts / "questions.yaml"
+    questions.write_text(questions.read_text().replace("max: 120", "max: 12", 1))
+    made = invoke("sample", "--rules", str(rules), "--facts", str(facts), "300", "--format",
+                  "jsonl")  # fmt: skip
+    months = [json.loads(line).get("months_available") for line in made.stdout.splitlines()]
+    assert max(m for m in months if m is not None) == 12
+    checked = invoke("batch", "--rules", str(rules), "--facts", str(facts), "-", "--jobs", "1",
+                     input=made.stdout)  # fmt: skip
+    assert checked.exit_code == 0, checked.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["sample"], "Error: Missing argument 'COUNT'."),
+        (["sample", "many"], "Error: Invalid value for 'COUNT': 'many' is not a valid integer range."),
+        (["sample", "3", "--format", "xml"],
+         "Error: Invalid value for '--format': 'xml' is not one of 'csv', 'jsonl'."),
+    ],
+)  # fmt: skip
+def test_sample_refuses_a_mistake_in_one_line(args, message):
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1

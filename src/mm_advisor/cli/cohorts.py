@@ -1,5 +1,6 @@
-"""Commands for cohorts: batch (recommendations for many profiles) and impact (whose
-recommendation a change of the knowledge base would change)."""
+"""Commands for cohorts: batch (recommendations for many profiles), impact (whose
+recommendation a change of the knowledge base would change) and sample (a made-up cohort to
+try them on)."""
 
 from __future__ import annotations
 
@@ -290,3 +291,45 @@ def _logged(log_path: str) -> Iterator[Any]:
                 for name, entry in (doc.get("answers") or {}).items()
             }
             yield Row(entry_id, str(entry_id), answers)
+
+
+@cli.command()
+@kb_options
+@click.argument("count", type=click.IntRange(0, 100_000_000))
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**63 - 1),
+    default=0,
+    show_default=True,
+    help="The same seed writes the same profiles.",
+)
+@click.option(
+    "--out",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write the profiles to FILE (atomically), not standard output.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "jsonl"]),
+    help="The profiles' format (default: from --out's extension, else csv).",
+)
+def sample(where: Layout, count: int, seed: int, out: str | None, fmt: str | None) -> None:
+    """Write COUNT made-up profiles, a cohort to try batch and impact on: each answer drawn at
+    random from what its question accepts, about 3 in 10 left unknown. They are no one's
+    answers, nor a fair picture of any real cohort."""
+    import itertools
+
+    from ..cohorts import rows as rows_mod
+    from ..knowledge import rulebase as rulebase_mod
+    from ..knowledge import synthetic
+
+    fmt = fmt or rows_mod.format_of(out or "", None) or rows_mod.CSV
+    if out:
+        check_target(out)
+    schema = rulebase_mod.load(where).schema
+    announce(where, machine=True)
+    profiles = itertools.islice(synthetic.profiles(schema, seed), count)
+    with _output(out) as target:
+        rows_mod.write_profiles(target, fmt, schema, profiles)

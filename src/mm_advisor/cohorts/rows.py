@@ -1,5 +1,6 @@
 """A cohort's rows, read as they come: CSV with a header (one column per fact) or JSON Lines (one
-object per line), from a file or standard input; and the batch's results, written the same ways.
+object per line), from a file or standard input; and the batch's results and made-up cohorts,
+written the same ways.
 
 Each row is (its id, its raw answers) or (its id, why it cannot be read): the `id` column or key
 when there is one, else the row's number. A row that cannot be read does not stop the others.
@@ -11,7 +12,7 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterable, Iterator
 
 from .. import files
 from ..errors import AdvisorError
@@ -162,4 +163,23 @@ class Writer:
                 record.get("rulebase", ""),
                 record.get("error", ""),
             ]
+        )
+
+
+def write_profiles(
+    stream: IO[str], fmt: str, schema: Any, profiles: Iterable[dict[str, Any]]
+) -> None:
+    """Answers documents as a cohort `read` reads: in CSV one column per fact, in its schema's
+    order, a yes/no as yes or no and an unknown answer as an empty cell; in JSON Lines one
+    object per line, an unknown answer left out."""
+    if fmt == JSONL:
+        for profile in profiles:
+            stream.write(json.dumps(profile, ensure_ascii=False) + "\n")
+        return
+    names = list(schema.facts)
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(names)
+    for profile in profiles:
+        writer.writerow(
+            "" if profile.get(n) is None else schema.facts[n].render(profile[n]) for n in names
         )

@@ -7,10 +7,11 @@ decision rules and rule-outs. The same seed always writes the same files.
 
 from __future__ import annotations
 
+import itertools
 import random
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import yaml
 
@@ -23,23 +24,31 @@ _TIERS = 4  # tiers of rules that derive facts; one more tier only weighs and de
 
 
 def random_profiles(schema: Any, count: int, seed: int = 0) -> list[dict[str, Any]]:
-    """`count` random answers documents (fact name -> typed value; about 30% left unknown), the
-    same for the same seed: for differential tests, benchmarks and generated cohorts."""
+    """`count` random answers documents (see `profiles`): for differential tests and benchmarks."""
+    return list(itertools.islice(profiles(schema, seed), count))
+
+
+def profiles(schema: Any, seed: int = 0) -> Iterator[dict[str, Any]]:
+    """Random answers documents without end (fact name -> typed value, each within what its
+    question accepts; about 30% left unknown), the same for the same seed: for generated
+    cohorts (`mm-advisor sample`), differential tests and benchmarks. A number is as often
+    small (up to 30, where the article's thresholds are) as anywhere in its range."""
     rng = random.Random(seed)
-    profiles = []
-    for _ in range(count):
+    while True:
         profile = {}
         for name, spec in schema.facts.items():
             if rng.random() < 0.3:
                 continue  # unknown
             if spec.type == NUMBER:
+                low, high = max(spec.minimum, 1), min(spec.maximum, 30)
+                if low > high:
+                    low, high = spec.minimum, spec.maximum
                 profile[name] = rng.choice(
-                    [rng.randint(spec.minimum, spec.maximum), rng.randint(1, 30)]
+                    [rng.randint(spec.minimum, spec.maximum), rng.randint(low, high)]
                 )
             else:
                 profile[name] = rng.choice(spec.domain())
-        profiles.append(profile)
-    return profiles
+        yield profile
 
 
 def write(target: Path, rules: int, seed: int = 0, derived: int = 40) -> Layout:
