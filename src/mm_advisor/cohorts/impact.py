@@ -84,10 +84,11 @@ def _words(change: diff.Change) -> str:
 
 
 def set_line(answers: dict[str, Any]) -> str:
-    """A consultation with these answers, ready to paste."""
+    """A consultation with these answers, ready to paste: the facts not given stay unknown (on a
+    terminal, consult would otherwise ask for them)."""
     words = {True: "yes", False: "no"}
     parts = [f"--set {name}={words.get(value, value)}" for name, value in answers.items()]
-    return " ".join(["mm-advisor consult", *parts])
+    return " ".join(["mm-advisor consult --no-input", *parts])
 
 
 def matrix(impact: Impact, options: list[str]) -> dict[str, dict[str, int]]:
