@@ -9,7 +9,7 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any, Callable, Iterator
 
 import click
 
@@ -21,21 +21,31 @@ from .base import UserError, announce, cli, echo_json, jobs_option, kb_options, 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
+def _output_options(what: str, formats: tuple[str, str]) -> Callable:
+    """--out FILE and --format, for a command that writes `what` as rows (the first of
+    `formats` is the default)."""
+
+    def decorate(command: Callable) -> Callable:
+        command = click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(list(formats)),
+            help=f"The {what}' format (default: from --out's extension, else {formats[0]}).",
+        )(command)
+        return click.option(
+            "--out",
+            metavar="FILE",
+            type=click.Path(dir_okay=False),
+            help=f"Write the {what} to FILE (atomically), not standard output.",
+        )(command)
+
+    return decorate
+
+
 @cli.command(exit_codes={1: "some rows could not be consulted (each is an error row)"})
 @kb_options
 @click.argument("input_path", metavar="INPUT")
-@click.option(
-    "--out",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Write the results to FILE (atomically), not standard output.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["jsonl", "csv"]),
-    help="The results' format (default: from --out's extension, else jsonl).",
-)
+@_output_options("results", ("jsonl", "csv"))
 @click.option(
     "--input-format",
     type=click.Choice(["jsonl", "csv"]),
@@ -303,18 +313,7 @@ def _logged(log_path: str) -> Iterator[Any]:
     show_default=True,
     help="The same seed writes the same profiles.",
 )
-@click.option(
-    "--out",
-    metavar="FILE",
-    type=click.Path(dir_okay=False),
-    help="Write the profiles to FILE (atomically), not standard output.",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["csv", "jsonl"]),
-    help="The profiles' format (default: from --out's extension, else csv).",
-)
+@_output_options("profiles", ("csv", "jsonl"))
 def sample(where: Layout, count: int, seed: int, out: str | None, fmt: str | None) -> None:
     """Write COUNT made-up profiles, a cohort to try batch and impact on: each answer drawn at
     random from what its question accepts, about 3 in 10 left unknown. They are no one's
