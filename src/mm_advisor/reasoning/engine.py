@@ -94,13 +94,171 @@ def _activation_hash(self):
     return hash((id(self.rule), frozenset(self.facts), frozenset(self.context.items())))
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # values experta's freeze keeps as they are
+
+
+def _fact_init(self, *args, **kwargs):
+    """Fact.__init__ storing plain values directly; others are frozen, as before."""
+    for key, value in (*enumerate(args), *kwargs.items()):
+        if type(value) in _PLAIN:
+            dict.__setitem__(self, key, value)
+        else:
+            self[key] = value
+    self._Fact__defaults = {}
+
+
+def _fact_list_declare(self, fact):
+    """FactList.declare without its log line (its other steps as before)."""
+    if not isinstance(fact, Fact):
+        raise ValueError("The fact must descend the Fact class.")
+    fact.validate()
+    fact_id = frozenset(
+        [fact.__class__, *((k, v) for k, v in fact.items() if not Fact.is_special(k))]
+    )
+    if not self.duplication and fact_id in self.reference_counter:
+        return None
+    fact.__factid__ = index = self.last_index
+    self[index] = fact
+    self.last_index += 1
+    self.added.append(fact)
+    self.reference_counter[fact_id] += 1
+    return fact
+
+
+def _bus_add(self, fact):
+    _send(self, fact, Token.TagType.VALID)
+
+
+def _bus_remove(self, fact):
+    _send(self, fact, Token.TagType.INVALID)
+
+
+# Deliveries remembered per network (some tens of MB at most); past it, the memory starts afresh.
+_MEMORY_LIMIT = 100_000
+
+
+def _send(bus, fact, tag) -> None:
+    """BusNode.add/remove: deliver `fact` where the alpha network sends it.
+
+    The alpha network's tests read only a fact's type and content, so where a fact goes, and
+    with which bindings, is walked once per (type, content, id) and then remembered; a binding
+    to the fact itself is filled in with this fact at each delivery."""
+    memory = bus.__dict__.get("deliveries")  # None for a network built without the speedups
+    key = (type(fact), tuple(fact.items()))  # experta froze every value: it can be a key
+    plan = memory.get(key) if memory is not None else None
+    if plan is None:
+        found: list = []
+        _walk(_route(bus, fact), fact, {}, found)
+        plan = [
+            (
+                callback,
+                {k: v for k, v in context.items() if v is not fact},
+                tuple(k for k, v in context.items() if v is fact),
+            )
+            for callback, context in found
+        ]
+        if memory is not None:
+            bus.remembered += len(plan)
+            if bus.remembered > _MEMORY_LIMIT:
+                memory.clear()
+                bus.remembered = len(plan)
+            memory[key] = plan
+    data = frozenset((fact,))
+    for callback, context, own in plan:
+        if own:
+            context = dict(context)
+            for name in own:
+                context[name] = fact
+        callback(tuple.__new__(Token, (tag, data, context)))
+
+
+def _walk(children, fact, context: dict, out: list) -> None:
+    """Take `fact` down the alpha network as experta's feature-tester nodes do, collecting, in
+    experta's order, each beta node it reaches with the bindings it carries there."""
+    for child in children:
+        node = child.node
+        if type(node) is not FeatureTesterNode:
+            out.append((child.callback, context))
+            continue
+        match = node.matcher(fact)
+        if not match:
+            continue
+        bound = context
+        if match is not True:  # a mapping of bindings
+            bound = dict(context)
+            clash = False
+            for key, value in match.items():
+                if isinstance(key, tuple):  # a negated condition
+                    clash = key[1] in bound and bound[key[1]] == value
+                else:
+                    clash = bound.get(key, value) != value or (
+                        (False, key) in bound and bound[(False, key)] == value
+                    )
+                if clash:
+                    break
+            if clash:
+                continue
+            bound.update(match)
+        _walk(_route(node, fact), fact, bound, out)
+
+
+def _route(node, fact) -> list:
+    """The children of a bus or feature-tester node that `fact` can reach (see `_plan`)."""
+    plan = node.__dict__.get("plan")
+    if plan is None:
+        return node.children
+    kind, field, table, others = plan
+    if kind == "all":
+        return others
+    if kind == "type":
+        return table.get(type(fact), []) + others
+    if field not in fact:
+        return others
+    try:
+        return table.get(fact[field], []) + others
+    except TypeError:  # a value that cannot be a key: try every child
+        return node.children
+
+
+def _plan(node) -> tuple:
+    """Children grouped by the fact type or the literal field value their test needs, so a fact
+    is tested only by the children it can pass; the rest (`others`) test every fact."""
+    by_type: dict = {}
+    by_field: dict = {}
+    for child in node.children:
+        check = getattr(child.node, "matcher", None)
+        if not isinstance(child.node, FeatureTesterNode):
+            continue
+        if isinstance(check, TypeCheck):
+            by_type.setdefault(check.fact_type, []).append(child)
+        elif (
+            isinstance(check, FeatureCheck)
+            and check.check.__name__ == "equal_literal"
+            and check.expected.__bind__ is None
+            and isinstance(check.what, str)
+            and "__" not in check.what
+            and isinstance(check.expected.value, (str, int, bool, type(None)))
+        ):
+            by_field.setdefault(check.what, []).append((check.expected.value, child))
+    if len(by_type) > 1:
+        kind, field, table = "type", None, by_type
+        chosen = {id(c) for cs in by_type.values() for c in cs}
+    elif by_field:
+        field, pairs = max(by_field.items(), key=lambda item: len(item[1]))
+        if len(pairs) < 2:
+            return "all", None, {}, list(node.children)
+        kind, table = "field", {}
+        for value, child in pairs:
+            table.setdefault(value, []).append(child)
+        chosen = {id(c) for _, c in pairs}
+    else:
+        return "all", None, {}, list(node.children)
+    others = [c for c in node.children if id(c) not in chosen]
+    return kind, field, table, others
+
+
 def _type_check(self, fact):
     return type(fact) == self.fact_type  # noqa: E721 (experta's own test: the exact type)
-
-
-def _where_check(self, context):
-    """WhereCheck.__call__ (a TEST node's test) without logging."""
-    return self.test(**{name: context.get(name) for name in self.parameters})
 
 
 def _feature_check(self, data, is_fact=True):
@@ -115,6 +273,11 @@ def _feature_check(self, data, is_fact=True):
             return False
         return self.check(record, self.expected)
     return _ORIGINAL[(FeatureCheck, "__call__")](self, data, is_fact)
+
+
+def _where_check(self, context):
+    """WhereCheck.__call__ (a TEST node's test) without logging."""
+    return self.test(**{name: context.get(name) for name in self.parameters})
 
 
 def _join(node, token, branch, matching, is_left):
@@ -191,22 +354,17 @@ def _changes(self, adding=None, deleting=None):
     return added, removed
 
 
-def _route(node, fact) -> list:
-    """The children of a bus or feature-tester node that `fact` can reach (see `_plan`)."""
-    plan = node.__dict__.get("plan")
-    if plan is None:
-        return node.children
-    kind, field, table, others = plan
-    if kind == "all":
-        return others
-    if kind == "type":
-        return table.get(type(fact), []) + others
-    if field not in fact:
-        return others
-    try:
-        return table.get(fact[field], []) + others
-    except TypeError:  # a value that cannot be a key: try every child
-        return node.children
+def _matcher_reset(self):
+    """ReteMatcher.reset: each node that remembers something wiped once (see prepare), not
+    every node once per path to it."""
+    if "used" not in self.__dict__:  # a network built without the speedups
+        return _ORIGINAL[(ReteMatcher, "reset")](self)
+    for node in self.used:
+        node._reset()
+    self.used.clear()
+    for node in self.with_memory:
+        node._reset()
+    return None
 
 
 def prepare(matcher) -> None:
@@ -255,177 +413,19 @@ _DIRECT = {
 }
 
 
-def _plan(node) -> tuple:
-    """Children grouped by the fact type or the literal field value their test needs, so a fact
-    is tested only by the children it can pass; the rest (`others`) test every fact."""
-    by_type: dict = {}
-    by_field: dict = {}
-    for child in node.children:
-        check = getattr(child.node, "matcher", None)
-        if not isinstance(child.node, FeatureTesterNode):
-            continue
-        if isinstance(check, TypeCheck):
-            by_type.setdefault(check.fact_type, []).append(child)
-        elif (
-            isinstance(check, FeatureCheck)
-            and check.check.__name__ == "equal_literal"
-            and check.expected.__bind__ is None
-            and isinstance(check.what, str)
-            and "__" not in check.what
-            and isinstance(check.expected.value, (str, int, bool, type(None)))
-        ):
-            by_field.setdefault(check.what, []).append((check.expected.value, child))
-    if len(by_type) > 1:
-        kind, field, table = "type", None, by_type
-        chosen = {id(c) for cs in by_type.values() for c in cs}
-    elif by_field:
-        field, pairs = max(by_field.items(), key=lambda item: len(item[1]))
-        if len(pairs) < 2:
-            return "all", None, {}, list(node.children)
-        kind, table = "field", {}
-        for value, child in pairs:
-            table.setdefault(value, []).append(child)
-        chosen = {id(c) for _, c in pairs}
-    else:
-        return "all", None, {}, list(node.children)
-    others = [c for c in node.children if id(c) not in chosen]
-    return kind, field, table, others
-
-
-def _walk(children, fact, context: dict, out: list) -> None:
-    """Take `fact` down the alpha network as experta's feature-tester nodes do, collecting, in
-    experta's order, each beta node it reaches with the bindings it carries there."""
-    for child in children:
-        node = child.node
-        if type(node) is not FeatureTesterNode:
-            out.append((child.callback, context))
-            continue
-        match = node.matcher(fact)
-        if not match:
-            continue
-        bound = context
-        if match is not True:  # a mapping of bindings
-            bound = dict(context)
-            clash = False
-            for key, value in match.items():
-                if isinstance(key, tuple):  # a negated condition
-                    clash = key[1] in bound and bound[key[1]] == value
-                else:
-                    clash = bound.get(key, value) != value or (
-                        (False, key) in bound and bound[(False, key)] == value
-                    )
-                if clash:
-                    break
-            if clash:
-                continue
-            bound.update(match)
-        _walk(_route(node, fact), fact, bound, out)
-
-
-# Deliveries remembered per network (some tens of MB at most); past it, the memory starts afresh.
-_MEMORY_LIMIT = 100_000
-
-
-def _send(bus, fact, tag) -> None:
-    """BusNode.add/remove: deliver `fact` where the alpha network sends it.
-
-    The alpha network's tests read only a fact's type and content, so where a fact goes, and
-    with which bindings, is walked once per (type, content, id) and then remembered; a binding
-    to the fact itself is filled in with this fact at each delivery."""
-    memory = bus.__dict__.get("deliveries")  # None for a network built without the speedups
-    key = (type(fact), tuple(fact.items()))  # experta froze every value: it can be a key
-    plan = memory.get(key) if memory is not None else None
-    if plan is None:
-        found: list = []
-        _walk(_route(bus, fact), fact, {}, found)
-        plan = [
-            (
-                callback,
-                {k: v for k, v in context.items() if v is not fact},
-                tuple(k for k, v in context.items() if v is fact),
-            )
-            for callback, context in found
-        ]
-        if memory is not None:
-            bus.remembered += len(plan)
-            if bus.remembered > _MEMORY_LIMIT:
-                memory.clear()
-                bus.remembered = len(plan)
-            memory[key] = plan
-    data = frozenset((fact,))
-    for callback, context, own in plan:
-        if own:
-            context = dict(context)
-            for name in own:
-                context[name] = fact
-        callback(tuple.__new__(Token, (tag, data, context)))
-
-
-_PLAIN = frozenset({str, int, float, bool, type(None)})  # values experta's freeze keeps as they are
-
-
-def _fact_init(self, *args, **kwargs):
-    """Fact.__init__ storing plain values directly; others are frozen, as before."""
-    for key, value in (*enumerate(args), *kwargs.items()):
-        if type(value) in _PLAIN:
-            dict.__setitem__(self, key, value)
-        else:
-            self[key] = value
-    self._Fact__defaults = {}
-
-
-def _fact_list_declare(self, fact):
-    """FactList.declare without its log line (its other steps as before)."""
-    if not isinstance(fact, Fact):
-        raise ValueError("The fact must descend the Fact class.")
-    fact.validate()
-    fact_id = frozenset(
-        [fact.__class__, *((k, v) for k, v in fact.items() if not Fact.is_special(k))]
-    )
-    if not self.duplication and fact_id in self.reference_counter:
-        return None
-    fact.__factid__ = index = self.last_index
-    self[index] = fact
-    self.last_index += 1
-    self.added.append(fact)
-    self.reference_counter[fact_id] += 1
-    return fact
-
-
-def _matcher_reset(self):
-    """ReteMatcher.reset: each node that remembers something wiped once (see prepare), not
-    every node once per path to it."""
-    if "used" not in self.__dict__:  # a network built without the speedups
-        return _ORIGINAL[(ReteMatcher, "reset")](self)
-    for node in self.used:
-        node._reset()
-    self.used.clear()
-    for node in self.with_memory:
-        node._reset()
-    return None
-
-
-def _bus_add(self, fact):
-    _send(self, fact, Token.TagType.VALID)
-
-
-def _bus_remove(self, fact):
-    _send(self, fact, Token.TagType.INVALID)
-
-
 _PATCHES = {
-    (BusNode, "add"): _bus_add,
-    (BusNode, "remove"): _bus_remove,
-    (Fact, "__init__"): _fact_init,
-    (FactList, "declare"): _fact_list_declare,
     (Token, "__new__"): staticmethod(_token),
     (TokenInfo, "__new__"): staticmethod(_token_info),
     (Activation, "__hash__"): _activation_hash,
-    (OrdinaryMatchNode, "_activate_left"): _join_left,
-    (OrdinaryMatchNode, "_activate_right"): _join_right,
+    (Fact, "__init__"): _fact_init,
+    (FactList, "declare"): _fact_list_declare,
+    (BusNode, "add"): _bus_add,
+    (BusNode, "remove"): _bus_remove,
     (TypeCheck, "__call__"): _type_check,
     (FeatureCheck, "__call__"): _feature_check,
     (WhereCheck, "__call__"): _where_check,
+    (OrdinaryMatchNode, "_activate_left"): _join_left,
+    (OrdinaryMatchNode, "_activate_right"): _join_right,
     (ConflictSetNode, "_activate"): _conflict_set_activate,
     (ReteMatcher, "changes"): _changes,
     (ReteMatcher, "reset"): _matcher_reset,
