@@ -1,8 +1,9 @@
-"""Synthetic knowledge bases of any size, for differential tests and benchmarks.
+"""Synthetic knowledge bases of any size, for differential tests and benchmarks, and random
+profiles, for those and for made-up cohorts (`mm-advisor sample`).
 
 The rules are random but valid: they use the shipped questions and options, cite real passages of
 the article, and exercise every operator, derived facts (positive and negated), salience ties,
-decision rules and rule-outs. The same seed always writes the same files.
+decision rules and rule-outs. The same seed always writes the same files and profiles.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ def random_profiles(schema: Any, count: int, seed: int = 0) -> list[dict[str, An
 def profiles(schema: Any, seed: int = 0) -> Iterator[dict[str, Any]]:
     """Random answers documents without end (fact name -> typed value, each within what its
     question accepts; about 30% left unknown), the same for the same seed: for generated
-    cohorts (`mm-advisor sample`), differential tests and benchmarks. A number is as often
-    small (up to 30, where the article's thresholds are) as anywhere in its range."""
+    cohorts (`mm-advisor sample`), differential tests and benchmarks. A number is drawn half
+    the time from its whole range and half the time from 1 to 30 (kept within the range), so
+    that small values are well represented."""
     rng = random.Random(seed)
     while True:
         profile = {}
