@@ -392,3 +392,18 @@ def test_sample_refuses_a_mistake_in_one_line(args, message):
     result = invoke(*args)
     assert result.exit_code == 2
     assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+
+
+def test_an_example_line_keeps_a_number_one_a_number():
+    """Regression: examples spelled yes/no through {True: "yes", False: "no"}.get(value), and
+    since 1 == True, a 1-month answer was printed as --set months_available=yes."""
+    from mm_advisor.cohorts import impact
+
+    kb = rulebase.load(Layout.of(RULES, FACTS))
+    line = impact.set_line({"months_available": 1, "working_professional": True}, kb.schema)
+    assert line == (
+        "mm-advisor consult --no-input --set months_available=1 --set working_professional=yes"
+    )
+    result = invoke(*line.split()[1:], *KB_ARGS, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["answers"]["months_available"]["value"] == 1

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from ..knowledge import diff
+from ..knowledge.answers import set_options
 from ..knowledge.rulebase import RuleBase
+from ..knowledge.schema import Schema
 from ..reasoning.evaluator import Evaluator
 from .batch import parse
 from .rows import Row
@@ -27,7 +29,7 @@ class Transition:
     after: str
     count: int = 0
     causes: Counter = field(default_factory=Counter)  # rule id -> profiles it explains
-    examples: list[dict[str, Any]] = field(default_factory=list)  # answers given
+    examples: list[str] = field(default_factory=list)  # as consult lines to paste
 
 
 @dataclass
@@ -73,7 +75,7 @@ def measure(base: RuleBase, current: RuleBase, rows: Iterable[Row]) -> Impact:
         for rule_id in sorted(fired & changes.keys()) or ["(no rule)"]:
             transition.causes[rule_id] += 1
         if len(transition.examples) < EXAMPLES:
-            transition.examples.append(dict(after_answers.values))
+            transition.examples.append(set_line(after_answers.values, current.schema))
     return impact
 
 
@@ -83,12 +85,10 @@ def _words(change: diff.Change) -> str:
     return "changed: " + "; ".join(change.details) if change.details else "changed"
 
 
-def set_line(answers: dict[str, Any]) -> str:
+def set_line(answers: dict[str, Any], schema: Schema) -> str:
     """A consultation with these answers, ready to paste: the facts not given stay unknown (on a
     terminal, consult would otherwise ask for them)."""
-    words = {True: "yes", False: "no"}
-    parts = [f"--set {name}={words.get(value, value)}" for name, value in answers.items()]
-    return " ".join(["mm-advisor consult --no-input", *parts])
+    return f"mm-advisor consult --no-input {set_options(answers, schema)}".rstrip()
 
 
 def matrix(impact: Impact, options: list[str]) -> dict[str, dict[str, int]]:
@@ -125,7 +125,7 @@ def to_json(
                     {"rule": rule, "profiles": n, "change": impact.rule_changes.get(rule, "")}
                     for rule, n in sorted(t.causes.items(), key=lambda kv: (-kv[1], kv[0]))
                 ],
-                "examples": [set_line(e) for e in t.examples],
+                "examples": t.examples,
             }
             for t in impact.ordered()
         ],

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..knowledge.answers import set_options
 from ..knowledge.rulebase import RuleBase
 from ..reasoning.checker import Report
 from . import render
-
-
-def set_args(answers: dict[str, Any], rulebase: RuleBase) -> str:
-    """Answers as `--set` options to paste after `mm-advisor consult --no-input`."""
-    facts = rulebase.schema.facts
-    return " ".join(f"--set {f}={facts[f].render(v)}" for f, v in answers.items())
 
 
 def share(report: Report) -> str:
@@ -38,7 +33,7 @@ def to_text(report: Report, rulebase: RuleBase) -> str:
             out.append(render.para(inv.statement, 7))
             out.append("       counterexample (mm-advisor consult --no-input ...):")
             for answers, recommendation in f.examples:
-                out.append(f"         {set_args(answers, rulebase) or '(no answers)'}")
+                out.append(f"         {set_options(answers, rulebase.schema) or '(no answers)'}")
                 out.append(f"           gives {recommendation}")
     failed = len(report.failed)
     out.append("")
@@ -66,7 +61,7 @@ def to_json(report: Report, rulebase: RuleBase) -> dict[str, Any]:
                 "cases": f.cases,
                 "counterexample": [
                     {
-                        "set": set_args(answers, rulebase),
+                        "set": set_options(answers, rulebase.schema),
                         "answers": answers,
                         "recommendation": recommendation,
                     }
@@ -82,7 +77,7 @@ def to_github(report: Report, rulebase: RuleBase) -> str:
     out = []
     for f in report.failed:
         inv = f.invariant
-        shown = "; ".join(f"{set_args(a, rulebase)} gives {rec}" for a, rec in f.examples)
+        shown = "; ".join(f"{set_options(a, rulebase.schema)} gives {rec}" for a, rec in f.examples)
         out.append(
             f"::error file={inv.mark.path},line={inv.mark.line},col={inv.mark.col},"
             f"title=invariant {inv.id}::{inv.statement} Counterexample: {shown}"

@@ -119,6 +119,12 @@ def parse_set(items: tuple[str, ...], schema: Schema, into: Answers | None = Non
     return answers
 
 
+def set_options(values: Mapping[str, Any], schema: Schema) -> str:
+    """Answers as the `--set NAME=VALUE` options `parse_set` reads back (each value as its fact
+    renders it: a yes/no as yes or no, a number as itself)."""
+    return " ".join(f"--set {name}={schema.facts[name].render(v)}" for name, v in values.items())
+
+
 def save(path: str, answers: Answers) -> None:
     """Write the answers given as a YAML answers file, atomically, to resume with --answers."""
     data = {name: "unknown" if value is None else value for name, value in answers.values.items()}
