@@ -69,7 +69,7 @@ def test_trace_records_everything_the_auditor_needs(tmp_path):
     assert research == {
         "rule": "research-opportunities",
         "title": "Research opportunities come with a full master's",
-        "location": "rules/3-full-masters.yaml:27",
+        "location": "rules/3-full-masters.yaml:36",
         "condition": "wants_research_experience is yes",
         "index": 0,
         "result": "unknown",
@@ -115,7 +115,7 @@ def test_explain_tells_how_why_not_and_what_if(tmp_path):
     how = out[out.index("How it was reached") : out.index("Why not the other options")]
     assert (
         "  Ruled out micromasters:\n"
-        "    step 13, credential-row-degree: A degree goal needs a degree, and a\n"
+        "    step 12, credential-row-degree: A degree goal needs a degree, and a\n"
     ) in how
     assert "        derived micromasters_goal, from:\n          step 5, career-acceleration:" in how
     why_not = out[out.index("Why not the other options") : out.index("What if an answer changed")]
@@ -251,7 +251,7 @@ def test_verify_shows_a_weight_change_that_fires_the_same_rules(tmp_path, kb_cop
         "rule files: changed since the consultation",
         "  changed: rules/4-benefits.yaml",
         "recommendation: reproduced (micromasters_pathway)",
-        "score of micromasters_pathway: recorded +5, today +6",
+        "score of micromasters_pathway: recorded +4, today +5",
         "verdict: intact, the same recommendation, but the REASONING DIFFERS (exit 4)",
     ]
 
@@ -375,3 +375,23 @@ def test_parallel_processes_lose_no_consultation(tmp_path):
     assert all(p.returncode == 0 for p in procs), errors
     listing = json.loads(invoke("audit", "list", "--log", str(log), "--format", "json").stdout)
     assert [row["id"] for row in listing] == list(range(1, 31))
+
+
+def test_explain_names_every_rule_that_fired(tmp_path):
+    """The issue's case: needs-flexibility fired, yet bore on nothing the explanation showed."""
+    path = consult_trace(
+        tmp_path, "--no-input", "--set", "wants_career_acceleration=yes",
+        "--set", "working_professional=yes", "--set", "needs_flexible_schedule=yes",
+        "--set", "wants_to_reduce_cost=yes", "--set", "wants_complete_degree=yes",
+        "--set", "program_offers_credit_pathway=yes",
+    )  # fmt: skip
+    doc = json.loads(path.read_text())
+    for fmt in ("text", "markdown", "json"):
+        out = invoke("explain", *KB_ARGS, str(path), "--format", fmt).stdout
+        for firing in doc["fired"]:
+            assert firing["rule"] in out, (fmt, firing["rule"])
+    text = invoke("explain", *KB_ARGS, str(path)).stdout
+    assert "  Also fired, without bearing on the result above:\n" in text
+    assert (
+        "    step 2, needs-flexibility: Working while studying, or fitting study around\n" in text
+    )

@@ -166,7 +166,7 @@ def test_standard_input_is_read_and_its_format_recognised():
     assert [r["id"] for r in records(result.stdout)] == ["a"]
     result = invoke("batch", *KB_ARGS, "-", "--format", "csv", input="budget\nlow\n")
     assert result.stdout.splitlines()[0] == "id,recommendation,scores,fired,rulebase,error"
-    assert result.stdout.splitlines()[1].startswith("1,micromasters,")
+    assert result.stdout.splitlines()[1].startswith("1,undetermined,")
 
 
 # --- impact --------------------------------------------------------------------------------
@@ -313,7 +313,7 @@ def test_a_subject_is_held_to_the_same_rule_as_consult_subject(tmp_path):
     out = records(invoke("batch", *KB_ARGS, str(path), "--subject", "student").stdout)
     assert out[0] == {"id": "a", "error": "row 1: the subject is not a reference"}
     assert out[1] == {"id": "b", "error": "row 2: the subject is not a reference"}
-    assert out[2]["recommendation"] == "micromasters"
+    assert out[2]["recommendation"] == "undetermined"
     refused = invoke("consult", *KB_ARGS, "--no-input", "--subject", " ")
     assert refused.exit_code == 2 and "a reference is 1 to 200 characters" in refused.stderr
 

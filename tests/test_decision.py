@@ -35,11 +35,51 @@ def made(score=(), conclude=None, rule_out=(), order=0) -> Rule:
             "full_masters",
             "score",
         ),
-        # the only option left wins whatever its score
+        # the only option left wins by elimination, when its net support is positive
         (
-            [made([("full_masters", -3)], rule_out=["micromasters", "micromasters_pathway"])],
+            [made([("full_masters", 1)], rule_out=["micromasters", "micromasters_pathway"])],
             "full_masters",
             "only-option",
+        ),
+        # ... and fits nothing when it is not: the "-2" full master's
+        (
+            [
+                made([("full_masters", 3)], rule_out=["micromasters", "micromasters_pathway"]),
+                made([("full_masters", -5)], order=1),
+            ],
+            "undetermined",
+            "no-fit",
+        ),
+        (
+            [made([("full_masters", 0)], rule_out=["micromasters", "micromasters_pathway"])],
+            "undetermined",
+            "no-fit",
+        ),
+        # support outweighed, with several options left, fits nothing; no support is no evidence
+        (
+            [made([("micromasters", 2)]), made([("micromasters", -2)], order=1)],
+            "undetermined",
+            "no-fit",
+        ),
+        ([made([("micromasters", -2), ("full_masters", -1)])], "undetermined", "no-evidence"),
+        # a ruled-out option's support does not count for the options left
+        (
+            [made([("micromasters", 4)], rule_out=["micromasters"])],
+            "undetermined",
+            "no-evidence",
+        ),
+        # the leader must be strictly ahead of every option left, not of a ruled-out one
+        (
+            [made([("micromasters", 2), ("full_masters", 1), ("micromasters_pathway", 2)])],
+            "undetermined",
+            "tie",
+        ),
+        (
+            [
+                made([("micromasters", 5), ("full_masters", 1)], rule_out=["micromasters"]),
+            ],
+            "full_masters",
+            "score",
         ),
         ([made(rule_out=OPTIONS)], "undetermined", "all-ruled-out"),
         # a decision rule decides, even against more weight
@@ -116,10 +156,38 @@ def test_the_summary_says_what_was_ruled_out_and_why(advisor, kb):
         {"wants_complete_degree": True, "program_offers_credit_pathway": False}
     )
     assert trace.summary(kb.schema, result) == (
-        "A full master's degree is recommended: it is the only option left (micromasters +0, "
-        "full_masters +3, micromasters_pathway +0). A MicroMasters program is ruled out: a degree "
-        "goal needs a degree, and a MicroMasters alone ends in a professional certificate. A "
-        "MicroMasters as a stepping stone to a master's is ruled out: without credit that counts "
-        "toward a master's, a MicroMasters is no stepping stone to one. The strongest reasons: A "
-        "complete degree as the goal points to a full graduate program."
+        "A full master's degree is recommended by elimination: it is the only option left "
+        "(micromasters +0, full_masters +3, micromasters_pathway +0). A MicroMasters program is "
+        "ruled out: a degree goal needs a degree, and a MicroMasters alone ends in a professional "
+        "certificate. A MicroMasters as a stepping stone to a master's is ruled out: without "
+        "credit that counts toward a master's, a MicroMasters is no stepping stone to one. The "
+        "strongest reasons: A complete degree as the goal is what a full master's is for."
+    )
+
+
+def test_the_summary_names_what_weighs_against_and_never_claims_the_most_over_a_ruled_out_option(
+    advisor, kb
+):
+    result = advisor.consult(
+        {
+            "wants_complete_degree": True,
+            "wants_to_reduce_cost": True,
+            "wants_career_acceleration": True,
+            "skill_in_high_demand": True,
+            "working_professional": True,
+            "program_offers_credit_pathway": True,
+        }
+    )
+    scores = result.decision.scores
+    assert result.recommendation == "micromasters_pathway"
+    assert scores["micromasters"] > scores["micromasters_pathway"]  # ruled out, yet heavier
+    text = trace.summary(kb.schema, result)
+    assert "gathered the most weighed evidence of the options not ruled out" in text
+    assert "Weighing against it" not in text  # what fired against weighs on the full master's
+    low = advisor.consult(
+        {"wants_career_acceleration": True, "skill_in_high_demand": True, "months_available": 3}
+    )
+    assert trace.summary(kb.schema, low).endswith(
+        " Weighing against it: Even a MicroMasters typically takes longer than the months "
+        "available, a master's longer still."
     )

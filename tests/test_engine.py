@@ -68,11 +68,10 @@ def test_a_derived_fact_activates_its_readers_in_agenda_order(advisor):
         "full-degree-exceeds-time",
         "credit-stacks",
         "flexibility",
-        "full-graduate-program",
         "stackable-credentials",
         "stepping-stone",
         "duration-full-degree-too-long",
-        "duration-degree-starts-small",
+        "goal-row-degree",
         "flexibility-row",
         "credential-row-degree",
     ]

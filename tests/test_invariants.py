@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shlex
 import shutil
 import textwrap
@@ -35,10 +36,10 @@ def test_rules_check_prints_each_invariant_and_the_answer_space():
         "holds  degree-goal-gets-a-degree  (facts/invariants/article.yaml:5, 6,377,292 profiles)"
     )
     assert lines[-2] == (
-        "18 invariants: 18 hold, 0 fail, over the whole answer space of 19,131,876 profiles "
-        "(every class of every answer)."
+        "28 invariants: 28 hold, 0 fail, 0 hold vacuously, over the whole answer space of "
+        "19,131,876 profiles (every class of every answer)."
     )
-    assert lines[-1].startswith("Recommendations over the answer space: micromasters 40.2%")
+    assert lines[-1].startswith("Recommendations over the answer space: micromasters 38.2%")
     assert result.stderr.startswith("Checked in ")
 
 
@@ -87,7 +88,8 @@ def test_a_rule_that_breaks_an_invariant_gets_a_counterexample_to_paste(kb_copy)
         assert gives == f"gives {doc['recommendation']}"
     report = json.loads(invoke("rules", "check", *args, "--format", "json").stdout)
     failed = {i["id"]: i for i in report["invariants"] if not i["holds"]}
-    assert set(failed) == {"research-toward-full-masters"}
+    # research now counts for a MicroMasters, which the article's four scenarios never said
+    assert set(failed) == {"research-toward-full-masters", "no-scenario-no-certificate"}
     github = invoke("rules", "check", *args, "--format", "github").stdout
     assert github.startswith(
         f"::error file={rulebase.display_path(facts / 'invariants' / 'article.yaml')},line=78,"
@@ -338,3 +340,71 @@ def test_unknown_invariant_agrees_with_brute_force(small):
                 violations += 1
     unknown = next(f for f in report.findings if f.invariant.id == "unknown")
     assert unknown.holds == (violations == 0)
+
+
+def test_a_placebo_knowledge_base_fails_the_check(kb_copy):
+    """Every rule does nothing: every result is "not enough to decide", which no prohibition
+    notices; the invariants that require the article's clear outcomes fail, and those that can
+    no longer fail are reported as vacuous."""
+    rules, facts = kb_copy
+    for path in rules.glob("*.yaml"):
+        text = path.read_text()
+        # each rule only derives a fact that no rule tests any more: no weight, no rule-out
+        text = re.sub(
+            r"\n    then:\n(      .*\n)+",
+            "\n    then:\n      derive: [cost_sensitive]\n",
+            text + "\n",
+        )
+        path.write_text(text)
+    args = ("--rules", str(rules), "--facts", str(facts))
+    report = json.loads(invoke("rules", "check", *args, "--format", "json").stdout)
+    assert report["distribution"] == {"undetermined": 1.0}
+    failed = {i["id"] for i in report["invariants"] if not i["holds"]}
+    assert failed == {
+        "career-acceleration-gets-micromasters",
+        "cost-reduction-gets-micromasters",
+        "exploring-gets-micromasters",
+        "working-professional-gets-micromasters",
+        "full-masters-paragraph-gets-full-masters",
+        "stepping-stone-gets-pathway",
+    }
+    vacuous = {i["id"] for i in report["invariants"] if i["vacuous"]}
+    assert "degree-goal-toward-full-masters" in vacuous and "unknown-is-never-evidence" in vacuous
+    assert invoke("rules", "check", *args).exit_code == 1
+
+
+VACUOUS = """\
+invariants:
+  - id: credit-never-away-from-pathway
+    statement: Credit that counts never moves the recommendation away from the stepping stone.
+    source:
+      section: Stackable Credentials
+      quote: successful completion can earn you credits toward a full master's degree
+    change: {fact: program_offers_credit_pathway, from: no, to: yes}
+    then: {never_away_from: micromasters_pathway}
+  - id: anything-goes
+    statement: Every result is allowed.
+    source:
+      section: Stackable Credentials
+      quote: successful completion can earn you credits toward a full master's degree
+    then:
+      recommendation_in: [micromasters, full_masters, micromasters_pathway, undetermined]
+"""
+
+
+def test_an_invariant_that_cannot_fail_is_reported_vacuous(tmp_path):
+    """The 0.3.0 stacking invariant: without credit the stepping stone is ruled out, so it is
+    never the result before the change, and the statement is never tested."""
+    path = tmp_path / "v.yaml"
+    path.write_text(VACUOUS)
+    result = invoke("rules", "check", *KB_ARGS, str(path))
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:5] == [
+        "VACUOUS  credit-never-away-from-pathway  "
+        f"({rulebase.display_path(path)}:2, 19,131,876 profiles)",
+        "       It cannot fail: no profile gives the result it protects on the side it",
+        "       protects it, so the change is never tested.",
+        f"VACUOUS  anything-goes  ({rulebase.display_path(path)}:9, 19,131,876 profiles)",
+        "       It cannot fail: no profile meets its 'when', or every result is allowed.",
+    ]
+    assert "2 invariants: 0 hold, 0 fail, 2 hold vacuously" in result.stdout

@@ -12,7 +12,6 @@ Y, N = True, False
 # (rule, answers built for it): every rule of the shipped knowledge base appears here.
 CONDITIONS = [
     ("cost-sensitive-by-goal", {"wants_to_reduce_cost": Y}),
-    ("cost-sensitive-by-budget", {"budget": "low"}),
     ("needs-flexibility", {"working_professional": Y}),
     ("needs-flexibility", {"needs_flexible_schedule": Y}),
     ("degree-goal", {"wants_complete_degree": Y}),
@@ -24,11 +23,11 @@ CONDITIONS = [
     ("cost-reduction", {"wants_to_reduce_cost": Y}),
     (
         "cost-reduction-credit",
-        {"budget": "low", "program_offers_credit_pathway": Y, "wants_complete_degree": Y},
+        {"wants_to_reduce_cost": Y, "program_offers_credit_pathway": Y, "wants_complete_degree": Y},
     ),
     ("exploring-professional-studies", {"unsure_about_graduate_degree": Y}),
     ("flexibility", {"working_professional": Y}),
-    ("full-graduate-program", {"wants_complete_degree": Y}),
+    ("full-graduate-program", {"wants_complete_degree": Y, "career_requires_masters_degree": Y}),
     ("extensive-coursework", {"wants_extensive_coursework": Y}),
     ("research-opportunities", {"wants_research_experience": Y}),
     ("campus-networking", {"wants_campus_networking": Y}),
@@ -42,11 +41,21 @@ CONDITIONS = [
         },
     ),
     ("lower-barrier-to-entry", {"meets_traditional_admission": N}),
-    ("industry-recognition", {"wants_career_acceleration": Y, "career_requires_masters_degree": N}),
+    ("pathway-needs-acceptance", {"meets_traditional_admission": N}),
+    (
+        "industry-recognition",
+        {
+            "wants_career_acceleration": Y,
+            "skill_in_high_demand": Y,
+            "career_requires_masters_degree": N,
+        },
+    ),
     ("duration-full-degree-too-long", {"months_available": 12}),
     ("duration-too-short", {"months_available": 5}),
-    ("duration-degree-starts-small", {"months_available": 12, "wants_complete_degree": Y}),
-    ("cost-row", {"budget": "low"}),
+    ("cost-row", {"wants_to_reduce_cost": Y}),
+    ("cost-row-budget", {"budget": "low"}),
+    ("goal-row-degree", {"wants_complete_degree": Y}),
+    ("credential-row-required", {"career_requires_masters_degree": Y}),
     ("credit-row-no-stack", {"program_offers_credit_pathway": N}),
     ("flexibility-row", {"needs_flexible_schedule": Y}),
     ("credential-row-degree", {"career_requires_masters_degree": Y}),
@@ -117,6 +126,16 @@ def test_a_degree_goal_without_stacking_credit_leaves_only_the_full_masters(advi
     result = advisor.consult({"wants_complete_degree": Y, "program_offers_credit_pathway": N})
     assert (result.recommendation, result.decision.reason) == ("full_masters", "only-option")
     assert result.decision.ruled_out == ("micromasters", "micromasters_pathway")
+
+
+def test_the_only_option_left_with_more_against_it_than_for_it_fits_nothing(advisor):
+    """The issue's example: a degree goal, a low budget, no credit that stacks, 6 months."""
+    answers = {"wants_complete_degree": Y, "budget": "low", "program_offers_credit_pathway": N}
+    for months, net in ((6, -2), (1, -3)):
+        result = advisor.consult({**answers, "months_available": months})
+        assert (result.recommendation, result.decision.reason) == ("undetermined", "no-fit")
+        assert result.decision.remaining == ("full_masters",)
+        assert result.decision.scores["full_masters"] == net
 
 
 def test_unknown_is_never_evidence(advisor):

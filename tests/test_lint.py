@@ -118,6 +118,18 @@ def test_subsumed_rule(broken_kb):
     ]
 
 
+def test_a_rule_whose_weight_decides_is_not_redundant(broken_kb):
+    """The issue's case: equal weights look subsumed, yet deleting the narrow rule turns a
+    recommendation into a tie. Lint confirms redundancy over the whole answer space."""
+    wide = "      - fact: budget\n        is: low"
+    narrow = wide + "\n      - fact: working_professional\n        is: yes"
+    rival = rule(wide, "score: {full_masters: 1}", id="rival")
+    kb = broken_kb(rule(wide) + rival + rule(narrow, id="narrow"))
+    assert lines(*kb, "subsumed-rule") == []
+    kb = broken_kb(rule(wide) + rule(narrow, id="narrow"))  # without the rival it changes nothing
+    assert len(lines(*kb, "subsumed-rule")) == 1
+
+
 def test_different_conclusions_are_not_redundant(broken_kb):
     wide = "      - fact: budget\n        is: low"
     narrow = wide + "\n      - fact: working_professional\n        is: yes"
@@ -139,11 +151,11 @@ def test_derived_facts_never_tested(broken_kb):
     kb = broken_kb(rule("      - fact: budget\n        is: low", "derive: [cost_sensitive]"))
     found = lines(*kb, "unused-derived")
     assert found[0] == (
-        "facts/questions.yaml:95:5: warning: derived fact 'cost_sensitive' is "
+        "facts/questions.yaml:99:5: warning: derived fact 'cost_sensitive' is "
         "never tested by any rule [unused-derived]"
     )
     assert found[1] == (
-        "facts/questions.yaml:97:5: warning: derived fact 'needs_flexibility' is "
+        "facts/questions.yaml:101:5: warning: derived fact 'needs_flexibility' is "
         "never derived or tested by any rule [unused-derived]"
     )
 

@@ -306,7 +306,7 @@ def as_on_a_terminal() -> None:
 @pytest.fixture(scope="module")
 def slow_kb(tmp_path_factory) -> Path:
     """A rule base big enough that a consultation is still running when Ctrl-C comes."""
-    return synthetic.write(tmp_path_factory.mktemp("slow"), 2000, seed=3).rules.parent
+    return synthetic.write(tmp_path_factory.mktemp("slow"), 4000, seed=3).rules.parent
 
 
 @pytest.mark.parametrize("delay", [0.05, 0.6, 2.0], ids=["while-loading", "early", "running"])

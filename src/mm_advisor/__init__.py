@@ -1,3 +1,3 @@
 """mm-advisor: an explainable rule-based advisor for MicroMasters and master's degrees."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"

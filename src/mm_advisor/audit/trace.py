@@ -130,6 +130,7 @@ def summary(schema: Schema, result: Result) -> str:
         why = {
             "no-evidence": "no option gathered positive evidence",
             "tie": "the strongest options are tied",
+            "no-fit": "what supports the options left is outweighed by what weighs against them",
             "all-ruled-out": "every option is ruled out",
         }[decision.reason]
         text = f"There is not enough evidence to recommend an option: {why} ({scores})."
@@ -154,21 +155,24 @@ def summary(schema: Schema, result: Result) -> str:
         else:
             text += f" Weighed evidence: {scores}."
     elif decision.reason == "only-option":
-        text = f"{chosen} is recommended: it is the only option left ({scores})."
+        text = f"{chosen} is recommended by elimination: it is the only option left ({scores})."
     else:
-        text = f"{chosen} is recommended: it gathered the most weighed evidence ({scores})."
+        mine = decision.scores[decision.recommendation]
+        among = (
+            " of the options not ruled out"
+            if any(decision.scores[o] >= mine for o in decision.ruled_out)
+            else ""
+        )
+        text = f"{chosen} is recommended: it gathered the most weighed evidence{among} ({scores})."
     if ruled:
         text += " " + ruled
-    reasons = sorted(
-        (
-            (dict(f.rule.score).get(decision.recommendation, 0), f.seq, f.rule)
-            for f in result.run.firings
-        ),
-        key=lambda r: (-r[0], r[1]),
-    )
-    titles = [rule.title for weight, _, rule in reasons if weight > 0][:3]
-    if titles:
-        text += " The strongest reasons: " + "; ".join(titles) + "."
+    weights = [(dict(rule.score).get(decision.recommendation, 0), rule.title) for rule in fired]
+    support = [title for weight, title in sorted(weights, key=lambda w: -w[0]) if weight > 0]
+    if support:
+        text += " The strongest reasons: " + "; ".join(support[:3]) + "."
+    against = [title for weight, title in sorted(weights, key=lambda w: w[0]) if weight < 0]
+    if against:
+        text += " Weighing against it: " + "; ".join(against) + "."
     return text
 
 

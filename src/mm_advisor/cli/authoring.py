@@ -259,7 +259,10 @@ def rules_show(where: Layout, rule_id: str, fmt: str) -> None:
 
 
 @rules.command(
-    "check", exit_codes={1: "an invariant fails (its smallest counterexample is printed)"}
+    "check",
+    exit_codes={
+        1: "an invariant fails (its smallest counterexample is printed), or holds vacuously"
+    },
 )
 @kb_options
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
@@ -267,7 +270,8 @@ def rules_show(where: Layout, rule_id: str, fmt: str) -> None:
 def rules_check(where: Layout, files: tuple[Path, ...], fmt: str) -> None:
     """Prove the invariants (default: the facts folder's invariants/*.yaml) over every possible
     combination of answers; print a counterexample to paste after `consult --no-input` for any
-    that fails. Exit 1 when one fails."""
+    that fails, and flag any that holds vacuously (it could not fail). Exit 1 when one fails or
+    holds vacuously."""
     from ..explanation import invariant_report
     from ..knowledge import invariants
     from ..reasoning import checker
@@ -285,7 +289,7 @@ def rules_check(where: Layout, files: tuple[Path, ...], fmt: str) -> None:
     else:
         click.echo(invariant_report.to_text(report, rb), nl=False)
     click.echo(f"Checked in {report.seconds:.1f} s.", err=True)
-    if report.failed:
+    if report.failed or report.vacuous:
         raise click.exceptions.Exit(1)
 
 

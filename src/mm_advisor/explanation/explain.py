@@ -14,7 +14,7 @@ from ..errors import AdvisorError, did_you_mean
 from ..knowledge.answers import parse_recorded
 from ..reasoning.advisor import Advisor
 from . import render
-from .plain import source_names
+from .plain import source_names, weighed_option
 from .render import safe, value
 
 
@@ -103,11 +103,16 @@ class Explainer:
             why = {
                 "no-evidence": "no option gathered positive evidence",
                 "tie": "the strongest options are tied",
+                "no-fit": "what supports the options left is outweighed by what weighs against them",
                 "all-ruled-out": "every option is ruled out",
             }.get(reason, reason)
             section.add(0, f"Undetermined: {safe(why)} ({render.scores(doc)}).")
         elif reason == "only-option":
-            section.add(0, f"{safe(rec)} is the only option not ruled out ({render.scores(doc)}).")
+            section.add(
+                0,
+                f"{safe(rec)} is recommended by elimination: the only option not ruled out, with "
+                f"positive evidence ({render.scores(doc)}).",
+            )
         else:
             section.add(
                 0,
@@ -119,12 +124,24 @@ class Explainer:
             options = ", ".join(safe(o) for o in f["ruled_out"])
             section.add(0, f"Ruled out {options}:")
             self.chain(section, f, 1)
-        support = [f for f in doc["fired"] if f["score"].get(rec, 0) > 0]
-        if support:
-            section.add(0, f"Evidence for {safe(rec)}:")
-            for f in support:
-                section.add(1, f"{render.signed(f['score'][rec])} from:")
-                self.chain(section, f, 2)
+        subject = weighed_option(doc)
+        if subject is not None:
+            for heading, counts in (("Evidence for", 1), ("Evidence against", -1)):
+                weighed = [f for f in doc["fired"] if f["score"].get(subject, 0) * counts > 0]
+                if weighed:
+                    section.add(0, f"{heading} {safe(subject)}:")
+                for f in weighed:
+                    section.add(1, f"{render.signed(f['score'][subject])} from:")
+                    self.chain(section, f, 2)
+        shown = self.shown.get(section.title, set())
+        others = [f for f in doc["fired"] if f["seq"] not in shown]
+        if others:
+            section.add(0, "Also fired, without bearing on the result above:")
+        for f in others:
+            adds = [f"derived {safe(d)}" for d in f["derived"]]
+            adds += [f"{safe(k)} {render.signed(w)}" for k, w in f["score"].items()]
+            added = f" (added {', '.join(adds)})" if adds else " (added nothing new)"
+            section.add(1, f"step {f['seq']}, {safe(f['rule'])}: {safe(f['title'])}{added}")
         if not doc["fired"]:
             section.add(0, "No rule fired: the answers given meet no rule's conditions.")
         return section

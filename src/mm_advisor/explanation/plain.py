@@ -1,9 +1,12 @@
 """The result in plain words: what a person reads first, in the terminal or in a report.
 
 Built from a trace and the current rules (for "what would change it"): the recommendation as a
-sentence, the strongest reasons with the article's words, the options ruled out and why, what to
-expect, and the answers that would change the result, as questions and answers. No fact names,
-rule ids or weights: those are in the full reasoning (`--detail`, `explain`).
+sentence, whether it was reached by elimination, what it depends on (unanswered questions that
+would change it), the strongest reasons with the article's words, every reason against it with
+the balance of the two, the options ruled out and why, what to expect, and the answers that would
+change the result, as questions and answers. When nothing fits well, the same is said of the
+path that remains. No fact names or rule ids: those are in the full reasoning (`--detail`,
+`explain`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Reason:
     quote: str  # the source's words, shortened for reading
     section: str
     source: str  # "The article", or the title of another source document
+    weight: int = 0  # what the rule added to the option the reasons are about
 
 
 @dataclass(frozen=True)
@@ -40,11 +44,33 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Balance:
+    """What counted for and against one option, in points."""
+
+    support: int
+    against: int
+
+    @property
+    def net(self) -> int:
+        return self.support + self.against
+
+    def words(self) -> str:
+        return (
+            f"On balance: {self.support:+d} for, {self.against:+d} against, {self.net:+d} in all."
+        )
+
+
+@dataclass(frozen=True)
 class Plain:
     headline: str
     settled: bool  # False when there is not enough to decide
     why_unsettled: str | None
+    elimination: str | None  # when the other options were ruled out
+    subject: str | None  # the option the reasons are about: the recommendation, or the path left
     reasons: tuple[Reason, ...]
+    against: tuple[Reason, ...]  # every reason against `subject`
+    balance: Balance | None
+    hinges: tuple[Change, ...]  # unanswered questions whose answer would change the result
     ruled_out: tuple[tuple[str, Reason], ...]  # (option, why it cannot serve)
     override: str | None  # when a decision rule went against more weight
     expect: tuple[tuple[str, tuple[tuple[str, str], ...]], ...]  # (column, (row, text) ...)
@@ -83,10 +109,27 @@ def source_names(doc: dict[str, Any]) -> dict[str, str]:
     return names
 
 
-def _reason(firing: dict[str, Any], names: dict[str, str]) -> Reason:
+def _reason(firing: dict[str, Any], names: dict[str, str], option: str | None = None) -> Reason:
     source = firing["source"]
     name = names.get(source.get("document", ""), "The article")
-    return Reason(_sentence(firing["title"]), shorten(source["quote"]), source["section"], name)
+    weight = firing["score"].get(option, 0) if option else 0
+    return Reason(
+        _sentence(firing["title"]), shorten(source["quote"]), source["section"], name, weight
+    )
+
+
+def weighed_option(doc: dict[str, Any]) -> str | None:
+    """The option whose reasons a person reads: the recommendation; when nothing fits well, the
+    one path left, or the best supported of those left."""
+    rec, decision, scores = doc["recommendation"], doc["decision"], doc["scores"]
+    if rec in scores:
+        return rec
+    if decision["reason"] != "no-fit":
+        return None
+    left = [o for o in scores if o not in decision.get("ruled_out", [])]
+    supported = {o for f in doc["fired"] for o, w in f["score"].items() if w > 0}
+    candidates = left if len(left) == 1 else [o for o in left if o in supported]
+    return max(candidates, key=lambda o: scores[o], default=None)
 
 
 def answer_words(spec: FactSpec, classes: ValueClasses, cls: int) -> str:
@@ -126,21 +169,61 @@ def build(doc: dict[str, Any], advisor: Advisor) -> Plain:
     fired = doc["fired"]
     settled = rec in label
     names = source_names(doc)
-    reasons: list[Reason] = []
-    why_unsettled = None
+    subject = weighed_option(doc)
+    why_unsettled = elimination = None
     if settled:
         headline = f"We recommend {_lower_first(label[rec])}."
-        support = sorted(
-            (f for f in fired if f["score"].get(rec, 0) > 0),
-            key=lambda f: (-f["score"][rec], f["seq"]),
+    elif decision["reason"] == "tie":
+        headline = "No single recommendation: it is a real trade-off."
+        leaders = [o for o, s in doc["scores"].items() if s == max(doc["scores"].values())]
+        why_unsettled = (
+            f"{_join([label.get(o, o) for o in leaders])} are equally supported by your answers"
         )
-        reasons = [_reason(f, names) for f in support[:MAX_REASONS]]
+    elif decision["reason"] in ("no-fit", "all-ruled-out"):
+        headline = "No option fits you well."
+        if subject is None:
+            why_unsettled = "each option is ruled out by something you said"
+        elif len([o for o in label if o not in decision.get("ruled_out", [])]) == 1:
+            why_unsettled = (
+                f"the one path left toward your goal is {_lower_first(label[subject])}, and "
+                + (
+                    "more weighs against it than for it"
+                    if doc["scores"][subject] < 0
+                    else "nothing in your answers speaks for it more than against it"
+                )
+            )
+        else:
+            why_unsettled = (
+                "what speaks for each option left is outweighed by what weighs against it"
+            )
     else:
         headline = "Not enough to decide yet."
-        why_unsettled = {
-            "tie": "the options that fit best are equally supported by your answers",
-            "all-ruled-out": "each option is ruled out by something you said",
-        }.get(decision["reason"], "your answers do not yet point to any option")
+        why_unsettled = "your answers do not yet point to any option"
+    if settled and decision["reason"] == "only-option":
+        elimination = (
+            "The other options are ruled out by your answers (see below), so this is the one left."
+        )
+    reasons: list[Reason] = []
+    against: list[Reason] = []
+    balance = None
+    if subject is not None:
+        counted = [f for f in fired if f["score"].get(subject, 0)]
+        support = sorted(
+            (f for f in counted if f["score"][subject] > 0),
+            key=lambda f: (-f["score"][subject], f["seq"]),
+        )
+        reasons = [_reason(f, names, subject) for f in support[:MAX_REASONS]]
+        against = [
+            _reason(f, names, subject)
+            for f in sorted(
+                (f for f in counted if f["score"][subject] < 0),
+                key=lambda f: (f["score"][subject], f["seq"]),
+            )
+        ]
+        if against:
+            balance = Balance(
+                sum(f["score"][subject] for f in support), sum(r.weight for r in against)
+            )
     ruled_out = []
     for option in decision.get("ruled_out", []):
         firing = next((f for f in fired if option in f.get("ruled_out", [])), None)
@@ -166,7 +249,13 @@ def build(doc: dict[str, Any], advisor: Advisor) -> Plain:
         (rows.get("column", kind), tuple((k, v) for k, v in rows.items() if k != "column"))
         for kind, rows in doc.get("expect", {}).items()
     )
-    changes, more = _changes(doc, advisor, label)
+    changes = _changes(doc, advisor, label)
+    hinges: tuple[Change, ...] = ()
+    if settled or subject is not None:  # else the unanswered questions are what would decide it
+        hinges = tuple(c for c in changes if c.answered == "not answered")
+        changes = tuple(c for c in changes if c.answered != "not answered")
+    more = max(0, len(changes) - MAX_CHANGES)
+    changes = changes[:MAX_CHANGES]
     note = None
     if doc["rulebase"]["digest"] != advisor.rulebase.digest:
         note = (
@@ -177,7 +266,12 @@ def build(doc: dict[str, Any], advisor: Advisor) -> Plain:
         headline,
         settled,
         why_unsettled,
+        elimination,
+        subject and label.get(subject, subject),
         tuple(reasons),
+        tuple(against),
+        balance,
+        hinges,
         tuple(ruled_out),
         override,
         expect,
@@ -187,14 +281,13 @@ def build(doc: dict[str, Any], advisor: Advisor) -> Plain:
     )
 
 
-def _changes(
-    doc: dict[str, Any], advisor: Advisor, label: dict[str, str]
-) -> tuple[tuple[Change, ...], int]:
+def _changes(doc: dict[str, Any], advisor: Advisor, label: dict[str, str]) -> tuple[Change, ...]:
+    """Every question whose answer, changed alone, changes the result: the answered first."""
     schema = advisor.rulebase.schema
     try:
         answers = parse_recorded(doc["answers"], schema).values
     except AnswerError:  # answers the current rules no longer know: nothing to work out
-        return (), 0
+        return ()
     answers = {name: answers.get(name) for name in schema.facts}
     classes = advisor.fast.classes
     grouped: dict[str, dict[str, list[str]]] = {}
@@ -213,7 +306,7 @@ def _changes(
         )
         for fact in order
     ]
-    return tuple(changes[:MAX_CHANGES]), max(0, len(changes) - MAX_CHANGES)
+    return tuple(changes)
 
 
 def _join(words: list[str]) -> str:
@@ -236,15 +329,51 @@ def to_text(plain: Plain, width: int, detail_hint: str) -> str:
             break_on_hyphens=False,
         )
 
+    def changes(items: tuple[Change, ...]) -> list[str]:
+        lines = []
+        for change in items:
+            said = (
+                "not answered yet"
+                if change.answered == "not answered"
+                else f"you said {change.answered}"
+            )
+            lines += fill(f"- {change.question} ({said})", 2, 2)
+            for answer, outcome in change.outcomes:
+                lines += fill(f"{answer.capitalize()}: {_lower_first(outcome)}.", 4, 2)
+        return lines
+
+    def cited(reason: Reason, weight: bool) -> list[str]:
+        points = f" ({reason.weight:+d})" if weight else ""
+        return fill(f'- {reason.text[:-1]}{points}. {reason.source}: "{reason.quote}"', 2, 2)
+
     out = fill(plain.headline)
     if plain.note:
         out += [""] + fill(plain.note)
     if plain.why_unsettled:
         out += fill(f"Why: {plain.why_unsettled}.")
+    if plain.elimination:
+        out += fill(plain.elimination)
+    if plain.against and plain.settled:
+        out += fill(
+            f"Weighing against it: {len(plain.against)} of the article's points "
+            f"({plain.balance.words()[:-1].lower()}; see below)."
+        )
+    if plain.hinges:
+        shown = plain.hinges[:MAX_CHANGES]
+        out += ["", *fill("It depends on what is not known yet:")]
+        out += changes(shown)
+        if len(plain.hinges) > len(shown):
+            out += fill(f"... and {len(plain.hinges) - len(shown)} more questions.", 2)
     if plain.reasons:
-        out += ["", "Why"]
+        title = "Why" if plain.settled else f"For {_lower_first(plain.subject or '')}"
+        out += ["", title]
         for reason in plain.reasons:
-            out += fill(f'- {reason.text} {reason.source}: "{reason.quote}"', 2, 2)
+            out += cited(reason, bool(plain.against))
+    if plain.against:
+        out += ["", "What weighs against it" if plain.settled else "Against it"]
+        for reason in plain.against:
+            out += cited(reason, True)
+        out += fill(plain.balance.words(), 2)
     if plain.override:
         out += [""] + fill(plain.override)
     for option, reason in plain.ruled_out:
@@ -267,15 +396,7 @@ def to_text(plain: Plain, width: int, detail_hint: str) -> str:
             out += fill(f"{name.capitalize():<{pad}}" + joined, 2, pad)
     if plain.changes:
         out += ["", "What would change it" if plain.settled else "What would decide it"]
-        for change in plain.changes:
-            said = (
-                "not answered yet"
-                if change.answered == "not answered"
-                else f"you said {change.answered}"
-            )
-            out += fill(f"- {change.question} ({said})", 2, 2)
-            for answer, outcome in change.outcomes:
-                out += fill(f"{answer.capitalize()}: {_lower_first(outcome)}.", 4, 2)
+        out += changes(plain.changes)
         if plain.more_changes:
             out += fill(f"... and {plain.more_changes} more questions.", 2)
     out += ["", *fill(detail_hint)]

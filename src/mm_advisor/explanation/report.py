@@ -14,7 +14,7 @@ from .. import __version__
 from ..reasoning.advisor import Advisor
 from . import plain
 from .explain import Explainer
-from .plain import Plain, Reason
+from .plain import Change, Plain, Reason
 from .render import safe
 
 _CSS = """
@@ -80,9 +80,10 @@ def e(text: Any) -> str:
     return html.escape(safe(text), quote=True)
 
 
-def _reason(reason: Reason) -> str:
+def _reason(reason: Reason, weight: bool = False) -> str:
+    points = f" ({reason.weight:+d})" if weight else ""
     return (
-        f"<li>{e(reason.text)}<blockquote>&ldquo;{e(reason.quote)}&rdquo;"
+        f"<li>{e(reason.text[:-1])}{points}.<blockquote>&ldquo;{e(reason.quote)}&rdquo;"
         f"<cite>{e(reason.source)}, &ldquo;{e(reason.section)}&rdquo;</cite></blockquote></li>"
     )
 
@@ -104,10 +105,26 @@ def build(doc: dict[str, Any], advisor: Advisor) -> str:
         parts.append(f'<p class="lead">{e(view.note)}</p>')
     if view.why_unsettled:
         parts.append(f'<p class="lead">Why: {e(view.why_unsettled)}.</p>')
+    if view.elimination:
+        parts.append(f'<p class="lead">{e(view.elimination)}</p>')
+    if view.against and view.settled:
+        parts.append(
+            f'<p class="lead">Weighing against it: {len(view.against)} of the article\'s points '
+            f"({e(view.balance.words()[:-1].lower())}; see below).</p>"
+        )
+    if view.hinges:
+        parts += _change_list("It depends on what is not known yet", view.hinges, 0)
+    weights = bool(view.against)
     if view.reasons:
-        parts.append('<section><h2>Why</h2><ul class="reasons">')
-        parts += [_reason(r) for r in view.reasons]
+        title = "Why" if view.settled else f"For {view.subject}"
+        parts.append(f'<section><h2>{e(title)}</h2><ul class="reasons">')
+        parts += [_reason(r, weights) for r in view.reasons]
         parts.append("</ul></section>")
+    if view.against:
+        title = "What weighs against it" if view.settled else "Against it"
+        parts.append(f'<section><h2>{title}</h2><ul class="reasons">')
+        parts += [_reason(r, True) for r in view.against]
+        parts.append(f"</ul><p>{e(view.balance.words())}</p></section>")
     if view.override:
         parts.append(f"<p>{e(view.override)}</p>")
     parts += _expect(view)
@@ -155,8 +172,12 @@ def _changes(view: Plain) -> list[str]:
     if not view.changes:
         return []
     title = "What would change it" if view.settled else "What would decide it"
+    return _change_list(title, view.changes, view.more_changes)
+
+
+def _change_list(title: str, changes: tuple[Change, ...], more: int) -> list[str]:
     out = [f"<section><h2>{title}</h2><ul>"]
-    for change in view.changes:
+    for change in changes:
         outcomes = "".join(
             f"<li>{e(answer.capitalize())}: {e(outcome)}</li>"
             for answer, outcome in change.outcomes
@@ -166,8 +187,8 @@ def _changes(view: Plain) -> list[str]:
             f"{e(change.answered)})</span><ul>{outcomes}</ul></li>"
         )
     out.append("</ul>")
-    if view.more_changes:
-        out.append(f"<p>And {view.more_changes} more questions.</p>")
+    if more:
+        out.append(f"<p>And {more} more questions.</p>")
     out.append("</section>")
     return out
 

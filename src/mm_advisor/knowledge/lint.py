@@ -86,10 +86,12 @@ _SUBSETS_UP_TO = 12  # conditions in a rule: its subsets are looked up, not ever
 
 
 def redundant(rb: RuleBase) -> Iterator[Problem]:
-    """Rules with the same conclusion whose conditions are identical or include another's.
+    """Rules with the same conclusion whose conditions are identical or include another's, and
+    whose removal changes no recommendation over the whole answer space.
 
     Rules are grouped by conclusion, and within a group by their set of conditions, so each
-    rule's smaller sets are looked up instead of comparing every pair of rules."""
+    rule's smaller sets are looked up instead of comparing every pair of rules; each candidate is
+    then confirmed by meaning, since two rules that add the same weight add it twice."""
     groups: dict[tuple, list[int]] = {}
     for i, rule in enumerate(rb.rules):
         groups.setdefault((rule.derive, rule.score, rule.conclude, rule.rule_out), []).append(i)
@@ -100,14 +102,26 @@ def redundant(rb: RuleBase) -> Iterator[Problem]:
             by_set.setdefault(frozenset(rb.rules[i].when), []).append(i)
         for i in members:
             conds = frozenset(rb.rules[i].when)
-            found += [(j, i, _duplicate(rb.rules[j], rb.rules[i])) for j in by_set[conds] if j < i]
+            found += [
+                (j, i, _duplicate(rb.rules[j], rb.rules[i]), rb.rules[i])
+                for j in by_set[conds]
+                if j < i
+            ]
             for smaller in _proper_subsets(conds, by_set):
                 found += [
-                    (min(i, j), max(i, j), _subsumed(rb.rules[j], rb.rules[i]))
+                    (min(i, j), max(i, j), _subsumed(rb.rules[j], rb.rules[i]), rb.rules[i])
                     for j in by_set.get(smaller, ())
                 ]
-    for _, _, problem in sorted(found, key=lambda item: item[:2]):
-        yield problem
+    if not found:
+        return
+    from ..reasoning.checker import Checker  # the proof needs the evaluator: a layer up
+
+    # A rule that looks redundant by its conditions may still add weight that decides: it is
+    # reported only when removing it changes no recommendation over the whole answer space.
+    removable = Checker(rb, []).removable(list(dict.fromkeys(rule for *_, rule in found)))
+    for _, _, problem, narrow in sorted(found, key=lambda item: item[:2]):
+        if narrow.id in removable:
+            yield problem
 
 
 def _proper_subsets(conds: frozenset, known: dict[frozenset, list[int]]) -> Iterator[frozenset]:

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
 from ..knowledge.conditions import facts_read
 from ..knowledge.domains import Predicate, ValueClasses
 from ..knowledge.invariants import AWAY, MONOTONE, OUTCOME, UNKNOWN, UP, Invariant
-from ..knowledge.rulebase import RuleBase
+from ..knowledge.rulebase import Rule, RuleBase
 from ..knowledge.schema import CHOICE, NUMBER, UNDETERMINED
 from .evaluator import Evaluator
 
@@ -33,10 +33,18 @@ class Finding:
     invariant: Invariant
     cases: int  # profiles it applies to, all checked
     examples: tuple[tuple[dict[str, Any], str], ...] = ()  # (answers, recommendation) pairs
+    # Cases where it could have failed: the outcome is not one that every result satisfies, the
+    # recommendation before (away) or after (toward) the change is its option, or the known
+    # answers agree on a recommendation (unknown). None means none: it holds vacuously.
+    premises: int = 0
 
     @property
     def holds(self) -> bool:
         return not self.examples
+
+    @property
+    def vacuous(self) -> bool:
+        return self.holds and not self.premises
 
 
 @dataclass
@@ -45,11 +53,16 @@ class Report:
     space: int  # profiles in the whole answer space
     distribution: Counter = field(default_factory=Counter)  # recommendation -> profiles
     reasons: Counter = field(default_factory=Counter)  # decision reason -> profiles
+    against: int = 0  # profiles whose recommendation has evidence against it
     seconds: float = 0.0
 
     @property
     def failed(self) -> list[Finding]:
         return [f for f in self.findings if not f.holds]
+
+    @property
+    def vacuous(self) -> list[Finding]:
+        return [f for f in self.findings if f.vacuous]
 
 
 class _Best:
@@ -75,14 +88,8 @@ class Checker:
         self.classes = ValueClasses(rulebase.schema, conditions)
         self.evaluator = Evaluator(rulebase, self.classes)
         self.rule_mask = (1 << len(self.evaluator.rules)) - 1
-        self.predicates = list(self.evaluator.predicates)
-        self.when_bit: dict[str, int | None] = {}
-        for inv in self.invariants:
-            if inv.when:
-                self.when_bit[inv.id] = len(self.predicates)
-                self.predicates.append(Predicate(self.classes, inv.when))
-            else:
-                self.when_bit[inv.id] = None
+        self.predicates: list[Predicate] = []
+        self.when_mask: dict[str, int] = {}
         self.facts = list(rulebase.schema.facts)
         self.unknown = {f: len(self.classes.values[f]) - 1 for f in self.facts}
 
@@ -96,29 +103,72 @@ class Checker:
         for inv in self.invariants:
             for fact in _compared(inv):
                 by_fact.setdefault(fact, []).append(inv)
-        partial: dict[str, list[tuple[int, _Best]]] = {}
+        partial: dict[str, list[tuple[int, int, _Best]]] = {}
         for fact in self.facts:
             if fact in by_fact:
-                for inv, cases, best in self._compare(fact, by_fact[fact]):
-                    partial.setdefault(inv.id, []).append((cases, best))
+                for inv, cases, premises, best in self._compare(fact, by_fact[fact]):
+                    partial.setdefault(inv.id, []).append((cases, premises, best))
         for inv in self.invariants:
             if inv.id in partial:
                 runs = partial[inv.id]
                 best = min(
-                    (b for _, b in runs if b.cost is not None),
+                    (b for _, _, b in runs if b.cost is not None),
                     key=lambda b: b.cost,
                     default=None,
                 )
                 examples = best.examples if best is not None else ()
-                cases = max(c for c, _ in runs)
-                results[inv.id] = Finding(inv, cases, examples)
+                cases = max(c for c, _, _ in runs)
+                results[inv.id] = Finding(inv, cases, examples, sum(p for _, p, _ in runs))
             elif inv.id not in results:  # an unknown invariant over no fact
                 results[inv.id] = Finding(inv, 0)
         report.findings = [results[inv.id] for inv in self.invariants]
         report.seconds = time.perf_counter() - start
         return report
 
+    def removable(self, rules: Sequence[Rule]) -> set[str]:
+        """The ids of `rules` whose removal alone changes no recommendation on any profile.
+
+        One sweep serves every rule: without rule k, a profile's bits are its bits with bit k
+        taken out (the evaluator numbers rules in agenda order, which a removal keeps)."""
+        self._focus([])
+        ev = self.evaluator
+        states = {bits & self.rule_mask for bits, _ in self._sweep(self._order(self.facts))}
+        found = set()
+        for rule in rules:
+            k = ev.rules.index(rule)
+            low = (1 << k) - 1
+            without = replace(
+                self.rulebase, rules=tuple(r for r in self.rulebase.rules if r is not rule)
+            )
+            other = Evaluator(without, self.classes)
+            if all(
+                ev.run(bits).recommendation
+                == other.run(bits & low | bits >> (k + 1) << k).recommendation
+                for bits in states
+            ):
+                found.add(rule.id)
+        return found
+
     # The enumeration.
+
+    def _focus(self, invariants: Sequence[Invariant]) -> None:
+        """Enumerate next with the rules' tests and the `when` of `invariants` only.
+
+        An invariant applies where each condition of its `when` holds: one bit per distinct
+        condition (most read one fact, so they settle as soon as it is enumerated). Each such
+        bit keeps apart profiles the rules treat alike, so a sweep carries as few as it can.
+        """
+        self.predicates = list(self.evaluator.predicates)
+        self.when_mask = {}
+        bit_of: dict[Any, int] = {}
+        for inv in invariants:
+            mask = 0
+            for cond in inv.when:
+                if cond not in bit_of:
+                    bit_of[cond] = len(self.predicates)
+                    self.predicates.append(Predicate(self.classes, [cond]))
+                mask |= 1 << bit_of[cond]
+            self.when_mask[inv.id] = mask
 
     def _order(self, facts: list[str]) -> list[str]:
         """A fact order that keeps few answers pending: next, the fact after which the fewest
@@ -204,27 +254,46 @@ class Checker:
         return {f: chosen[f] for f in self.facts if chosen.get(f) is not None}
 
     def _outcomes(self, invariants: list[Invariant], report: Report) -> dict[str, Finding]:
-        order = self._order(self.facts)
         cases = {inv.id: 0 for inv in invariants}
+        every = {*self.rulebase.schema.options, UNDETERMINED}
+        can_fail = {inv.id: not every <= set(inv.allowed) for inv in invariants}
         best = {inv.id: _Best() for inv in invariants}
-        for (bits, _), (count, cost, rep) in self._sweep(order).items():
-            outcome = self.evaluator.run(bits & self.rule_mask)
-            recommendation = outcome.recommendation
-            report.distribution[recommendation] += count
-            report.reasons[outcome.decision.reason] += count
-            for inv in invariants:
-                bit = self.when_bit[inv.id]
-                if bit is not None and not bits >> bit & 1:
-                    continue
-                cases[inv.id] += count
-                if recommendation not in inv.allowed:
-                    best[inv.id].offer(
-                        cost, lambda rep=rep, r=recommendation: ((self._profile(order, rep), r),)
-                    )
-        return {inv.id: Finding(inv, cases[inv.id], best[inv.id].examples) for inv in invariants}
+        # The first sweep counts the distribution; each invariant with a `when` gets its own.
+        sweeps = [[inv for inv in invariants if not inv.when]]
+        sweeps += [[inv] for inv in invariants if inv.when]
+        for first, group in zip([True] + [False] * len(sweeps), sweeps):
+            self._focus(group)
+            order = self._order(self.facts)
+            for (bits, _), (count, cost, rep) in self._sweep(order).items():
+                outcome = self.evaluator.run(bits & self.rule_mask)
+                recommendation = outcome.recommendation
+                if first:
+                    report.distribution[recommendation] += count
+                    report.reasons[outcome.decision.reason] += count
+                    if any(w < 0 for r in outcome.fired for o, w in r.score if o == recommendation):
+                        report.against += count
+                for inv in group:
+                    mask = self.when_mask[inv.id]
+                    if bits & mask != mask:
+                        continue
+                    cases[inv.id] += count
+                    if recommendation not in inv.allowed:
+                        best[inv.id].offer(
+                            cost,
+                            lambda rep=rep, r=recommendation, order=order: (
+                                (self._profile(order, rep), r),
+                            ),
+                        )
+        return {
+            inv.id: Finding(
+                inv, cases[inv.id], best[inv.id].examples, cases[inv.id] * can_fail[inv.id]
+            )
+            for inv in invariants
+        }
 
     def _compare(self, fact: str, invariants: list[Invariant]):
         """Invariants comparing the classes of `fact`, on every profile of the other facts."""
+        self._focus(invariants)
         others = self._order([f for f in self.facts if f != fact])
         readers = [(1 << k, p) for k, p in enumerate(self.predicates) if fact in p.facts]
         open_facts = [f for f in others if any(f in p.facts for _, p in readers)]
@@ -233,6 +302,7 @@ class Checker:
         unknown = self.unknown[fact]
         checks = [(inv, self._pairs(inv, fact)) for inv in invariants]
         cases = {inv.id: 0 for inv in invariants}
+        premises = {inv.id: 0 for inv in invariants}
         best = {inv.id: _Best() for inv in invariants}
         getters = [
             (
@@ -264,10 +334,11 @@ class Checker:
                     verdict = verdicts[final] = run(final).recommendation
                 recommendations.append(verdict)
             for inv, pairs in checks:
-                bit = self.when_bit[inv.id]
-                if bit is not None and not bits >> bit & 1:
+                mask = self.when_mask[inv.id]
+                if bits & mask != mask:
                     continue
                 cases[inv.id] += count * count_classes
+                premises[inv.id] += count * _premises(inv, pairs, recommendations, unknown)
                 for shown in _violations(inv, pairs, recommendations, unknown):
                     values = self._shown_values(inv, fact, shown)
                     best[inv.id].offer(
@@ -279,7 +350,7 @@ class Checker:
                     )
                     break
         for inv in invariants:
-            yield inv, cases[inv.id], best[inv.id]
+            yield inv, cases[inv.id], premises[inv.id], best[inv.id]
 
     def _pairs(self, inv: Invariant, fact: str) -> list[tuple[int, int]]:
         """The (from, to) class pairs a monotone invariant compares."""
@@ -353,6 +424,15 @@ def _compared(inv: Invariant) -> Iterable[str]:
         tested = {f for c in inv.when for f in facts_read(c)}
         return tuple(f for f in inv.facts if f not in tested)
     return ()
+
+
+def _premises(inv: Invariant, pairs, recommendations: list[str], unknown: int) -> int:
+    """How many of the comparisons on one profile could have broken `inv`."""
+    if inv.kind == MONOTONE:
+        side = 0 if inv.mode == AWAY else 1
+        return sum(recommendations[pair[side]] == inv.option for pair in pairs)
+    known = set(recommendations[:unknown])
+    return int(len(known) == 1 and UNDETERMINED not in known)
 
 
 def _violations(inv: Invariant, pairs, recommendations: list[str], unknown: int):

@@ -3,12 +3,16 @@
 In the order it applies:
 1. If a decision rule (`then: conclude`) fired, its option is the recommendation. Decision rules
    carry low salience so they run after the evidence, and only the first one fires.
-2. Options that a fired rule ruled out (`then: rule_out`) cannot be recommended. If every option
-   is ruled out, the result is `undetermined`; if exactly one remains, it is the recommendation,
-   whatever its score, since nothing else can serve.
-3. Otherwise the remaining option with the highest total score wins, where each fired rule adds
-   its weights. If none has a positive total, or two share the highest, the result is
-   `undetermined`.
+2. Options that a fired rule ruled out (`then: rule_out`) cannot be recommended; if every option
+   is ruled out, nothing fits (`all-ruled-out`).
+3. A recommendation needs positive net support: the remaining option with the highest total
+   wins, where each fired rule adds its weights, if that total is above zero and no other
+   remaining option shares it. It is reached by elimination (`only-option`) when the others are
+   all ruled out, else by the weights (`score`).
+4. Otherwise the result is `undetermined`, for one of three reasons a person is told apart:
+   `tie` (a real trade-off: two options equally supported), `no-fit` (nothing fits: the one option
+   left, or every option with support, has more against it than for it) or `no-evidence` (too
+   little evidence: no remaining option has any support).
 """
 
 from __future__ import annotations
@@ -20,8 +24,15 @@ from ..knowledge.rulebase import Rule
 from ..knowledge.schema import UNDETERMINED
 
 RULE, SCORE, ONLY_OPTION = "rule", "score", "only-option"
-NO_EVIDENCE, TIE, ALL_RULED_OUT = "no-evidence", "tie", "all-ruled-out"
-REASONS = (RULE, SCORE, ONLY_OPTION, NO_EVIDENCE, TIE, ALL_RULED_OUT)
+NO_EVIDENCE, TIE, NO_FIT, ALL_RULED_OUT = "no-evidence", "tie", "no-fit", "all-ruled-out"
+REASONS = (RULE, SCORE, ONLY_OPTION, NO_EVIDENCE, TIE, NO_FIT, ALL_RULED_OUT)
+# Why a result is undetermined, as a person is told it.
+UNDETERMINED_WHY = {
+    NO_EVIDENCE: "too little evidence",
+    TIE: "a real trade-off",
+    NO_FIT: "nothing fits well",
+    ALL_RULED_OUT: "nothing fits well",
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,11 @@ class Decision:
     rule: Rule | None  # the decision rule, when reason is "rule"
     scores: Mapping[str, int]
     ruled_out: tuple[str, ...]  # options ruled out, in option order
+
+    @property
+    def remaining(self) -> tuple[str, ...]:
+        """The options not ruled out, in option order."""
+        return tuple(o for o in self.scores if o not in self.ruled_out)
 
     @property
     def overruled(self) -> tuple[str, ...]:
@@ -64,12 +80,13 @@ def decide(options: Iterable[str], fired: Sequence[Rule], conclusion: Rule | Non
     remaining = [o for o in scores if o not in out]
     if not remaining:
         return Decision(UNDETERMINED, ALL_RULED_OUT, None, scores, ruled_out)
-    if len(remaining) == 1 and ruled_out:
-        return Decision(remaining[0], ONLY_OPTION, None, scores, ruled_out)
     best = max(scores[o] for o in remaining)
-    leaders = [o for o in remaining if scores[o] == best]
     if best <= 0:
-        return Decision(UNDETERMINED, NO_EVIDENCE, None, scores, ruled_out)
+        supported = {o for rule in fired for o, weight in rule.score if weight > 0}
+        fits_none = (len(remaining) == 1 and ruled_out) or supported.intersection(remaining)
+        return Decision(UNDETERMINED, NO_FIT if fits_none else NO_EVIDENCE, None, scores, ruled_out)
+    leaders = [o for o in remaining if scores[o] == best]
     if len(leaders) > 1:
         return Decision(UNDETERMINED, TIE, None, scores, ruled_out)
-    return Decision(leaders[0], SCORE, None, scores, ruled_out)
+    reason = ONLY_OPTION if len(remaining) == 1 and ruled_out else SCORE
+    return Decision(leaders[0], reason, None, scores, ruled_out)

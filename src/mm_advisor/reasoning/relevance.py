@@ -156,21 +156,21 @@ class Planner:
                     high[option] += max(weight, 0)
         spread = sum(high[o] - low[o] for o in low) + undecided + len(out_possible - out_certain)
 
+        # The policy of `decision`: an option wins when it is not ruled out, its total is above
+        # zero and above that of every other option left.
         def must_win(o: str) -> bool:
-            others = [p for p in low if p != o]
-            if o in out_possible:
-                return False
-            if others and all(p in out_certain for p in others):
-                return True  # the only option left
-            return low[o] > 0 and all(low[o] > high[p] for p in others if p not in out_certain)
+            return (
+                o not in out_possible
+                and low[o] > 0
+                and all(low[o] > high[p] for p in low if p != o and p not in out_certain)
+            )
 
         def may_win(o: str) -> bool:
-            others = [p for p in low if p != o]
-            if o in out_certain:
-                return False
-            if others and all(p in out_possible for p in others):
-                return True
-            return high[o] > 0 and all(high[o] > low[p] for p in others if p not in out_possible)
+            return (
+                o not in out_certain
+                and high[o] > 0
+                and all(high[o] > low[p] for p in low if p != o and p not in out_possible)
+            )
 
         dominant = [o for o in low if must_win(o)]
         if dominant:
