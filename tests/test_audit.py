@@ -115,7 +115,7 @@ def test_explain_tells_how_why_not_and_what_if(tmp_path):
     how = out[out.index("How it was reached") : out.index("Why not the other options")]
     assert (
         "  Ruled out micromasters:\n"
-        "    step 12, credential-row-degree: A degree goal needs a degree, and a\n"
+        "    step 13, credential-row-degree: A degree goal needs a degree, and a\n"
     ) in how
     assert "        derived micromasters_goal, from:\n          step 5, career-acceleration:" in how
     why_not = out[out.index("Why not the other options") : out.index("What if an answer changed")]

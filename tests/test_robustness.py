@@ -465,4 +465,4 @@ def test_a_whole_float_score_in_a_trace_reads_as_the_number_it_is(sealed):
     for args in (["explain", "-", "--force"], ["explain", "-", "--format", "markdown", "--force"]):
         result = invoke(*args, input=json.dumps(sealed))
         assert result.exit_code == 0, result.stderr
-        assert "+5" in result.stdout and "+5.0" not in result.stdout
+        assert "+4" in result.stdout and "+4.0" not in result.stdout
