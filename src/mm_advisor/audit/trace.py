@@ -14,6 +14,7 @@ from ..knowledge.answers import Answers
 from ..knowledge.rulebase import RuleBase
 from ..knowledge.schema import UNDETERMINED, Schema
 from ..reasoning.advisor import Result
+from ..reasoning.decision import EXPLAINED
 from ..reasoning.engine import EXPERTA_VERSION
 
 TRACE_VERSION = 2
@@ -127,12 +128,7 @@ def summary(schema: Schema, result: Result) -> str:
         for o, rule in excluded.items()
     )
     if decision.recommendation == UNDETERMINED:
-        why = {
-            "no-evidence": "no option gathered positive evidence",
-            "tie": "the strongest options are tied",
-            "no-fit": "what supports the options left is outweighed by what weighs against them",
-            "all-ruled-out": "every option is ruled out",
-        }[decision.reason]
+        why = EXPLAINED[decision.reason]
         text = f"There is not enough evidence to recommend an option: {why} ({scores})."
         if ruled:
             text += " " + ruled

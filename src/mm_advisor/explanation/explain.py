@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import AdvisorError, did_you_mean
 from ..knowledge.answers import parse_recorded
 from ..reasoning.advisor import Advisor
+from ..reasoning.decision import EXPLAINED
 from . import render
 from .plain import source_names, weighed_option
 from .render import safe, value
@@ -100,12 +101,7 @@ class Explainer:
             section.add(0, "Decided by a decision rule, after all the evidence was in:")
             self.chain(section, next(f for f in doc["fired"] if f["rule"] == decision["rule"]), 1)
         elif rec == "undetermined":
-            why = {
-                "no-evidence": "no option gathered positive evidence",
-                "tie": "the strongest options are tied",
-                "no-fit": "what supports the options left is outweighed by what weighs against them",
-                "all-ruled-out": "every option is ruled out",
-            }.get(reason, reason)
+            why = EXPLAINED.get(reason, reason)
             section.add(0, f"Undetermined: {safe(why)} ({render.scores(doc)}).")
         elif reason == "only-option":
             section.add(

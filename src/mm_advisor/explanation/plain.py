@@ -78,6 +78,16 @@ class Plain:
     more_changes: int  # questions left out of `changes` for brevity
     note: str | None  # when the current rules are not the trace's
 
+    @property
+    def weighing(self) -> str | None:
+        """The first lines' word on what weighs against a recommendation, if anything does."""
+        if not (self.settled and self.balance):
+            return None
+        return (
+            f"Weighing against it: {len(self.against)} of the article's points "
+            f"({self.balance.words()[:-1].lower()}; see below)."
+        )
+
 
 def shorten(quote: str, limit: int = MAX_QUOTE) -> str:
     """A quote cut at a word boundary, its inner double quotes made single."""
@@ -353,11 +363,8 @@ def to_text(plain: Plain, width: int, detail_hint: str) -> str:
         out += fill(f"Why: {plain.why_unsettled}.")
     if plain.elimination:
         out += fill(plain.elimination)
-    if plain.against and plain.settled:
-        out += fill(
-            f"Weighing against it: {len(plain.against)} of the article's points "
-            f"({plain.balance.words()[:-1].lower()}; see below)."
-        )
+    if plain.weighing:
+        out += fill(plain.weighing)
     if plain.hinges:
         shown = plain.hinges[:MAX_CHANGES]
         out += ["", *fill("It depends on what is not known yet:")]

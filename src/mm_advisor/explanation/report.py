@@ -107,11 +107,8 @@ def build(doc: dict[str, Any], advisor: Advisor) -> str:
         parts.append(f'<p class="lead">Why: {e(view.why_unsettled)}.</p>')
     if view.elimination:
         parts.append(f'<p class="lead">{e(view.elimination)}</p>')
-    if view.against and view.settled:
-        parts.append(
-            f'<p class="lead">Weighing against it: {len(view.against)} of the article\'s points '
-            f"({e(view.balance.words()[:-1].lower())}; see below).</p>"
-        )
+    if view.weighing:
+        parts.append(f'<p class="lead">{e(view.weighing)}</p>')
     if view.hinges:
         parts += _change_list("It depends on what is not known yet", view.hinges, 0)
     weights = bool(view.against)

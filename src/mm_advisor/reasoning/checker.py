@@ -35,7 +35,7 @@ class Finding:
     examples: tuple[tuple[dict[str, Any], str], ...] = ()  # (answers, recommendation) pairs
     # Cases where it could have failed: the outcome is not one that every result satisfies, the
     # recommendation before (away) or after (toward) the change is its option, or the known
-    # answers agree on a recommendation (unknown). None means none: it holds vacuously.
+    # answers agree on a recommendation (unknown). Zero: it holds vacuously.
     premises: int = 0
 
     @property
@@ -261,13 +261,13 @@ class Checker:
         # The first sweep counts the distribution; each invariant with a `when` gets its own.
         sweeps = [[inv for inv in invariants if not inv.when]]
         sweeps += [[inv] for inv in invariants if inv.when]
-        for first, group in zip([True] + [False] * len(sweeps), sweeps):
+        for index, group in enumerate(sweeps):
             self._focus(group)
             order = self._order(self.facts)
             for (bits, _), (count, cost, rep) in self._sweep(order).items():
                 outcome = self.evaluator.run(bits & self.rule_mask)
                 recommendation = outcome.recommendation
-                if first:
+                if index == 0:
                     report.distribution[recommendation] += count
                     report.reasons[outcome.decision.reason] += count
                     if any(w < 0 for r in outcome.fired for o, w in r.score if o == recommendation):

@@ -26,7 +26,13 @@ from ..knowledge.schema import UNDETERMINED
 RULE, SCORE, ONLY_OPTION = "rule", "score", "only-option"
 NO_EVIDENCE, TIE, NO_FIT, ALL_RULED_OUT = "no-evidence", "tie", "no-fit", "all-ruled-out"
 REASONS = (RULE, SCORE, ONLY_OPTION, NO_EVIDENCE, TIE, NO_FIT, ALL_RULED_OUT)
-# Why a result is undetermined, as a person is told it.
+# Why a result is undetermined: in the summary and the explanation, then as a person is told it.
+EXPLAINED = {
+    NO_EVIDENCE: "no option gathered positive evidence",
+    TIE: "the strongest options are tied",
+    NO_FIT: "what supports the options left is outweighed by what weighs against them",
+    ALL_RULED_OUT: "every option is ruled out",
+}
 UNDETERMINED_WHY = {
     NO_EVIDENCE: "too little evidence",
     TIE: "a real trade-off",
