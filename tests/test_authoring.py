@@ -61,7 +61,10 @@ def test_the_broken_invariant_in_the_guide(tmp_path, monkeypatch):
     with open("rules/3-full-masters.yaml", "a") as fh:
         fh.write(_block("id: research-online"))
     assert invoke("rules", "lint", "--strict", *kb).exit_code == 0
-    assert invoke("rules", "test", *kb).exit_code == 0
+    scenarios = invoke("rules", "test", *kb)
+    assert scenarios.exit_code == 1
+    failed = re.search(r"```\n(FAIL.*?)```", GUIDE, re.S).group(1)
+    assert failed in scenarios.stdout
     result = invoke("rules", "check", *kb)
     assert result.exit_code == 1
     shown = re.search(r"```\n(FAILS.*?)```", GUIDE, re.S).group(1)

@@ -79,7 +79,7 @@ def test_kb_reports_what_the_knowledge_base_holds(own_kb):
         "rules": 30,
         "questions": 15,
         "sources": 1,
-        "scenarios": 35,
+        "scenarios": 47,
         "invariants": 28,
     }
     assert facts["path"] == str(own_kb.resolve()) and facts["digest"].startswith("sha256:")

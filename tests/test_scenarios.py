@@ -63,6 +63,20 @@ scenarios:
 """
 
 
+def test_a_scenario_pins_the_options_ruled_out(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("s.yaml").write_text(
+        "scenarios:\n  - name: by elimination\n    answers: {wants_complete_degree: yes}\n"
+        "    expect: {ruled_out: [micromasters, micromasters_pathway]}\n"
+    )
+    result = invoke("rules", "test", *KB_ARGS, "s.yaml")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[:2] == [
+        "FAIL  by elimination  (s.yaml:2)",
+        "      ruled out: expected micromasters, micromasters_pathway, got micromasters",
+    ]
+
+
 def test_a_failing_scenario_shows_what_differed(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("s.yaml").write_text(FAILING)
@@ -113,6 +127,15 @@ def test_low_coverage_fails_with_min_coverage(tmp_path, monkeypatch):
             "scenarios:\n  - name: x\n    answers: {}\n    expect: {recommendation: masters}\n",
             "Error: s.yaml:4:30: unknown recommendation 'masters' (did you mean 'micromasters'?); "
             "expected one of: micromasters, full_masters, micromasters_pathway, undetermined",
+        ),
+        (
+            "scenarios:\n  - name: x\n    answers: {}\n    expect: {ruled_out: [undetermined]}\n",
+            "Error: s.yaml:4:26: unknown option 'undetermined'; expected one of: micromasters, "
+            "full_masters, micromasters_pathway",
+        ),
+        (
+            "scenarios:\n  - name: x\n    answers: {}\n    expect: {ruled_out: micromasters}\n",
+            "Error: s.yaml:4:25: a list of options must be a list, not 'micromasters'",
         ),
     ],
 )

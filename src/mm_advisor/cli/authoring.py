@@ -293,6 +293,55 @@ def rules_check(where: Layout, files: tuple[Path, ...], fmt: str) -> None:
         raise click.exceptions.Exit(1)
 
 
+@rules.command(
+    "mutate",
+    exit_codes={
+        1: "the mutation score is below --min-score, or the rules as they are fail a scenario "
+        "or an invariant"
+    },
+)
+@kb_options
+@click.option(
+    "--kind",
+    "kinds",
+    type=click.Choice(["effect", "condition", "salience"]),
+    multiple=True,
+    help="Only mutants of this kind (repeatable; default: all): a rule's effect removed or its "
+    "weights negated, a condition dropped or negated, its salience moved.",
+)
+@click.option(
+    "--min-score",
+    type=click.FloatRange(0, 100),
+    metavar="N",
+    help="Fail when fewer than N% of the mutants are killed.",
+)
+@format_option("text", "json", "github")
+def rules_mutate(where: Layout, kinds: tuple[str, ...], min_score: float | None, fmt: str) -> None:
+    """Mutation testing of the knowledge base: change one rule at a time as a careless edit
+    would, and see whether its own scenarios and invariants notice. Print every surviving mutant
+    with its file:line, and for each the smallest profile whose recommendation it changes (add
+    it as a scenario), or that it changes none (no advice depends on that part of the rule)."""
+    from ..explanation import mutation_report
+    from ..knowledge import invariants, scenarios
+    from ..reasoning import mutation
+
+    rb = rulebase_mod.load(where)
+    loaded = scenarios.load(scenarios.default_files(where.scenarios), rb)
+    proofs = invariants.load(invariants.default_files(where.invariants), rb)
+    verdicts = mutation.run(rb, loaded, proofs, kinds or mutation.KINDS)
+    announce(where, machine=fmt != "text")
+    if fmt == "json":
+        echo_json(mutation_report.to_json(verdicts, rb.schema))
+    elif fmt == "github":
+        click.echo(mutation_report.to_github(verdicts, rb.schema), nl=False)
+    else:
+        click.echo(mutation_report.to_text(verdicts, rb.schema), nl=False)
+    score = mutation_report.Score(verdicts).percent
+    if min_score is not None and score < min_score:
+        click.echo(f"Mutation score {score:.1f}% is below --min-score {min_score:g}.", err=True)
+        raise click.exceptions.Exit(1)
+
+
 @rules.command("test", exit_codes={1: "a scenario failed, or coverage is below --min-coverage"})
 @kb_options
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))

@@ -22,6 +22,7 @@ class Scenario:
     fires: tuple[str, ...]
     not_fires: tuple[str, ...]
     mark: Mark
+    ruled_out: tuple[str, ...] | None = None  # exactly the options ruled out; None: not checked
 
     @property
     def where(self) -> str:
@@ -80,7 +81,9 @@ def _scenario(node: Node, rb: RuleBase, problems: list[Problem]) -> Scenario | N
     expected = node.value.get("expect")
     if expected is None or not expect(expected, "map", "'expect'", problems):
         return None
-    check_keys(expected, ("recommendation", "fires", "not_fires"), (), "'expect'", problems)
+    check_keys(
+        expected, ("recommendation", "fires", "not_fires", "ruled_out"), (), "'expect'", problems
+    )
     recommendation = None
     if "recommendation" in expected.value:
         rec_node = expected.value["recommendation"]
@@ -98,9 +101,30 @@ def _scenario(node: Node, rb: RuleBase, problems: list[Problem]) -> Scenario | N
             return None
     fires = _rule_ids(expected.value.get("fires"), rb, problems)
     not_fires = _rule_ids(expected.value.get("not_fires"), rb, problems)
-    if None in (name, answers, fires, not_fires):
+    ruled_out = _options(expected.value.get("ruled_out"), rb, problems)
+    if None in (name, answers, fires, not_fires) or ruled_out is False:
         return None
-    return Scenario(name, answers, recommendation, fires, not_fires, node.mark)
+    return Scenario(name, answers, recommendation, fires, not_fires, node.mark, ruled_out)
+
+
+def _options(node: Node | None, rb: RuleBase, problems: list[Problem]) -> tuple | None | bool:
+    """The options a scenario expects ruled out; None when it says nothing, False when wrong."""
+    if node is None:
+        return None
+    if not expect(node, "seq", "a list of options", problems):
+        return False
+    options = list(rb.schema.options)
+    for item in node.value:
+        if item.value not in options:
+            problems.append(
+                item.mark.problem(
+                    f"unknown option {item.describe()}{did_you_mean(str(item.value), options)}; "
+                    f"expected one of: {', '.join(options)}",
+                    "unknown-option",
+                )
+            )
+            return False
+    return tuple(item.value for item in node.value)
 
 
 def _rule_ids(node: Node | None, rb: RuleBase, problems: list[Problem]) -> tuple[str, ...] | None:

@@ -80,11 +80,16 @@ class _Best:
 class Checker:
     """Checks invariants against one rule base."""
 
-    def __init__(self, rulebase: RuleBase, invariants: Sequence[Invariant]):
+    def __init__(
+        self, rulebase: RuleBase, invariants: Sequence[Invariant], variant: RuleBase | None = None
+    ):
+        """`variant`: another rule base over the same questions, for `first_difference`."""
         self.rulebase = rulebase
         self.invariants = list(invariants)
+        self.variant = variant
         conditions = [c for r in rulebase.rules for c in r.when]
         conditions += [c for inv in self.invariants for c in inv.when]
+        conditions += [c for r in variant.rules for c in r.when] if variant else []
         self.classes = ValueClasses(rulebase.schema, conditions)
         self.evaluator = Evaluator(rulebase, self.classes)
         self.rule_mask = (1 << len(self.evaluator.rules)) - 1
@@ -93,21 +98,27 @@ class Checker:
         self.facts = list(rulebase.schema.facts)
         self.unknown = {f: len(self.classes.values[f]) - 1 for f in self.facts}
 
-    def run(self) -> Report:
+    def run(self, until_broken: bool = False) -> Report:
+        """Prove every invariant. With `until_broken`, stop after the first enumeration that
+        finds one failing: the report then holds only the failures found (enough to know that
+        the rules break something, as mutation testing needs); with none, it is the full report.
+        """
         start = time.perf_counter()
         report = Report([], self.classes.count())
         results: dict[str, Finding] = {}
         outcome = [inv for inv in self.invariants if inv.kind == OUTCOME]
-        results.update(self._outcomes(outcome, report))
+        results.update(self._outcomes(outcome, report, until_broken))
+        broken = until_broken and any(not f.holds for f in results.values())
         by_fact: dict[str, list[Invariant]] = {}
         for inv in self.invariants:
             for fact in _compared(inv):
                 by_fact.setdefault(fact, []).append(inv)
         partial: dict[str, list[tuple[int, int, _Best]]] = {}
         for fact in self.facts:
-            if fact in by_fact:
+            if fact in by_fact and not broken:
                 for inv, cases, premises, best in self._compare(fact, by_fact[fact]):
                     partial.setdefault(inv.id, []).append((cases, premises, best))
+                    broken |= until_broken and best.cost is not None
         for inv in self.invariants:
             if inv.id in partial:
                 runs = partial[inv.id]
@@ -122,6 +133,8 @@ class Checker:
             elif inv.id not in results:  # an unknown invariant over no fact
                 results[inv.id] = Finding(inv, 0)
         report.findings = [results[inv.id] for inv in self.invariants]
+        if broken:
+            report.findings = report.failed
         report.seconds = time.perf_counter() - start
         return report
 
@@ -148,6 +161,26 @@ class Checker:
             ):
                 found.add(rule.id)
         return found
+
+    def first_difference(self) -> tuple[dict[str, Any], str, str] | None:
+        """The smallest profile on which the variant recommends otherwise than the rule base:
+        (answers, its recommendation, the variant's); None when they agree on every profile."""
+        assert self.variant is not None
+        other = Evaluator(self.variant, self.classes)
+        self._focus([])
+        shift = len(self.predicates)
+        self.predicates += other.predicates
+        other_mask = (1 << len(other.rules)) - 1
+        order = self._order(self.facts)
+        best = _Best()
+        for (bits, _), (_, cost, rep) in self._sweep(order).items():
+            mine = self.evaluator.run(bits & self.rule_mask).recommendation
+            theirs = other.run(bits >> shift & other_mask).recommendation
+            if mine != theirs:
+                best.offer(
+                    cost, lambda rep=rep, a=mine, b=theirs: (self._profile(order, rep), a, b)
+                )
+        return best.examples or None
 
     # The enumeration.
 
@@ -253,7 +286,9 @@ class Checker:
         chosen.update(extra)
         return {f: chosen[f] for f in self.facts if chosen.get(f) is not None}
 
-    def _outcomes(self, invariants: list[Invariant], report: Report) -> dict[str, Finding]:
+    def _outcomes(
+        self, invariants: list[Invariant], report: Report, until_broken: bool = False
+    ) -> dict[str, Finding]:
         cases = {inv.id: 0 for inv in invariants}
         every = {*self.rulebase.schema.options, UNDETERMINED}
         can_fail = {inv.id: not every <= set(inv.allowed) for inv in invariants}
@@ -262,6 +297,8 @@ class Checker:
         sweeps = [[inv for inv in invariants if not inv.when]]
         sweeps += [[inv] for inv in invariants if inv.when]
         for index, group in enumerate(sweeps):
+            if until_broken and any(b.cost is not None for b in best.values()):
+                break
             self._focus(group)
             order = self._order(self.facts)
             for (bits, _), (count, cost, rep) in self._sweep(order).items():

@@ -66,19 +66,27 @@ def run(scenarios: list[Scenario], advisor: Advisor) -> tuple[list[Outcome], Cov
                 coverage.conditions[(rule.id, i)].add(
                     evaluate(cond, answers, derived, rb.schema.background)
                 )
-        outcomes.append(Outcome(scenario, run, _differences(scenario, run, advisor)))
+        outcomes.append(Outcome(scenario, run, differences(scenario, run, advisor)))
     return outcomes, coverage
 
 
-def _differences(scenario: Scenario, run: Run, advisor: Advisor) -> list[str]:
+def differences(scenario: Scenario, run: Run, advisor: Advisor | None = None) -> list[str]:
+    """What `run` did otherwise than `scenario` expects; with an `advisor`, a missing firing also
+    says which condition stopped the rule (that takes a full consultation)."""
     lines = []
     if scenario.recommendation and scenario.recommendation != run.recommendation:
         lines.append(
             f"recommendation: expected {scenario.recommendation}, got {run.recommendation}"
         )
+    ruled_out = run.decision.ruled_out
+    if scenario.ruled_out is not None and set(scenario.ruled_out) != set(ruled_out):
+        expected = ", ".join(scenario.ruled_out) or "none"
+        lines.append(f"ruled out: expected {expected}, got {', '.join(ruled_out) or 'none'}")
     step = {rule.id: seq for seq, rule in enumerate(run.fired, 1)}
     missing = [rule_id for rule_id in scenario.fires if rule_id not in step]
-    if missing:  # say which condition stopped each: that takes a full consultation
+    if missing and advisor is None:
+        lines += [f"missing firing: {rule_id}" for rule_id in missing]
+    elif missing:
         blocked = {b.rule.id: b for b in advisor.consult(scenario.answers).blocked}
         for rule_id in missing:
             lines.append(f"missing firing: {rule_id}: {stopped(blocked[rule_id].record())}")
