@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from ..knowledge.answers import set_options
 from ..knowledge.schema import Schema
-from ..reasoning.mutation import EFFECT, KINDS, Verdict
+from ..reasoning.mutation import EFFECT, KINDS, SCENARIO, Verdict
 from . import render
 
 
@@ -52,7 +52,7 @@ def to_text(verdicts: Sequence[Verdict], schema: Schema) -> str:
             out.append(f"{_where(v)}: {word}: {render.safe(_survivor(v, schema))}")
     score = Score(verdicts)
     killed, total = score.of()
-    by_scenario = sum(bool(v.killed_by and v.killed_by.startswith("scenario")) for v in verdicts)
+    by_scenario = sum(v.check == SCENARIO for v in verdicts)
     equivalent = sum(v.equivalent for v in verdicts)
     if out:
         out.append("")

@@ -37,19 +37,21 @@ class Mutant:
     mutated: Rule
 
 
+SCENARIO, INVARIANT = "scenario", "invariant"
+
+
 @dataclass(frozen=True)
 class Verdict:
     mutant: Mutant
-    killed_by: (
-        str | None
-    )  # "scenario NAME (FILE:LINE)" or "invariant ID (FILE:LINE)"; None: survived
+    check: str | None  # the kind of check that killed it (SCENARIO or INVARIANT); None: survived
+    killed_by: str | None  # that check: "scenario 'NAME' (FILE:LINE)" or "invariant ID (FILE:LINE)"
     # For a survivor: the smallest profile whose recommendation it changes (answers, the rules'
     # recommendation, the mutant's), or None when it changes none (an equivalent mutant).
     example: tuple[dict, str, str] | None = None
 
     @property
     def killed(self) -> bool:
-        return self.killed_by is not None
+        return self.check is not None
 
     @property
     def equivalent(self) -> bool:
@@ -132,13 +134,13 @@ def judge(
     fast = Evaluator(variant)
     for scenario in scenarios:
         if differences(scenario, fast.outcome(scenario.answers)):
-            return Verdict(mutant, f"scenario {scenario.name!r} ({scenario.where})")
+            return Verdict(mutant, SCENARIO, f"scenario {scenario.name!r} ({scenario.where})")
     example = Checker(rb, [], variant).first_difference()
     if example is None:  # every invariant holds on it as on the rules: no need to prove them
-        return Verdict(mutant, None)
+        return Verdict(mutant, None, None)
     report = Checker(variant, invariants).run(until_broken=True)
     broken = report.failed or report.vacuous
     if broken:
         invariant = broken[0].invariant
-        return Verdict(mutant, f"invariant {invariant.id} ({invariant.where})")
-    return Verdict(mutant, None, example)
+        return Verdict(mutant, INVARIANT, f"invariant {invariant.id} ({invariant.where})")
+    return Verdict(mutant, None, None, example)
