@@ -41,6 +41,22 @@ def test_the_report_is_one_self_contained_file(tmp_path):
     assert "<details><summary>" in page and "Rule base <code>sha256:" in page
 
 
+def test_the_report_says_when_nothing_fits_and_what_weighs_against_the_path_left(tmp_path):
+    html = report_of(
+        tmp_path, "--set", "wants_complete_degree=yes", "--set", "budget=low",
+        "--set", "program_offers_credit_pathway=no", "--set", "months_available=6",
+    )  # fmt: skip
+    assert "<h1>No option fits you well.</h1>" in html
+    assert (
+        '<p class="lead">Why: the one path left toward your goal is a full master&#x27;s degree, '
+        "and more weighs against it than for it.</p>"
+    ) in html
+    assert "<h2>For a full master&#x27;s degree</h2>" in html
+    assert "<h2>Against it</h2>" in html
+    assert "<li>A full master&#x27;s does not fit the months available (-3).<blockquote>" in html
+    assert "<p>On balance: +3 for, -5 against, -2 in all.</p></section>" in html
+
+
 def test_explain_writes_the_same_report_from_a_trace(tmp_path):
     trace = tmp_path / "t.json"
     invoke("consult", *KB_ARGS, "--answers", STEPPING, "--trace-out", str(trace))

@@ -79,6 +79,13 @@ class Plain:
     note: str | None  # when the current rules are not the trace's
 
     @property
+    def titles(self) -> tuple[str, str]:
+        """The headings of the reasons for and against the option they are about."""
+        if self.settled:
+            return "Why", "What weighs against it"
+        return f"For {_lower_first(self.subject or '')}", "Against it"
+
+    @property
     def weighing(self) -> str | None:
         """The first lines' word on what weighs against a recommendation, if anything does."""
         if not (self.settled and self.balance):
@@ -372,12 +379,11 @@ def to_text(plain: Plain, width: int, detail_hint: str) -> str:
         if len(plain.hinges) > len(shown):
             out += fill(f"... and {len(plain.hinges) - len(shown)} more questions.", 2)
     if plain.reasons:
-        title = "Why" if plain.settled else f"For {_lower_first(plain.subject or '')}"
-        out += ["", title]
+        out += ["", plain.titles[0]]
         for reason in plain.reasons:
             out += cited(reason, bool(plain.against))
     if plain.against:
-        out += ["", "What weighs against it" if plain.settled else "Against it"]
+        out += ["", plain.titles[1]]
         for reason in plain.against:
             out += cited(reason, True)
         out += fill(plain.balance.words(), 2)

@@ -113,13 +113,11 @@ def build(doc: dict[str, Any], advisor: Advisor) -> str:
         parts += _change_list("It depends on what is not known yet", view.hinges, 0)
     weights = bool(view.against)
     if view.reasons:
-        title = "Why" if view.settled else f"For {view.subject}"
-        parts.append(f'<section><h2>{e(title)}</h2><ul class="reasons">')
+        parts.append(f'<section><h2>{e(view.titles[0])}</h2><ul class="reasons">')
         parts += [_reason(r, weights) for r in view.reasons]
         parts.append("</ul></section>")
     if view.against:
-        title = "What weighs against it" if view.settled else "Against it"
-        parts.append(f'<section><h2>{title}</h2><ul class="reasons">')
+        parts.append(f'<section><h2>{e(view.titles[1])}</h2><ul class="reasons">')
         parts += [_reason(r, True) for r in view.against]
         parts.append(f"</ul><p>{e(view.balance.words())}</p></section>")
     if view.override:
