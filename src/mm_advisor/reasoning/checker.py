@@ -220,10 +220,12 @@ class Checker:
             left.remove(nxt)
         return order
 
-    def _sweep(self, order: list[str]) -> dict[tuple[int, tuple], list]:
+    def _sweep(self, order: list[str], required: int = 0) -> dict[tuple[int, tuple], list]:
         """Every combination of the classes of `order`, merged: {(bits, pending): [count, cost,
         representative]}. `pending` holds the classes of the facts that tests reading facts
-        outside `order` still need, in the order of `self._open_at_end(order)`."""
+        outside `order` still need, in the order of `self._open_at_end(order)`. Combinations
+        that fail a test of the `required` bits are dropped as soon as it is decided (an
+        invariant's own sweep needs only the profiles its `when` applies to)."""
         position = {f: i for i, f in enumerate(order)}
         finish: list[list[int]] = [[] for _ in order]
         last_use: dict[str, int] = {}
@@ -250,6 +252,7 @@ class Checker:
                 (1 << k, self.predicates[k], _getter([index[f] for f in self.predicates[k].facts]))
                 for k in finish[i]
             ]
+            must = sum(bit for bit, _, _ in tests if bit & required)
             kept = [f for f in combined if last_use.get(f, -1) > i]
             keep = _getter([index[f] for f in kept])
             unknown = self.unknown[fact]
@@ -266,7 +269,8 @@ class Checker:
                         for bit, predicate, get in tests:
                             if predicate(get(values)):
                                 added |= bit
-                        options.append((added, keep(values), cls, cls != unknown))
+                        if added & must == must:
+                            options.append((added, keep(values), cls, cls != unknown))
                 for added, after, cls, known in options:
                     key = (bits | added, after)
                     step = cost + known
@@ -301,7 +305,8 @@ class Checker:
                 break
             self._focus(group)
             order = self._order(self.facts)
-            for (bits, _), (count, cost, rep) in self._sweep(order).items():
+            required = self.when_mask[group[0].id] if index else 0
+            for (bits, _), (count, cost, rep) in self._sweep(order, required).items():
                 outcome = self.evaluator.run(bits & self.rule_mask)
                 recommendation = outcome.recommendation
                 if index == 0:
