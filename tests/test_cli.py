@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 
+import conftest
 import pytest
 from click.testing import CliRunner
 from conftest import KB_ARGS, PROFILES, invoke
@@ -13,6 +15,8 @@ from mm_advisor.cli import cli
 from mm_advisor.errors import AnswerError
 
 CAREER = str(PROFILES / "career-accelerator.yaml")
+
+pytest_plugins = ["pytester"]  # runs a scratch suite in a subprocess
 
 
 CAREER_PLAIN = """\
@@ -426,3 +430,18 @@ def test_what_would_change_it_says_numbers_as_ranges_in_words():
         "    6 to 17 months: a MicroMasters as a stepping stone to a master's.\n"
         "    18 months or more, or not sure: a full master's degree.\n"
     ) in out
+
+
+def test_a_skipped_test_fails_the_run_where_no_skips_are_allowed(pytester, monkeypatch):
+    """`.ci/run` sets MM_ADVISOR_NO_SKIPS: a missing optional piece must turn the run red."""
+    hook = inspect.getsource(conftest.pytest_sessionfinish)  # the suite's own hook, alone
+    pytester.makeconftest("import os\n\nimport pytest\n\n\n" + hook)
+    pytester.makepyfile(test_one="import pytest\n\ndef test_x():\n    pytest.skip('no clips')\n")
+    monkeypatch.delenv("MM_ADVISOR_NO_SKIPS", raising=False)
+    assert pytester.runpytest_subprocess("-p", "no:cacheprovider").ret == 0
+    monkeypatch.setenv("MM_ADVISOR_NO_SKIPS", "1")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["MM_ADVISOR_NO_SKIPS: 1 skipped; install what they need", "SKIPPED * no clips"]
+    )

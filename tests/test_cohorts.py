@@ -256,7 +256,7 @@ def test_impact_needs_one_source_of_profiles(changed_kb):
 
 def test_a_partitioned_batch_runs_on_a_dask_cluster(generated):
     """The same core under Dask's distributed scheduler, on a local cluster of two processes
-    (the optional `dask` extra; skipped without it)."""
+    (dask is a test extra; CI fails if this skips)."""
     distributed = pytest.importorskip("dask.distributed")
     bag = pytest.importorskip("dask.bag")
     read, _, _ = rows.read(str(generated))

@@ -9,39 +9,31 @@ driven through the CLI in process. Every case must keep the promise the README m
   bidirectional override in stdout or stderr, and both are valid UTF-8;
 - a JSON result is JSON, and a re-sealed trace that breaks its schema is never accepted.
 
-CI runs the "fuzz-ci" profile: derandomised (the same cases on every run), 10,000 cases in all.
+CI runs the "ci" profile: derandomised (the same cases on every run), 10,000 cases in all.
 `MM_ADVISOR_FUZZ=long pytest tests/test_fuzz.py` runs twenty times as many, with fresh seeds.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
 import jsonschema
 import pytest
 import yaml
-from conftest import FACTS, PROFILES, REPO, RULES, invoke, json_paths
+from conftest import FACTS, PROFILES, REPO, RULES, cases, invoke, json_paths
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mm_advisor.audit import trace
 from mm_advisor.knowledge import rulebase
 
-LONG = os.environ.get("MM_ADVISOR_FUZZ") == "long"
-settings.register_profile(
-    "fuzz",
-    derandomize=not LONG,
-    database=None,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
 
-
-def cases(n: int):
-    return settings(settings.get_profile("fuzz"), max_examples=n * (20 if LONG else 1))
+def fuzz(n: int) -> settings:
+    """`n` cases of the "ci" profile (see conftest), every health check off: the cases are slow
+    and their inputs deliberately odd."""
+    return cases(n, suppress_health_check=list(HealthCheck))
 
 
 KB = rulebase.load(rulebase.Layout.of(RULES, FACTS))
@@ -150,7 +142,7 @@ def answers_documents(draw) -> str:
     return text
 
 
-@cases(2600)
+@fuzz(2600)
 @given(answers_documents(), st.sampled_from(["text", "json"]))
 def test_any_answers_document_keeps_the_promise(document, fmt):
     result = invoke("consult", "--answers", "-", "--no-input", "--format", fmt, input=document)
@@ -164,7 +156,7 @@ set_values = st.one_of(
 )
 
 
-@cases(2800)
+@fuzz(2800)
 @given(st.lists(st.tuples(keys, set_values, st.sampled_from(["=", ""])), min_size=1, max_size=4))
 def test_any_set_values_keep_the_promise(pairs):
     args = [arg for name, value, eq in pairs for arg in ("--set", f"{name}{eq}{value}")]
@@ -183,7 +175,7 @@ replies = st.lists(
 )
 
 
-@cases(400)
+@fuzz(400)
 @given(replies, st.booleans())
 def test_any_replies_to_the_interview_keep_the_promise(lines, ask_all):
     """Whatever a person types at the questions and in the review: a result, or a clean stop."""
@@ -249,7 +241,7 @@ def mutated_files(draw) -> tuple[str, str]:
     return name, draw(mutations(ORIGINALS[name]))
 
 
-@cases(1200)
+@fuzz(1200)
 @given(mutated_files(), st.sampled_from(["lint", "consult", "test"]))
 def test_any_edit_of_a_rule_or_fact_file_keeps_the_promise(scratch_kb, edit, command):
     name, text = edit
@@ -319,7 +311,7 @@ def tampered_traces(draw, base: list[dict]) -> tuple[str, bool]:
     return text, resealed
 
 
-@cases(3000)
+@fuzz(3000)
 @given(st.data(), st.sampled_from(["verify", "explain", "explain-json", "explain-html"]))
 def test_any_tampered_trace_keeps_the_promise(traces, data, command):
     text, resealed = data.draw(tampered_traces(traces))

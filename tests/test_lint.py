@@ -130,6 +130,23 @@ def test_a_rule_whose_weight_decides_is_not_redundant(broken_kb):
     assert len(lines(*kb, "subsumed-rule")) == 1
 
 
+def test_a_rule_that_decides_on_one_rare_profile_is_proved_not_redundant(broken_kb):
+    """Sampled profiles almost never meet eight conditions at once: that the narrow rule decides
+    there is found by the sweep over the whole answer space, not by the sample."""
+    wide = "      - fact: budget\n        is: low"
+    facts = [
+        "working_professional", "needs_flexible_schedule", "wants_complete_degree",
+        "wants_extensive_coursework", "wants_research_experience", "wants_campus_networking",
+        "meets_traditional_admission", "program_offers_credit_pathway",
+    ]  # fmt: skip
+    narrow = wide + "".join(f"\n      - fact: {f}\n        is: yes" for f in facts)
+    rival = rule(wide, "score: {full_masters: 1}", id="rival")
+    kb = broken_kb(rule(wide) + rival + rule(narrow, id="narrow"))
+    assert lines(*kb, "subsumed-rule") == []
+    kb = broken_kb(rule(wide) + rule(narrow, id="narrow"))
+    assert len(lines(*kb, "subsumed-rule")) == 1
+
+
 def test_different_conclusions_are_not_redundant(broken_kb):
     wide = "      - fact: budget\n        is: low"
     narrow = wide + "\n      - fact: working_professional\n        is: yes"

@@ -8,6 +8,7 @@ from conftest import FACTS, REPO_KB, RULES, problems_of
 from mm_advisor.errors import KnowledgeBaseError
 from mm_advisor.knowledge import rulebase
 from mm_advisor.knowledge.layout import Layout
+from mm_advisor.knowledge.yamlsrc import load_text
 
 GOOD_SOURCE = """\
     source:
@@ -266,3 +267,38 @@ def test_digest_covers_every_file_and_is_stable(kb):
     assert "sources/are-micromasters-worth-it.txt" in paths and "sources/sources.yaml" in paths
     assert "rules/2-smart-investment.yaml" in paths
     assert not any("profiles" in p for p in paths)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: *x\n", "1:4: aliases (*name) are not allowed: write the value out"),
+        ("a: &x 1\n", "1:4: anchors (&name) are not allowed: these files hold plain data"),
+        ("&k a: 1\n", "1:1: anchors (&name) are not allowed: these files hold plain data"),
+        ("? [a, b]\n: c\n", "1:3: keys must be names, not a list or a mapping"),
+        ("a: 1\n<<: {b: 2}\n", "2:1: merge keys (<<) are not allowed: write the keys out"),
+        ("a: !!binary aGVsbG8=\n", "1:4: the tag '!!binary' is not allowed: these files hold "
+         "plain data"),
+        ("a: !!python/object:os.system x\n", "1:4: the tag '!!python/object:os.system' is not "
+         "allowed: these files hold plain data"),
+        ("a: !custom x\n", "1:4: the tag '!custom' is not allowed: these files hold plain data"),
+        ("!!set {a: null}\n", "1:1: the tag '!!set' is not allowed: these files hold plain data"),
+        ("a: 2026-11-29\n", "1:4: a date must be quoted: write '2026-11-29' in quotes"),
+        ("a: " + "9" * 4400 + "\n", "1:4: a number this long (4400 characters) is not allowed"),
+        ("a: 1\n---\nb: 2\n", "2:1: one document per file: remove this '---'"),
+        ("a: " + "[" * 40 + "]" * 40 + "\n", "1:35: nested more than 32 levels deep"),
+        ("1: x\n", "1:1: keys must be names, not 1"),
+        ("a: 1\na: 2\n", "2:1: duplicate key 'a' (first at line 1)"),
+        ("a: !!int x\n", "1:4: cannot read 'x' as int: invalid literal for int() with base 10: "
+         "'x'"),
+        ("a: \x07\n", "1:4: invalid YAML: unacceptable character #x0007: control characters "
+         "are not allowed"),
+        ("a: [1,\n", "2:1: invalid YAML: expected the node content, but found '<stream end>'"),
+        ('a: "\\U99999999"\n', "1:7: invalid YAML: found invalid Unicode character escape code"),
+    ],
+)  # fmt: skip
+def test_every_yaml_refusal_says_what_and_where(text, message):
+    """Each construct the reader refuses, with its exact words: what is wrong, what to do."""
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_text(text, "x.yaml")
+    assert [str(p) for p in caught.value.problems] == [f"x.yaml:{message}"]

@@ -7,7 +7,8 @@ import json
 from importlib import resources
 
 import jsonschema
-from hypothesis import HealthCheck, given, settings
+from conftest import cases
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mm_advisor.audit import trace
@@ -18,7 +19,7 @@ from mm_advisor.knowledge.yamlsrc import Mark, load_text
 from mm_advisor.reasoning.relevance import Planner
 
 SCHEMA = json.loads((resources.files("mm_advisor") / "schemas" / "trace.schema.json").read_text())
-SLOW = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = cases(60)
 
 
 def answers_strategy(kb):
@@ -33,7 +34,7 @@ def answers_strategy(kb):
 
 
 @given(st.text(max_size=300))
-@settings(max_examples=300, deadline=None)
+@cases(300)
 def test_the_yaml_reader_fails_only_with_positioned_problems(text):
     try:
         load_text(text, "x.yaml")
@@ -42,7 +43,7 @@ def test_the_yaml_reader_fails_only_with_positioned_problems(text):
 
 
 @given(st.data())
-@settings(max_examples=200, deadline=None)
+@cases(200)
 def test_answers_round_trip_through_their_rendering(kb, data):
     spec = data.draw(st.sampled_from(list(kb.schema.facts.values())))
     if spec.type == "number":

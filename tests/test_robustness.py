@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from conftest import KB_ARGS, PROFILES, invoke
 
 from mm_advisor import files
 from mm_advisor.audit import trace
+from mm_advisor.cohorts import batch
 from mm_advisor.knowledge import synthetic
 
 STEPPING = str(PROFILES / "stepping-stone.yaml")
@@ -297,46 +296,97 @@ def test_an_unwritable_log_means_nothing_else_is_written(tmp_path):
     assert not out.exists()
 
 
-def as_on_a_terminal() -> None:
-    """Ctrl-C as a terminal delivers it: a job started in the background (as CI may start the
-    tests) inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+# Runs `mm-advisor ARGS` and presses Ctrl-C at POINT, as a terminal does (SIGINT to the whole
+# process group), from inside the process: the same moment on every run, however busy the
+# machine. Points: while the program is still importing, once the rules are loaded, once the
+# engine has run, once a batch's workers exist, and once it has its first results back.
+CTRL_C_AT = r"""
+import importlib.abc, os, signal, sys
+
+point = sys.argv.pop(1)
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as on a terminal: a job started
+# in the background (as CI may start the tests) inherits SIGINT ignored
 
 
-@pytest.fixture(scope="module")
-def slow_kb(tmp_path_factory) -> Path:
-    """A rule base big enough that a consultation is still running when Ctrl-C comes."""
-    return synthetic.write(tmp_path_factory.mktemp("slow"), 4000, seed=3).rules.parent
+def ctrl_c():
+    os.killpg(os.getpgrp(), signal.SIGINT)
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.6, 2.0], ids=["while-loading", "early", "running"])
-def test_ctrl_c_during_a_consultation_without_questions_is_one_line(slow_kb, tmp_path, delay):
-    out = tmp_path / "trace.json"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mm_advisor",
-            "consult",
-            "--rules",
-            str(slow_kb / "rules"),
-            "--facts",
-            str(slow_kb / "facts"),
-            "--no-input",
-            "--set",
-            "budget=low",
-            "--trace-out",
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=as_on_a_terminal,
+def after(owner, name):
+    original = getattr(owner, name)
+
+    def call(*args, **kwargs):
+        result = original(*args, **kwargs)
+        ctrl_c()
+        return result
+
+    setattr(owner, name, call)
+
+
+if point == "importing":
+    class Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "mm_advisor.cli":
+                ctrl_c()
+
+    sys.meta_path.insert(0, Finder())
+elif point == "loading":
+    from mm_advisor.knowledge import rulebase
+    after(rulebase, "check")
+elif point == "running":
+    from mm_advisor.reasoning.engine import CompiledRuleBase
+    after(CompiledRuleBase, "run")
+elif point == "starting":  # the workers exist, but none has started yet
+    import multiprocessing.pool
+    from mm_advisor import parallel
+
+    gate, opened = os.pipe()
+    start, made = parallel._start, multiprocessing.pool.Pool.__init__
+
+    def gated_start(*args):
+        os.read(gate, 1)  # each worker waits here until Ctrl-C has been pressed
+        start(*args)
+
+    def pool_init(self, processes, *args, **kwargs):
+        made(self, processes, *args, **kwargs)
+        ctrl_c()
+        os.write(opened, b"x" * processes)
+
+    parallel._start, multiprocessing.pool.Pool.__init__ = gated_start, pool_init
+else:
+    from mm_advisor import parallel
+    ordered_map = parallel.ordered_map
+
+    def first_results_then_ctrl_c(*args, **kwargs):
+        for i, results in enumerate(ordered_map(*args, **kwargs)):
+            yield results
+            if i == 0:
+                ctrl_c()
+
+    parallel.ordered_map = first_results_then_ctrl_c
+
+from mm_advisor.__main__ import main
+sys.argv[0] = "mm-advisor"
+main()
+"""
+
+
+def ctrl_c_at(point: str, *args: str) -> tuple[int, bytes, bytes]:
+    process = subprocess.run(
+        [sys.executable, "-c", CTRL_C_AT, point, *args],
+        capture_output=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        timeout=120,
     )
-    time.sleep(delay)
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    assert (process.returncode, stderr) == (130, b"\nInterrupted.\n"), stderr[-500:]
-    assert stdout == b"" and list(tmp_path.iterdir()) == []
+    return process.returncode, process.stdout, process.stderr
+
+
+@pytest.mark.parametrize("point", ["importing", "loading", "running"])
+def test_ctrl_c_during_a_consultation_without_questions_is_one_line(tmp_path, point):
+    out = tmp_path / "trace.json"
+    args = ["consult", *KB_ARGS, "--no-input", "--set", "budget=low", "--trace-out", str(out)]
+    assert ctrl_c_at(point, *args) == (130, b"", b"\nInterrupted.\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -359,32 +409,19 @@ def test_a_usage_mistake_is_one_line_too(args, message):
     one_error(invoke(*args), message)
 
 
-def test_ctrl_c_on_a_terminal_stops_a_batch_on_every_core(slow_kb, tmp_path):
+@pytest.mark.parametrize("point", ["starting", "batch"])
+def test_ctrl_c_on_a_terminal_stops_a_batch_on_every_core(kb, tmp_path, point):
     """Regression: Ctrl-C reaches the whole process group; the workers died of it and the
-    parent waited for their chunks for ever. Now the workers leave it to the parent."""
-    from mm_advisor.knowledge import rulebase
-    from mm_advisor.knowledge.layout import Layout
-
-    kb = rulebase.load(Layout.of(slow_kb / "rules", slow_kb / "facts"))
+    parent waited for their chunks for ever. Now the workers leave it to the parent, even when
+    it comes before they have started (under load, the suite once hung there)."""
     cohort = tmp_path / "cohort.jsonl"
-    cohort.write_text(
-        "".join(json.dumps(p) + "\n" for p in synthetic.random_profiles(kb.schema, 20_000, 1))
-    )
+    profiles = synthetic.random_profiles(kb.schema, 12 * batch.CHUNK, 1)
+    cohort.write_text("".join(json.dumps(p) + "\n" for p in profiles))
     out = tmp_path / "out.jsonl"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mm_advisor", "batch", str(cohort), "--rules",
-         str(slow_kb / "rules"), "--facts", str(slow_kb / "facts"), "--jobs", "2", "--out",
-         str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        preexec_fn=as_on_a_terminal,
-    )  # fmt: skip
-    time.sleep(3)
-    os.killpg(process.pid, signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr[-500:]
-    assert stderr.decode().endswith("\nInterrupted.\n") and "Traceback" not in stderr.decode()
+    args = ["batch", str(cohort), *KB_ARGS, "--jobs", "2", "--out", str(out)]
+    code, stdout, stderr = ctrl_c_at(point, *args)
+    said = b"Knowledge base: . (mm-advisor.toml found, with --rules/--facts)\n\nInterrupted.\n"
+    assert (code, stdout, stderr) == (130, b"", said)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort.jsonl"]
 
 

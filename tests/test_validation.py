@@ -8,8 +8,8 @@ import json
 from importlib import resources
 
 import jsonschema
-from conftest import KB_ARGS, PROFILES, invoke, json_paths
-from hypothesis import HealthCheck, given, settings
+from conftest import KB_ARGS, PROFILES, cases, invoke, json_paths
+from hypothesis import given
 from hypothesis import strategies as st
 
 from mm_advisor.audit import validation
@@ -41,7 +41,7 @@ ODD = st.one_of(
 
 
 @given(st.data())
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@cases(1500)
 def test_the_compiled_check_agrees_with_jsonschema(data):
     doc = copy.deepcopy(data.draw(st.sampled_from(TRACES)))
     for _ in range(data.draw(st.integers(0, 3))):

@@ -1,5 +1,5 @@
 """The CLIPS translation of benchmarks/vs_clips.py fires what the fast evaluator fires, and its
-check catches a wrong salience (needs the benchmark-only `bench` extra; skipped without it)."""
+check catches a wrong salience (clipspy is a test extra; CI fails if this skips)."""
 
 from __future__ import annotations
 

@@ -28,7 +28,15 @@ def ordered_map(
         for chunk in chunks:
             yield work(chunk)
         return
-    with multiprocessing.Pool(jobs, _start, (initializer, initargs)) as pool:
+    # Ctrl-C goes to the whole process group. The workers are made with it held back, so that
+    # none dies of it before `_start` makes it ignore it: a worker killed while starting can hold
+    # the pool's lock, and the pool then waits for ever. Here it is delivered once they exist.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pool = multiprocessing.Pool(jobs, _start, (initializer, initargs))
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    with pool:
         pending: deque = deque()
         for chunk in chunks:
             pending.append(pool.apply_async(work, (chunk,)))
@@ -40,7 +48,9 @@ def ordered_map(
 
 def _start(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
     """A worker leaves Ctrl-C to the parent, which stops them all (a worker that died of it
-    would leave the pool waiting for its chunk for ever)."""
+    would leave the pool waiting for its chunk for ever). One that came while it started is
+    dropped: the parent has it too."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if initializer is not None:
         initializer(*initargs)
