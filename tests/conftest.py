@@ -94,6 +94,14 @@ def invoke(*args: str, input: str | None = None, kb_line: bool = False):
     return result
 
 
+@pytest.fixture(scope="session")
+def shipped_check():
+    """`rules check` on the shipped knowledge base, run once for the tests that read it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("COLUMNS", "80")
+        return invoke("rules", "check", *KB_ARGS)
+
+
 @pytest.fixture
 def kb_copy(tmp_path) -> tuple[Path, Path]:
     """A copy of the repository's rules and facts that a test may edit."""

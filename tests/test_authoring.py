@@ -52,12 +52,10 @@ def test_the_worked_change_in_the_guide(tmp_path, monkeypatch):
     assert f"`{typo[:60]}" in GUIDE.replace("\n   ", " ")
 
 
-def test_the_broken_invariant_in_the_guide(tmp_path, monkeypatch):
+def test_the_broken_invariant_in_the_guide(tmp_path, monkeypatch, shipped_check):
     clone_kb(tmp_path, monkeypatch)
     kb = ()
-    assert (
-        "28 invariants: 28 hold, 0 fail, 0 hold vacuously" in invoke("rules", "check", *kb).stdout
-    )
+    assert "28 invariants: 28 hold, 0 fail, 0 hold vacuously" in shipped_check.stdout
     with open("rules/3-full-masters.yaml", "a") as fh:
         fh.write(_block("id: research-online"))
     assert invoke("rules", "lint", "--strict", *kb).exit_code == 0

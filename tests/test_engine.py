@@ -190,12 +190,18 @@ def unpatched():
 
 
 def test_the_speedups_change_nothing_on_the_shipped_rules(kb, unpatched):
-    """The patched engine against experta as published: every scenario and 10,000 random
-    profiles, each firing the same rules in the same order on the same facts and bindings."""
+    """The patched engine against experta as published: every scenario, and one profile for
+    each way of firing the rules that 10,000 random profiles reach (4,551 of them), each firing
+    the same rules in the same order on the same facts and bindings."""
     from mm_advisor.knowledge import scenarios, synthetic
+    from mm_advisor.reasoning.evaluator import Evaluator
 
     profiles = [s.answers for s in scenarios.load(scenarios.default_files(FACTS / "scenarios"), kb)]
-    profiles += synthetic.random_profiles(kb.schema, 10_000, seed=41)
+    fast, paths = Evaluator(kb), {}
+    for answers in synthetic.random_profiles(kb.schema, 10_000, seed=41):
+        paths.setdefault(tuple(r.id for r in fast.outcome(answers).fired), answers)
+    assert len(paths) == 4551
+    profiles += paths.values()
     plain = engine.CompiledRuleBase(kb)
     expected = [firings(plain, answers) for answers in profiles]
     engine.speedups(True)
