@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from mm_advisor.knowledge import layout, rulebase, synthetic
-from mm_advisor.reasoning import engine
+from mm_advisor.reasoning import engine, speedups
 
 
 def firings(compiled: engine.CompiledRuleBase, answers: dict) -> tuple:
@@ -40,10 +40,10 @@ def main() -> None:
         for name, where, count in bases:
             kb = rulebase.load(where)
             profiles = synthetic.random_profiles(kb.schema, count, seed=21)
-            engine.speedups(False)
+            speedups.speedups(False)
             plain = engine.CompiledRuleBase(kb)
             expected = [firings(plain, a) for a in profiles]
-            engine.speedups(True)
+            speedups.speedups(True)
             fast = engine.CompiledRuleBase(kb)
             for number, (answers, want) in enumerate(zip(profiles, expected), 1):
                 if firings(fast, answers) != want:
@@ -52,11 +52,11 @@ def main() -> None:
             times: dict[bool, list[float]] = {False: [], True: []}
             for answers in profiles[:300]:
                 for on, compiled in ((False, plain), (True, fast)):
-                    engine.speedups(on)
+                    speedups.speedups(on)
                     start = time.perf_counter()
                     compiled.run(answers)
                     times[on].append(time.perf_counter() - start)
-            engine.speedups(True)
+            speedups.speedups(True)
             before, after = (statistics.median(times[on]) for on in (False, True))
             print(
                 f"{name:>8} {count:>9,} {'yes':>6} {before * 1000:>9.2f} ms {after * 1000:>9.2f} ms "

@@ -10,17 +10,40 @@ import sys
 import pytest
 from conftest import FACTS, PROFILES, RULES
 
-from mm_advisor.reasoning import engine
-from mm_advisor.reasoning.engine import DeterministicStrategy, experta
+from mm_advisor.reasoning import compat, engine, speedups
+from mm_advisor.reasoning.compat import experta
+from mm_advisor.reasoning.strategy import DeterministicStrategy
 
 
 def test_experta_imports_without_leaving_the_collections_alias():
-    assert engine.EXPERTA_VERSION == "1.9.4"
+    assert compat.EXPERTA_VERSION == "1.9.4"
     if sys.version_info >= (3, 10):
         assert not hasattr(collections, "Mapping")
     import frozendict
 
     assert issubclass(frozendict.frozendict, collections.abc.Mapping)
+
+
+def test_another_version_of_experta_is_one_line_naming_the_one_to_install():
+    """The speedups replace methods of experta 1.9.4's internals: any other version is refused
+    when the program starts, before anything runs."""
+    script = (
+        "import collections, collections.abc, sys\n"
+        "collections.Mapping = collections.abc.Mapping\n"
+        "import experta\n"
+        "experta.__version__ = '1.9.5'\n"
+        "del collections.Mapping\n"
+        "sys.argv = ['mm-advisor', 'consult', '--no-input']\n"
+        "from mm_advisor.__main__ import main\n"
+        "main()\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert (run.returncode, run.stdout, run.stderr) == (
+        2,
+        "",
+        "Error: mm-advisor needs experta 1.9.4, whose internals it adapts; found 1.9.5: "
+        "pip install 'experta==1.9.4'\n",
+    )
 
 
 def test_experta_import_leaves_root_logging_alone():
@@ -184,9 +207,9 @@ def firings(compiled, answers: dict) -> tuple:
 @pytest.fixture
 def unpatched():
     """experta exactly as published, for the length of a test."""
-    engine.speedups(False)
+    speedups.speedups(False)
     yield
-    engine.speedups(True)
+    speedups.speedups(True)
 
 
 def test_the_speedups_change_nothing_on_the_shipped_rules(kb, unpatched):
@@ -204,7 +227,7 @@ def test_the_speedups_change_nothing_on_the_shipped_rules(kb, unpatched):
     profiles += paths.values()
     plain = engine.CompiledRuleBase(kb)
     expected = [firings(plain, answers) for answers in profiles]
-    engine.speedups(True)
+    speedups.speedups(True)
     fast = engine.CompiledRuleBase(kb)
     assert [firings(fast, answers) for answers in profiles] == expected
 
@@ -216,7 +239,7 @@ def test_the_speedups_change_nothing_on_a_large_synthetic_base(tmp_path, unpatch
     profiles = synthetic.random_profiles(kb.schema, 40, seed=2)
     plain = engine.CompiledRuleBase(kb)
     expected = [firings(plain, answers) for answers in profiles]
-    engine.speedups(True)
+    speedups.speedups(True)
     fast = engine.CompiledRuleBase(kb)
     assert [firings(fast, answers) for answers in profiles] == expected
 
@@ -231,14 +254,14 @@ def test_where_facts_go_is_remembered_within_its_limit_and_forgotten_past_it(
     profiles = synthetic.random_profiles(kb.schema, 200, seed=8)
     plain = engine.CompiledRuleBase(kb)
     expected = [firings(plain, answers) for answers in profiles]
-    engine.speedups(True)
+    speedups.speedups(True)
     fast = engine.CompiledRuleBase(kb)
     bus = fast._engine.matcher.root_node
     fast.run(profiles[0])
     remembered = dict(bus.deliveries)
     fast.run(profiles[0])  # the same facts again: nothing new to remember
     assert bus.deliveries == remembered and remembered
-    monkeypatch.setattr(engine, "_MEMORY_LIMIT", 40)
+    monkeypatch.setattr(speedups, "_MEMORY_LIMIT", 40)
     small = engine.CompiledRuleBase(kb)
     bus = small._engine.matcher.root_node
     assert [firings(small, answers) for answers in profiles] == expected
@@ -247,17 +270,16 @@ def test_where_facts_go_is_remembered_within_its_limit_and_forgotten_past_it(
 
 
 def test_the_speedups_can_be_switched_off_and_on():
-    from experta.factlist import FactList
-    from experta.matchers.rete.nodes import BusNode
+    from mm_advisor.reasoning.compat import BusNode, FactList
 
-    engine.speedups(False)
+    speedups.speedups(False)
     try:
-        assert FactList.declare is engine._ORIGINAL[(FactList, "declare")]
-        assert BusNode.add is engine._ORIGINAL[(BusNode, "add")]
+        assert FactList.declare is speedups._ORIGINAL[(FactList, "declare")]
+        assert BusNode.add is speedups._ORIGINAL[(BusNode, "add")]
     finally:
-        engine.speedups(True)
-    assert FactList.declare is engine._fact_list_declare
-    assert BusNode.add is engine._bus_add
+        speedups.speedups(True)
+    assert FactList.declare is speedups._fact_list_declare
+    assert BusNode.add is speedups._bus_add
 
 
 def test_a_negation_that_stops_holding_removes_its_token_from_the_join(broken_kb, unpatched):
@@ -277,6 +299,6 @@ def test_a_negation_that_stops_holding_removes_its_token_from_the_join(broken_kb
     )  # fmt: skip
     kb = rulebase.load(Layout.of(rules, facts))
     for on in (False, True):
-        engine.speedups(on)
+        speedups.speedups(on)
         run = engine.CompiledRuleBase(kb).run({"budget": "low"})
         assert [f.rule.id for f in run.firings] == ["sample", "then-b"]

@@ -16,6 +16,11 @@ def main() -> None:
         signal.signal(signal.SIGINT, _interrupted_while_loading)
     try:
         from .cli import main as run
+    except ImportError as exc:
+        if exc.name != "experta" or not str(exc).startswith("mm-advisor needs"):
+            raise
+        os.write(2, f"Error: {exc}\n".encode())  # another version of experta is installed
+        raise SystemExit(2) from None
     finally:
         if quiet:
             signal.signal(signal.SIGINT, signal.default_int_handler)

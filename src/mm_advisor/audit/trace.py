@@ -14,8 +14,8 @@ from ..knowledge.answers import Answers
 from ..knowledge.rulebase import RuleBase
 from ..knowledge.schema import UNDETERMINED, Schema
 from ..reasoning.advisor import Result
+from ..reasoning.compat import EXPERTA_VERSION
 from ..reasoning.decision import EXPLAINED
-from ..reasoning.engine import EXPERTA_VERSION
 
 TRACE_VERSION = 2
 SUBJECT_LIMIT = 200  # characters in a subject reference

@@ -10,7 +10,7 @@ import click
 from ..audit import trace
 from ..explanation import render
 from ..explanation.render import use_color
-from ..files import PACKAGE, check_target, write_atomic
+from ..files import PACKAGE, check_target
 from ..knowledge import answers as answers_mod
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
@@ -105,15 +105,13 @@ def consult(
     are asked, most decisive first. With --answers or --set, the missing ones are asked the same
     way, but only on a terminal; --no-input never asks (for scripts). The result is in plain
     words; --detail gives every rule that fired, --format json the trace."""
+    from ..audit.record import Keeper, signer_from
+
     check_subject(subject)
     for target in (trace_out, report, save_answers):
         if target:
             check_target(target)
-    signer = None
-    if sign_key:
-        from ..audit import signing
-
-        signer = signing.load_signer(sign_key)
+    signer = signer_from(sign_key)
     rb = rulebase_mod.load(where)
     schema = rb.schema
     given = answers_mod.Answers()
@@ -143,19 +141,10 @@ def consult(
     result = advisor.consult(answers.values)
     doc = trace.build(rb, answers, result, subject)
     if trace_out or log_path or report:
-        stamped = trace.stamped(doc, signer)
-        if log_path:  # first: when the log cannot be written, nothing else is
-            from ..audit.log import ConsultationLog
-
-            with ConsultationLog(log_path, write=True) as log:
-                entry = log.append(stamped)
+        with Keeper(signer, log_path) as keeper:
+            entry = keeper.keep(doc, trace_out, report, advisor)
+        if entry is not None:
             click.echo(f"Logged as consultation {entry} in {log_path}.", err=True)
-        if trace_out:
-            write_atomic(trace_out, trace.dumps(stamped))
-        if report:
-            from ..explanation import report as report_mod
-
-            write_atomic(report, report_mod.build(stamped, advisor))
     announce(where, machine=fmt == "json")
     if fmt == "json":
         click.echo(trace.dumps(doc), nl=False)

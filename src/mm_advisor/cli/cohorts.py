@@ -14,7 +14,7 @@ from typing import IO, Any, Callable, Iterator
 import click
 
 from ..explanation import render
-from ..files import atomic, check_target, shown, write_atomic
+from ..files import atomic, check_target, shown
 from ..knowledge.layout import Layout
 from .base import UserError, announce, cli, echo_json, jobs_option, kb_options, log_option
 
@@ -94,7 +94,7 @@ def batch(
     the rules that fired and the rule-base digest, in input order. A row that cannot be consulted
     becomes an error row naming the row, the fact and the reason; the others go on, and the exit
     code is then 1. Rows are read as they are needed, so memory stays flat on any input."""
-    from ..audit import trace
+    from ..audit.record import Keeper, signer_from
     from ..cohorts import batch as batch_mod
     from ..cohorts import rows as rows_mod
     from ..knowledge import rulebase as rulebase_mod
@@ -102,25 +102,17 @@ def batch(
     fmt = fmt or rows_mod.format_of(out or "", None) or rows_mod.JSONL
     if out:
         check_target(out)
-    signer = None
-    if sign_key:
-        from ..audit import signing
-
-        signer = signing.load_signer(sign_key)
+    signer = signer_from(sign_key)
     rulebase_mod.load(where)  # a broken knowledge base is one line here, before any row
     if traces_dir is not None:
         try:
             traces_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UserError(f"{traces_dir}: cannot create the folder: {exc.strerror}") from None
-    log = None
-    if log_path:
-        from ..audit.log import ConsultationLog
-
-        log = ConsultationLog(log_path, write=True)
+    keeper = Keeper(signer, log_path)
     rows, size, stream = rows_mod.read(input_path, input_format)
     announce(where, machine=True)
-    keep_traces = traces_dir is not None or log is not None
+    keep_traces = traces_dir is not None or log_path is not None
     results = batch_mod.run(rows, where, jobs, keep_traces, subject_column)
     counts = {"rows": 0, "errors": 0}
     first_error = ""
@@ -129,8 +121,7 @@ def batch(
     with _output(out) as target, contextlib.ExitStack() as stack:
         if input_path != "-":
             stack.callback(stream.close)
-        if log is not None:
-            stack.enter_context(log)
+        stack.enter_context(keeper)
         writer = rows_mod.Writer(target, fmt)
         for record in results:
             counts["rows"] += 1
@@ -139,12 +130,10 @@ def batch(
                 counts["errors"] += 1
                 first_error = first_error or record["error"]
             elif doc is not None:
-                kept = trace.stamped(doc, signer)
-                if log is not None:
-                    log.append(kept)
+                to = None
                 if traces_dir is not None:
-                    name = _trace_name(record["id"], counts["rows"], names)
-                    write_atomic(str(traces_dir / name), trace.dumps(kept))
+                    to = str(traces_dir / _trace_name(record["id"], counts["rows"], names))
+                keeper.keep(doc, trace_to=to)
             writer.write(record)
             progress.update(counts["rows"])
     progress.done(counts["rows"])
