@@ -70,6 +70,16 @@ def test_the_broken_invariant_in_the_guide(tmp_path, monkeypatch, shipped_check)
     assert result.stdout[start : start + len(shown)] == shown
 
 
+def test_the_hooks_are_defined_once_for_this_repository_and_for_init():
+    """`.pre-commit-hooks.yaml` is generated from the definitions `init` writes as local hooks."""
+    from mm_advisor.knowledge import scaffold
+
+    assert (REPO / ".pre-commit-hooks.yaml").read_text() == scaffold.hook_definitions()
+    ours = yaml.safe_load(scaffold.hook_definitions())
+    local = yaml.safe_load(scaffold.PRE_COMMIT)["repos"][0]["hooks"]
+    assert [{**h, "language": "system"} for h in ours] == local
+
+
 def test_pre_commit_hooks_run_clean_on_the_shipped_files(monkeypatch):
     monkeypatch.chdir(REPO)
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())

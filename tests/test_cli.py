@@ -445,3 +445,22 @@ def test_a_skipped_test_fails_the_run_where_no_skips_are_allowed(pytester, monke
     result.stdout.fnmatch_lines(
         ["MM_ADVISOR_NO_SKIPS: 1 skipped; install what they need", "SKIPPED * no clips"]
     )
+
+
+def test_the_progress_line_says_what_is_done_its_rate_and_the_time_left(monkeypatch, capsys):
+    """The one progress display of `batch` and `audit verify --log`."""
+    from mm_advisor.cli import base
+
+    for enabled in (True, False):
+        clock = iter([0.0, 0.1, 1.0, 2.0])
+        monkeypatch.setattr(base.time, "monotonic", clock.__next__)
+        progress = base.Progress("consultations", enabled, total=400)
+        progress.update(10)  # at 0.1 s: too soon to redraw
+        progress.update(100)  # at 1 s: 100 a second, a quarter done, so 3 s left
+        progress.done(400)
+        assert capsys.readouterr().err == (  # click drops the erase-line code off a terminal
+            "\r100 consultations  100 consultations/s  about 0:03 left"
+            "\r400 consultations in 2.0 s\n"
+            if enabled
+            else ""
+        )

@@ -262,6 +262,14 @@ def test_bulk_reverification_after_a_rule_change(tmp_path, kb_copy):
     args = ("--rules", str(rules), "--facts", str(facts), "--log", str(log))
     result = invoke("audit", "verify", *args, "--all", "--jobs", "1")
     assert result.exit_code == 4
+    assert result.stdout.splitlines()[:6] == [  # what is wrong or changed; not what is well
+        "1: intact, the same recommendation, but the REASONING DIFFERS",
+        "    signature: none: the trace is not signed, and anyone can recompute a digest",
+        "    rule files: changed since the consultation",
+        "      changed: rules/4-benefits.yaml",
+        "    recommendation: reproduced (micromasters_pathway)",
+        "    score of micromasters_pathway: recorded +4, today +5",
+    ]
     assert result.stdout.splitlines()[-5:] == [
         "4 consultations checked:",
         "        1  intact, and today's rules reproduce it",

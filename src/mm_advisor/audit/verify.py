@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import AnswerError
-from ..explanation.render import safe, signed
+from ..explanation.render import safe, weight
 from ..knowledge.answers import parse_recorded
 from ..knowledge.rulebase import RuleBase
 from ..reasoning.advisor import Advisor
@@ -153,49 +153,67 @@ def _signature_words(v: Verification) -> str:
     return "FAILED: the signature is malformed"
 
 
-def report(v: Verification) -> str:
-    """The verification in words; every value from the trace is made safe."""
+def report(v: Verification, problems_only: bool = False) -> str:
+    """The verification in words; every value from the trace is made safe. With
+    `problems_only`, only what is wrong or has changed (a log's findings), without the verdict."""
     if v.invalid:
         return (
-            f"{safe(v.where)}: not a valid trace: {safe(v.invalid)}\nverdict: {WORDS[TAMPERED]}\n"
+            f"not a valid trace: {safe(v.invalid)}\n"
+            if problems_only
+            else (
+                f"{safe(v.where)}: not a valid trace: {safe(v.invalid)}\nverdict: {WORDS[TAMPERED]}\n"
+            )
         )
-    out = [
-        "content digest: "
-        + ("ok" if v.digest_ok else "MISMATCH: the trace was edited after it was written"),
-        f"signature: {_signature_words(v)}",
+    out: list[tuple[str, bool]] = [  # (a line, whether it says that all is well)
+        (
+            "content digest: "
+            + ("ok" if v.digest_ok else "MISMATCH: the trace was edited after it was written"),
+            v.digest_ok,
+        ),
+        (f"signature: {_signature_words(v)}", v.signature == signing.VALID),
     ]
     if v.changed_files:
-        out.append("rule files: changed since the consultation")
-        out += [f"  {status}: {safe(path)}" for path, status in v.changed_files]
+        out.append(("rule files: changed since the consultation", False))
+        out += [(f"  {status}: {safe(path)}", False) for path, status in v.changed_files]
     else:
-        out.append("rule files: the same as when the consultation was made")
+        out.append(("rule files: the same as when the consultation was made", True))
     if v.replay_error:
-        out.append(f"replay: today's rules cannot consult these answers: {safe(v.replay_error)}")
+        out.append(
+            (f"replay: today's rules cannot consult these answers: {safe(v.replay_error)}", False)
+        )
     elif v.replayed == v.recorded:
-        out.append(f"recommendation: reproduced ({safe(v.recorded)})")
+        out.append((f"recommendation: reproduced ({safe(v.recorded)})", False))
     else:
-        out.append(f"recommendation: recorded {safe(v.recorded)}, today {safe(v.replayed)}")
+        out.append(
+            (f"recommendation: recorded {safe(v.recorded)}, today {safe(v.replayed)}", False)
+        )
     if v.now_fire:
-        out.append(f"rules that now fire: {', '.join(safe(r) for r in v.now_fire)}")
+        out.append((f"rules that now fire: {', '.join(safe(r) for r in v.now_fire)}", False))
     if v.no_longer_fire:
-        out.append(f"rules that no longer fire: {', '.join(safe(r) for r in v.no_longer_fire)}")
+        out.append(
+            (f"rules that no longer fire: {', '.join(safe(r) for r in v.no_longer_fire)}", False)
+        )
     if v.order_changed:
-        out.append("rules fire in another order")
+        out.append(("rules fire in another order", False))
     for option, before, after in v.score_changes:
-        out.append(f"score of {safe(option)}: recorded {_score(before)}, today {_score(after)}")
+        changed = f"score of {safe(option)}: recorded {_score(before)}, today {_score(after)}"
+        out.append((changed, False))
     if (
         not v.replay_error
         and v.status in (REPRODUCED, TAMPERED)
         and not (v.now_fire or v.no_longer_fire or v.order_changed or v.score_changes)
     ):
-        out.append("reasoning: the same rules fired in the same order, with the same scores")
-    out.append(f"verdict: {WORDS[v.status]} (exit {v.exit_code})")
-    return "\n".join(out) + "\n"
+        out.append(
+            ("reasoning: the same rules fired in the same order, with the same scores", False)
+        )
+    if not problems_only:
+        out.append((f"verdict: {WORDS[v.status]} (exit {v.exit_code})", False))
+    return "".join(f"{line}\n" for line, fine in out if not (problems_only and fine))
 
 
 def _score(value: Any) -> str:
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    return signed(value) if number else "none"
+    return weight(value) if number else "none"
 
 
 def as_json(v: Verification) -> dict[str, Any]:

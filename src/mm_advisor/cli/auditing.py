@@ -18,6 +18,7 @@ from ..knowledge.layout import Layout
 from ..knowledge.schema import UNDETERMINED
 from ..reasoning.advisor import Advisor
 from .base import (
+    Progress,
     UserError,
     announce,
     cli,
@@ -143,7 +144,7 @@ def audit() -> None:
 )
 @public_key_option
 @jobs_option("With --log: processes to verify with.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help="No progress line.")
 @format_option("text", "json")
 def audit_verify(
     where: Layout,
@@ -205,14 +206,12 @@ def _verify_log(
         if missing:
             raise UserError(f"{log_path}: no consultation with id {missing[0]}")
     results = bulk.verify_log(log_path, ids, where, public_key, jobs)
-    show_bar = not quiet and sys.stderr.isatty()
+    progress = Progress("consultations", not quiet and sys.stderr.isatty(), total=len(ids))
     collected = []
-    with click.progressbar(
-        results, length=len(ids), label="Verifying", file=sys.stderr, show_eta=True,
-        show_pos=True, hidden=not show_bar,
-    ) as bar:  # fmt: skip
-        for item in bar:
-            collected.append(item)
+    for item in results:
+        collected.append(item)
+        progress.update(len(collected))
+    progress.done(len(collected))
     summary = bulk.summarise(collected)
     flagged = [(i, v) for i, v in collected if isinstance(v, str) or v.status != verify.REPRODUCED]
     if fmt == "json":
@@ -234,9 +233,8 @@ def _verify_log(
                 click.echo(f"{entry_id}: DAMAGED: {render.safe(found)}")
                 continue
             click.echo(f"{entry_id}: {verify.WORDS[found.status]}")
-            for line in verify.report(found).splitlines()[:-1]:
-                if not line.startswith(("content digest: ok", "signature: valid", "rule files")):
-                    click.echo(f"    {line}")
+            for line in verify.report(found, problems_only=True).splitlines():
+                click.echo(f"    {line}")
         click.echo(f"\n{len(ids)} consultation{'s' * (len(ids) != 1)} checked:")
         for status in verify.EXIT:
             click.echo(f"  {summary.counts[status]:>7}  {verify.WORDS[status]}")

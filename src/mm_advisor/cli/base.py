@@ -7,6 +7,7 @@ import functools
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -224,3 +225,39 @@ def echo_json(data: Any) -> None:
 
 def labels(rb: RuleBase) -> dict[str, str]:
     return {name: option.label for name, option in rb.schema.options.items()}
+
+
+class Progress:
+    """One line on a terminal's stderr: how many `unit` are done, how many per second, and the
+    time left when the share done is known (`total` items, or `share()` of the input read).
+    Shown only when `enabled`: never in a pipe, nor with --quiet."""
+
+    def __init__(
+        self,
+        unit: str,
+        enabled: bool,
+        total: int | None = None,
+        share: Callable[[], float | None] | None = None,
+    ):
+        self.unit, self.enabled = unit, enabled
+        self.share = share or (lambda: None)
+        self.total = total
+        self.start = self.shown = time.monotonic()
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.shown < 0.25:
+            return
+        self.shown = now
+        rate = done / max(now - self.start, 1e-9)
+        line = f"{done:,} {self.unit}  {rate:,.0f} {self.unit}/s"
+        share = done / self.total if self.total else self.share()
+        if share:
+            left = (now - self.start) * (1 - share) / share
+            line += f"  about {int(left) // 60}:{int(left) % 60:02d} left"
+        click.echo(f"\r{line}\x1b[K", err=True, nl=False)
+
+    def done(self, done: int) -> None:
+        if self.enabled:
+            seconds = time.monotonic() - self.start
+            click.echo(f"\r{done:,} {self.unit} in {seconds:.1f} s\x1b[K", err=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import re
 import sys
-import time
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
@@ -16,7 +15,16 @@ import click
 from ..explanation import render
 from ..files import atomic, check_target, shown
 from ..knowledge.layout import Layout
-from .base import UserError, announce, cli, echo_json, jobs_option, kb_options, log_option
+from .base import (
+    Progress,
+    UserError,
+    announce,
+    cli,
+    echo_json,
+    jobs_option,
+    kb_options,
+    log_option,
+)
 
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -117,7 +125,14 @@ def batch(
     counts = {"rows": 0, "errors": 0}
     first_error = ""
     names: set[str] = set()
-    progress = _Progress(stream, size, enabled=not quiet and sys.stderr.isatty())
+
+    def read() -> float | None:  # the share of the input read so far, when its size is known
+        try:
+            return stream.tell() / size if size else None
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    progress = Progress("rows", not quiet and sys.stderr.isatty(), share=read)
     with _output(out) as target, contextlib.ExitStack() as stack:
         if input_path != "-":
             stack.callback(stream.close)
@@ -165,39 +180,6 @@ def _trace_name(row_id: str, number: int, taken: set[str]) -> str:
         name = f"{stem}-{number}.json"
     taken.add(name)
     return name
-
-
-class _Progress:
-    """One line on a terminal's stderr: rows done, rows per second, and the time left when the
-    input's size is known. Never in a pipe, nor with --quiet."""
-
-    def __init__(self, stream: Any, size: int | None, enabled: bool):
-        self.stream, self.size, self.enabled = stream, size, enabled
-        self.start = self.shown = time.monotonic()
-
-    def update(self, rows: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or now - self.shown < 0.25:
-            return
-        self.shown = now
-        rate = rows / max(now - self.start, 1e-9)
-        line = f"{rows:,} rows  {rate:,.0f} rows/s"
-        position = self._position()
-        if self.size and position:
-            left = (now - self.start) * (self.size - position) / position
-            line += f"  about {int(left) // 60}:{int(left) % 60:02d} left"
-        click.echo(f"\r{line}\x1b[K", err=True, nl=False)
-
-    def done(self, rows: int) -> None:
-        if self.enabled:
-            seconds = time.monotonic() - self.start
-            click.echo(f"\r{rows:,} rows in {seconds:.1f} s\x1b[K", err=True)
-
-    def _position(self) -> int | None:
-        try:
-            return self.stream.tell()
-        except (OSError, ValueError, AttributeError):
-            return None
 
 
 @cli.command(exit_codes={1: "with --fail-on-change: some recommendation changes"})

@@ -127,7 +127,7 @@ class Explainer:
                 if weighed:
                     section.add(0, f"{heading} {safe(subject)}:")
                 for f in weighed:
-                    section.add(1, f"{render.signed(f['score'][subject])} from:")
+                    section.add(1, f"{render.weight(f['score'][subject])} from:")
                     self.chain(section, f, 2)
         shown = self.shown.get(section.title, set())
         others = [f for f in doc["fired"] if f["seq"] not in shown]
@@ -135,7 +135,7 @@ class Explainer:
             section.add(0, "Also fired, without bearing on the result above:")
         for f in others:
             adds = [f"derived {safe(d)}" for d in f["derived"]]
-            adds += [f"{safe(k)} {render.signed(w)}" for k, w in f["score"].items()]
+            adds += [f"{safe(k)} {render.weight(w)}" for k, w in f["score"].items()]
             added = f" (added {', '.join(adds)})" if adds else " (added nothing new)"
             section.add(1, f"step {f['seq']}, {safe(f['rule'])}: {safe(f['title'])}{added}")
         if not doc["fired"]:
@@ -150,11 +150,11 @@ class Explainer:
         for option, total in doc["scores"].items():
             if option == doc["recommendation"]:
                 continue
-            section.add(0, f"{safe(option)} ({render.signed(total)}):")
+            section.add(0, f"{safe(option)} ({render.weight(total)}):")
             fired = [f for f in doc["fired"] if f["score"].get(option)]
             for f in fired:
                 section.add(
-                    1, f"{render.signed(f['score'][option])} {safe(f['rule'])}: {safe(f['title'])}"
+                    1, f"{render.weight(f['score'][option])} {safe(f['rule'])}: {safe(f['title'])}"
                 )
             for f in doc["fired"]:
                 if option in f.get("ruled_out", []):
@@ -207,7 +207,7 @@ class Explainer:
             section.add(0, f"Fired as step {fired['seq']}:")
             self.chain(section, fired, 1)
             adds = [f"derived {safe(d)}" for d in fired["derived"]]
-            adds += [f"{safe(k)} {render.signed(w)}" for k, w in fired["score"].items()]
+            adds += [f"{safe(k)} {render.weight(w)}" for k, w in fired["score"].items()]
             adds += [f"rules out {safe(o)}" for o in fired.get("ruled_out", [])]
             if adds:
                 section.add(1, "added " + ", ".join(adds))

@@ -34,7 +34,7 @@ def line(text: Any) -> str:
     return safe(text).replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r")
 
 
-def signed(number: Any) -> str:
+def weight(number: Any) -> str:
     """A weight or score with its sign (+3, -1, +0), as a trace records it. A trace's integers
     may arrive as whole floats (JSON's 3.0 is an integer to its schema): they read the same."""
     if isinstance(number, float) and number.is_integer():
@@ -69,7 +69,7 @@ def para(text: str, indent: int = 2) -> str:
 
 
 def scores(doc: dict[str, Any]) -> str:
-    return ", ".join(f"{safe(k)} {signed(v)}" for k, v in doc["scores"].items())
+    return ", ".join(f"{safe(k)} {weight(v)}" for k, v in doc["scores"].items())
 
 
 def field(label: str, text: str, indent: int = 7) -> str:
@@ -97,7 +97,7 @@ def firing(f: dict[str, Any], number: int | None = None) -> list[str]:
     if on:
         lines.append(field("on", on))
     adds = [f"derived {safe(d)}" for d in f["derived"]]
-    adds += [f"{safe(k)} {signed(w)}" for k, w in f["score"].items()]
+    adds += [f"{safe(k)} {weight(w)}" for k, w in f["score"].items()]
     if f["concluded"]:
         adds.append(f"decision: {safe(f['concluded'])}")
     adds += [f"rules out {safe(o)}" for o in f.get("ruled_out", [])]

@@ -34,31 +34,51 @@ profiles = "facts/profiles"
 ignore = []
 """
 
-PRE_COMMIT = """\
-# Check the knowledge base before every commit: pip install pre-commit && pre-commit install
-# The hooks run the mm-advisor installed where you commit (the one you consult with).
-repos:
-  - repo: local
-    hooks:
-      - id: mm-advisor-lint
-        name: mm-advisor rules lint
-        entry: mm-advisor rules lint --strict
-        language: system
-        pass_filenames: false
-        files: ^(rules|facts|sources|schemas)/|^mm-advisor\\.toml$
-      - id: mm-advisor-test
-        name: mm-advisor rules test
-        entry: mm-advisor rules test --min-coverage 100
-        language: system
-        pass_filenames: false
-        files: ^(rules|facts|sources)/|^mm-advisor\\.toml$
-      - id: mm-advisor-check
-        name: mm-advisor rules check
-        entry: mm-advisor rules check
-        language: system
-        pass_filenames: false
-        files: ^(rules|facts|sources)/|^mm-advisor\\.toml$
-"""
+# The pre-commit hooks, defined once: `init` writes them as local hooks into a new knowledge
+# base, and the repository's `.pre-commit-hooks.yaml` (for others' repositories) is this text
+# (`hook_definitions()`; a test keeps the two equal). They run on a knowledge base anywhere in
+# the repository.
+HOOKS = (
+    ("mm-advisor-lint", "rules lint --strict",
+     "Check every file of the knowledge base; warnings fail too (--strict)."),
+    ("mm-advisor-test", "rules test --min-coverage 100",
+     "Run the scenario tests and require every rule to fire in some scenario."),
+    ("mm-advisor-check", "rules check", "Prove the invariants over every possible answer."),
+)  # fmt: skip
+HOOK_FILES = r"^(.*/)?(rules|facts|sources|schemas)/|(^|/)mm-advisor\.toml$"
+
+
+def _hooks(indent: str, language: str) -> str:
+    return "".join(
+        f"{indent}- id: {hook_id}\n"
+        f"{indent}  name: mm-advisor {command.split(' --')[0]}\n"
+        f"{indent}  description: {description}\n"
+        f"{indent}  entry: mm-advisor {command}\n"
+        f"{indent}  language: {language}\n"
+        f"{indent}  pass_filenames: false\n"
+        f"{indent}  files: {HOOK_FILES}\n"
+        for hook_id, command, description in HOOKS
+    )
+
+
+def hook_definitions() -> str:
+    """The text of this project's `.pre-commit-hooks.yaml`."""
+    return (
+        "# Hooks for a repository that holds an mm-advisor knowledge base (a folder with\n"
+        "# mm-advisor.toml; `mm-advisor init DIR` creates one). Each runs on the knowledge base\n"
+        "# found from the repository's top, as every mm-advisor command does. Generated from\n"
+        "# src/mm_advisor/knowledge/scaffold.py (HOOKS): edit it there.\n"
+    ) + _hooks("", "python")
+
+
+PRE_COMMIT = (
+    "# Check the knowledge base before every commit: pip install pre-commit && pre-commit install\n"
+    "# The hooks run the mm-advisor installed where you commit (the one you consult with).\n"
+    "repos:\n"
+    "  - repo: local\n"
+    "    hooks:\n"
+) + _hooks("      ", "system")
+
 
 README = """\
 # Our mm-advisor knowledge base
