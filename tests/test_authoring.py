@@ -7,6 +7,7 @@ import shlex
 import shutil
 import textwrap
 
+import pytest
 import yaml
 from conftest import REPO, invoke
 
@@ -52,6 +53,7 @@ def test_the_worked_change_in_the_guide(tmp_path, monkeypatch):
     assert f"`{typo[:60]}" in GUIDE.replace("\n   ", " ")
 
 
+@pytest.mark.slow
 def test_the_broken_invariant_in_the_guide(tmp_path, monkeypatch, shipped_check):
     clone_kb(tmp_path, monkeypatch)
     kb = ()
@@ -80,6 +82,7 @@ def test_the_hooks_are_defined_once_for_this_repository_and_for_init():
     assert [{**h, "language": "system"} for h in ours] == local
 
 
+@pytest.mark.slow
 def test_pre_commit_hooks_run_clean_on_the_shipped_files(monkeypatch):
     monkeypatch.chdir(REPO)
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())

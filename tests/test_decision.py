@@ -61,6 +61,11 @@ def made(score=(), conclude=None, rule_out=(), order=0) -> Rule:
             "undetermined",
             "no-fit",
         ),
+        (
+            [made([("micromasters", 1)]), made([("micromasters", -1)], order=1)],
+            "undetermined",
+            "no-fit",
+        ),
         ([made([("micromasters", -2), ("full_masters", -1)])], "undetermined", "no-evidence"),
         # a ruled-out option's support does not count for the options left
         (

@@ -212,6 +212,7 @@ def unpatched():
     speedups.speedups(True)
 
 
+@pytest.mark.slow
 def test_the_speedups_change_nothing_on_the_shipped_rules(kb, unpatched):
     """The patched engine against experta as published: every scenario, and one profile for
     each way of firing the rules that 10,000 random profiles reach (4,551 of them), each firing

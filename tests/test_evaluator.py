@@ -65,6 +65,7 @@ def test_every_scenario_gives_the_engines_result(kb, advisor):
     assert_same(advisor, evaluator, [s.answers for s in loaded])
 
 
+@pytest.mark.slow
 def test_ten_thousand_random_profiles_give_the_engines_result(kb, advisor):
     reasons = assert_same(advisor, Evaluator(kb), random_profiles(kb.schema, 10_000, seed=8))
     assert reasons == {"score", "only-option", "tie", "no-fit", "no-evidence"}
@@ -76,6 +77,7 @@ def synthetic_500(tmp_path_factory):
     return kb, Advisor(kb)
 
 
+@pytest.mark.slow
 def test_a_synthetic_500_rule_base_gives_the_engines_result(synthetic_500):
     kb, advisor = synthetic_500
     evaluator = Evaluator(kb)

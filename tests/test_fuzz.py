@@ -142,6 +142,7 @@ def answers_documents(draw) -> str:
     return text
 
 
+@pytest.mark.slow
 @fuzz(2600)
 @given(answers_documents(), st.sampled_from(["text", "json"]))
 def test_any_answers_document_keeps_the_promise(document, fmt):
@@ -156,6 +157,7 @@ set_values = st.one_of(
 )
 
 
+@pytest.mark.slow
 @fuzz(2800)
 @given(st.lists(st.tuples(keys, set_values, st.sampled_from(["=", ""])), min_size=1, max_size=4))
 def test_any_set_values_keep_the_promise(pairs):
@@ -175,6 +177,7 @@ replies = st.lists(
 )
 
 
+@pytest.mark.slow
 @fuzz(400)
 @given(replies, st.booleans())
 def test_any_replies_to_the_interview_keep_the_promise(lines, ask_all):
@@ -241,6 +244,7 @@ def mutated_files(draw) -> tuple[str, str]:
     return name, draw(mutations(ORIGINALS[name]))
 
 
+@pytest.mark.slow
 @fuzz(1200)
 @given(mutated_files(), st.sampled_from(["lint", "consult", "test"]))
 def test_any_edit_of_a_rule_or_fact_file_keeps_the_promise(scratch_kb, edit, command):
@@ -311,6 +315,7 @@ def tampered_traces(draw, base: list[dict]) -> tuple[str, bool]:
     return text, resealed
 
 
+@pytest.mark.slow
 @fuzz(3000)
 @given(st.data(), st.sampled_from(["verify", "explain", "explain-json", "explain-html"]))
 def test_any_tampered_trace_keeps_the_promise(traces, data, command):

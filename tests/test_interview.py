@@ -301,6 +301,7 @@ def _interview(planner, advisor, full: dict) -> tuple[list[str], str]:
     return order, advisor.recommend(answers)
 
 
+@pytest.mark.slow
 def test_shortened_interview_reaches_the_full_questionnaires_recommendation(
     planner, advisor, kb, capsys
 ):

@@ -19,6 +19,7 @@ from mm_advisor.reasoning import checker
 from mm_advisor.reasoning.advisor import Advisor
 
 
+@pytest.mark.slow
 def test_the_shipped_invariants_hold_over_the_whole_answer_space(shipped_check):
     result = shipped_check
     assert result.exit_code == 0, result.stdout
@@ -51,6 +52,7 @@ BREAKS_RESEARCH = """\
 """
 
 
+@pytest.mark.slow
 def test_a_rule_that_breaks_an_invariant_gets_a_counterexample_to_paste(kb_copy):
     rules, facts = kb_copy
     with open(rules / "3-full-masters.yaml", "a") as fh:
@@ -326,6 +328,7 @@ def test_the_checker_agrees_with_brute_force_through_the_engine(small):
             assert advisor.consult(shown).recommendation == gives
 
 
+@pytest.mark.slow
 def test_a_placebo_knowledge_base_fails_the_check(kb_copy):
     """Every rule does nothing: every result is "not enough to decide", which no prohibition
     notices; the invariants that require the article's clear outcomes fail, and those that can

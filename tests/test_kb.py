@@ -91,6 +91,7 @@ def test_the_trace_records_the_knowledge_base(own_kb):
     assert doc["rulebase"]["sources"] == {"article": {"title": "Are MicroMasters Worth It?"}}
 
 
+@pytest.mark.slow
 def test_init_gives_a_clean_knowledge_base_whose_schemas_resolve(own_kb):
     assert invoke("rules", "lint", "--strict").exit_code == 0
     assert invoke("rules", "test").exit_code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import KB_ARGS, invoke
 
 from mm_advisor.reasoning import mutation
@@ -50,6 +51,7 @@ def small_kb(broken_kb):
     return ("--rules", str(rules), "--facts", str(facts))
 
 
+@pytest.mark.slow
 def test_the_shipped_knowledge_base_kills_every_rule_effect_mutant():
     result = invoke("rules", "mutate", *KB_ARGS, "--kind", "effect", "--min-score", "100")
     assert result.exit_code == 0, result.stdout

@@ -89,6 +89,7 @@ def test_the_possible_recommendations_include_every_completion(bases):
     assert not missed, missed[:3]
 
 
+@pytest.mark.slow
 def test_the_interview_on_a_synthetic_base_ends_where_the_full_questionnaire_does(bases):
     """Asking only what the planner asks, in its order, and leaving the rest unknown, always
     gives the recommendation of the whole questionnaire."""

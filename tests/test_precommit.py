@@ -56,6 +56,7 @@ def misspell(kb: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_the_hooks_init_writes_block_a_commit_with_a_misspelt_fact(scratch):
     kb, home = scratch
     clean = run(kb, BIN / "pre-commit", "run", "--all-files", home=home)
@@ -75,6 +76,7 @@ def test_the_hooks_init_writes_block_a_commit_with_a_misspelt_fact(scratch):
     assert run(kb, "git", "log", "--oneline", home=home).stdout.count("\n") == 1  # not committed
 
 
+@pytest.mark.slow
 def test_this_projects_hooks_through_pre_commit(scratch):
     """.pre-commit-hooks.yaml, as a repository that pins this project would use it."""
     kb, home = scratch

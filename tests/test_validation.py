@@ -8,6 +8,7 @@ import json
 from importlib import resources
 
 import jsonschema
+import pytest
 from conftest import KB_ARGS, PROFILES, cases, invoke, json_paths
 from hypothesis import given
 from hypothesis import strategies as st
@@ -40,6 +41,7 @@ ODD = st.one_of(
 )
 
 
+@pytest.mark.slow
 @given(st.data())
 @cases(1500)
 def test_the_compiled_check_agrees_with_jsonschema(data):

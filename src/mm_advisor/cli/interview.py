@@ -1,5 +1,6 @@
-"""The interactive interview: asks only what can still change the recommendation, most decisive
-first, and at any question answers `why`, `back`, `help` (or `?`) and `quit`."""
+"""The interactive interview on a terminal: asks only what can still change the recommendation,
+most decisive first, and at any question answers `why`, `back`, `help` (or `?`) and `quit`. What
+it asks and remembers is a `reasoning.session.Session`; this module only puts it into words."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import click
 
 from ..explanation.plain import given_words
 from ..explanation.render import safe, use_color, width
-from ..knowledge.answers import PROMPT, Answers, save
+from ..knowledge.answers import Answers, save
 from ..knowledge.rulebase import RuleBase
 from ..knowledge.schema import UNDETERMINED, FactSpec
 from ..reasoning.relevance import Planner
+from ..reasoning.session import Session
 
 NOT_SURE = {"", "unknown", "skip", "not sure", "don't know", "dont know", "don’t know", "idk"}
 HINT = "why, back, help, quit"
@@ -46,7 +48,8 @@ def allowed(spec: FactSpec) -> str:
 
 
 class Interview:
-    """One interview over `given` answers (already from a file or --set), asking the rest."""
+    """Puts a `Session`'s questions on the terminal: one interview over `given` answers (already
+    from a file or --set), asking the rest."""
 
     def __init__(
         self,
@@ -56,24 +59,13 @@ class Interview:
         ask_all: bool = False,
         save_to: str | None = None,
     ):
+        self.session = Session(rulebase, planner, given, ask_all)
         self.schema = rulebase.schema
         self.labels = {name: option.label for name, option in self.schema.options.items()}
-        self.planner = planner
         self.given = given
-        self.ask_all = ask_all
         self.save_to = save_to
-        self.order: list[str] = list(given.values)  # review order: the file's answers first
-        self.history: list[str] = []  # answered at a prompt, most recent last (for `back`)
         self.asked_any = False
         self.out: Callable[[str], None] = lambda text: click.echo(text, err=True, color=use_color())
-
-    def free(self) -> frozenset[str]:
-        return frozenset(f for f in self.schema.facts if f not in self.given.values)
-
-    def next_fact(self) -> str | None:
-        if self.ask_all:
-            return next((f for f in self.schema.facts if f not in self.given.values), None)
-        return self.planner.next_question(self.given.values, self.free())
 
     def run(self) -> Answers:
         """Ask until nothing more can change the result, then let the person review; save always."""
@@ -90,15 +82,11 @@ class Interview:
 
     def ask_until_settled(self, forced: str | None = None) -> None:
         while True:
-            fact = forced or self.next_fact()
+            fact = forced or self.session.next_fact()
             forced = None
             if fact is None:
                 return
             forced = self.ask(fact)
-
-    def number(self, fact: str) -> int:
-        """A question keeps its number when it is asked again (after back or in review)."""
-        return self.order.index(fact) + 1 if fact in self.order else len(self.order) + 1
 
     def ask(self, fact: str) -> str | None:
         """Ask one question until it is answered; return a fact to ask next when going back."""
@@ -114,7 +102,7 @@ class Interview:
             )
         spec = self.schema.facts[fact]
         lines = textwrap.wrap(
-            f"{self.number(fact)}. {safe(spec.question)}",
+            f"{self.session.number(fact)}. {safe(spec.question)}",
             width(),
             subsequent_indent="   ",
             break_on_hyphens=False,
@@ -139,18 +127,17 @@ class Interview:
             elif word in ("quit", "q"):
                 raise Stopped
             elif word == "back":
-                if not self.history:
+                reopened = self.session.back()
+                if reopened is None:
                     self.out(wrap("There is no earlier answer to go back to."))
                     continue
-                previous = self.history.pop()
-                was = self.given.values[previous]
+                previous, was = reopened
                 self.out(
                     wrap(
-                        f"Back to question {self.number(previous)}; you had answered: "
+                        f"Back to question {self.session.number(previous)}; you had answered: "
                         f"{self.words(previous, was)}."
                     )
                 )
-                del self.given.values[previous], self.given.origins[previous]
                 return previous
             else:
                 try:
@@ -158,10 +145,7 @@ class Interview:
                 except ValueError as exc:
                     self.out(wrap(f"Not accepted: {exc}."))
                     continue
-                self.given.give(fact, value, PROMPT)
-                if fact not in self.order:
-                    self.order.append(fact)
-                self.history.append(fact)
+                self.session.answer(fact, value)
                 self.save()
                 return None
 
@@ -169,7 +153,7 @@ class Interview:
         return "not sure" if value is None else given_words(self.schema.facts[fact], value)
 
     def possible(self) -> str:
-        outcomes = self.planner.outcomes(self.given.values, self.free())
+        outcomes = self.session.possible()
         names = [
             self.labels[o][:1].lower() + self.labels[o][1:] for o in self.labels if o in outcomes
         ]
@@ -178,7 +162,7 @@ class Interview:
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
     def explain_why(self, fact: str) -> None:
-        rules = self.planner.why(fact, self.given.values, self.free())
+        rules = self.session.why(fact)
         if not rules:
             self.out(
                 wrap(
@@ -197,7 +181,7 @@ class Interview:
         """Show the answers; return True when the person changed one (so ask again)."""
         if not self.asked_any:
             return False
-        entries = [f for f in self.order if f in self.given.values]
+        entries = self.session.answered()
         digits = len(str(len(entries)))
         self.out("\nYour answers:")
         for i, fact in enumerate(entries, 1):
@@ -223,26 +207,13 @@ class Interview:
                 raise Stopped
             if word.isdigit() and 1 <= int(word) <= len(entries):
                 fact = entries[int(word) - 1]
-                del self.given.values[fact], self.given.origins[fact]
-                self.history = [f for f in self.history if f != fact]
+                self.session.reopen(fact)
                 self.ask_until_settled(forced=fact)
                 return True
             self.out(wrap(f"Not accepted: type a number from 1 to {len(entries)}, or press Enter."))
 
     def report_skipped(self) -> None:
-        skipped = [f for f in self.schema.facts if f not in self.given.values]
-        if not skipped:
-            return
-        values, free = self.given.values, self.free()
-        groups: dict[str, list[str]] = {}
-        for fact in skipped:
-            reason = (
-                "no rule that could still count uses the answer"
-                if not self.planner.live(fact, values, free)
-                else "no answer could change the recommendation any more"
-            )
-            groups.setdefault(reason, []).append(fact)
-        for reason, facts in groups.items():
+        for reason, facts in self.session.not_asked().items():
             self.out("\n" + wrap(f"Not asked, because {reason} ({len(facts)}):", 0, 2))
             for fact in facts:
                 self.out(wrap(f"- {self.schema.facts[fact].question}", 2, 2))

@@ -28,6 +28,10 @@ class Answers:
         self.values[name] = value
         self.origins[name] = origin
 
+    def forget(self, name: str) -> None:
+        """Take back the answer to `name` (it is open again)."""
+        del self.values[name], self.origins[name]
+
     def completed(self, schema: Schema) -> "Answers":
         """Every fact of the schema, in its order; those never given are unknown by default."""
         done = Answers()
