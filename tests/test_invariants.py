@@ -325,7 +325,37 @@ def test_the_checker_agrees_with_brute_force_through_the_engine(small):
         if not finding.holds:
             shown, gives = finding.examples[0]
             assert len(shown) == expected[finding.invariant.id], finding.invariant.id
-            assert advisor.consult(shown).recommendation == gives
+            for profile, result in finding.examples:
+                assert advisor.consult(profile).recommendation == result
+    # the smallest counterexamples, shown with the values a person would try first
+    assert [f.examples for f in report.findings] == [
+        (({"a": True, "b": True}, "o3"),),
+        (({"a": False, "c": "low"}, "o1"), ({"a": True, "c": "low"}, "o2")),
+        (({"b": True, "n": 1}, "undetermined"), ({"b": True, "n": 12}, "o3")),
+        (({"a": True, "n": 1, "c": "mid"}, "o2"), ({"a": True, "n": 1, "c": "low"}, "o1")),
+        (
+            ({"b": False, "n": 20}, "o3"),
+            ({"a": True, "b": False, "n": 20}, "o1"),
+            ({"a": False, "b": False, "n": 20}, "o1"),
+        ),
+    ]
+    # a change's counterexample: the same answers but the one changed, in the stated direction
+    rank = {"a": [False, True], "n": list(range(1, 31)), "c": ["high", "mid", "low"]}
+    for inv_id, fact, start in [
+        ("mono-a", "a", False),
+        ("mono-n", "n", None),
+        ("mono-c", "c", None),
+    ]:
+        (before, was), (after, now) = next(
+            f for f in report.findings if f.invariant.id == inv_id
+        ).examples
+        assert {k: v for k, v in before.items() if k != fact} == {
+            k: v for k, v in after.items() if k != fact
+        }, inv_id
+        order = rank[fact]
+        assert order.index(before[fact]) < order.index(after[fact]), inv_id
+        assert start is None or before[fact] == start
+        assert was != now, inv_id
 
 
 @pytest.mark.slow

@@ -145,6 +145,15 @@ def test_a_rule_that_decides_on_one_rare_profile_is_proved_not_redundant(broken_
     assert lines(*kb, "subsumed-rule") == []
     kb = broken_kb(rule(wide) + rule(narrow, id="narrow"))
     assert len(lines(*kb, "subsumed-rule")) == 1
+    # the same with the narrow rule first, so that rules after it shift when it is taken out
+    kb = broken_kb(rule(narrow) + rule(wide, id="wide") + rival)
+    assert lines(*kb, "subsumed-rule") == []
+    high = "      - fact: budget\n        is: high"
+    kb = broken_kb(rule(narrow) + rule(wide, id="wide") + rule(high, id="other"))
+    assert [line.split(": ", 2)[2] for line in lines(*kb, "subsumed-rule")] == [
+        "rule 'sample' is subsumed by 'wide' (rules/bad.yaml:29): whenever it fires, 'wide' "
+        "fires too with the same conclusion [subsumed-rule]"
+    ]
 
 
 def test_different_conclusions_are_not_redundant(broken_kb):
