@@ -263,14 +263,25 @@ def test_the_checker_agrees_with_brute_force_through_the_engine(small):
     advisor = Advisor(kb)
     facts = list(kb.schema.facts)
     values = [check.classes.values[f] for f in facts]
-    result = {}
+    result, reasons, against = {}, {}, 0
     for combo in itertools.product(*values):
-        result[combo] = advisor.consult(dict(zip(facts, combo))).recommendation
+        consulted = advisor.consult(dict(zip(facts, combo)))
+        result[combo] = consulted.recommendation
+        reason = consulted.decision.reason
+        reasons[reason] = reasons.get(reason, 0) + 1
+        fired = [f.rule for f in consulted.run.firings]
+        against += any(w < 0 for r in fired for o, w in r.score if o == result[combo])
     assert report.space == len(result)
     distribution = {}
     for rec in result.values():
         distribution[rec] = distribution.get(rec, 0) + 1
     assert dict(report.distribution) == distribution
+    assert (dict(report.reasons), report.against) == (reasons, against)
+    assert len(reasons) >= 3  # the small base gives something to count
+    # stopping at the first broken invariant reports only broken ones, the first of them
+    first = checker.Checker(kb, found).run(until_broken=True)
+    assert first.failed == first.findings and first.findings[0].invariant.id == "out"
+    assert first.findings[0].examples == report.findings[0].examples
 
     def cost(combo):
         return sum(v is not None for v in combo)

@@ -302,3 +302,20 @@ def test_every_yaml_refusal_says_what_and_where(text, message):
     with pytest.raises(KnowledgeBaseError) as caught:
         load_text(text, "x.yaml")
     assert [str(p) for p in caught.value.problems] == [f"x.yaml:{message}"]
+
+
+def test_positions_count_lines_and_columns_from_one():
+    """A problem's line and column after earlier lines; what a node says it is; the default
+    code and severity of a reader's problem."""
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_text("a: 1\nbb: \x07\n", "x.yaml")
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.col, problem.code, problem.severity) == (2, 5, "syntax", "error")
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_text("\ufeffa: 1\nb: \x00", "x.yaml")
+    assert [(p.line, p.col) for p in caught.value.problems] == [(2, 4)]
+    node = load_text("a: [1, {b: x}]\nc: 'd'\n", "x.yaml")
+    described = [node.describe(), node.value["a"].describe(), node.value["c"].describe()]
+    assert described == ["a mapping", "a list", "'d'"]
+    assert (str(node.value["c"].mark), node.key_marks["c"].col) == ("x.yaml:2", 1)
+    assert node.plain() == {"a": [1, {"b": "x"}], "c": "d"}

@@ -269,3 +269,27 @@ def test_junit_for_ci_systems(tmp_path, monkeypatch):
     failure = case.find("failure")
     assert failure.get("message") == "recommendation: expected micromasters, got full_masters"
     assert "unexpected firing: research-opportunities (step 1)" in failure.text
+
+
+def test_each_format_has_the_same_keys_in_its_parser_and_its_schema():
+    """The hand-written readers and the JSON Schemas editors use describe each file format
+    twice: every mapping's keys, and every condition operator, must be the same in both."""
+    from mm_advisor.knowledge import conditions, invariants, rulebase, schema, sources
+
+    rules, facts = _schema("rules")["$defs"], _schema("facts")["properties"]
+    pairs = {
+        "a rule": (rulebase._RULE_KEYS, rules["rule"]),
+        "'then'": (rulebase._THEN_KEYS, rules["rule"]["properties"]["then"]),
+        "a fact": (schema._FACT_KEYS, facts["facts"]["items"]),
+        "an invariant": (invariants._KEYS, _schema("invariants")["$defs"]["invariant"]),
+        "a source": (sources._SOURCE_KEYS, _schema("sources")["properties"]["sources"]["items"]),
+    }
+    for what, (keys, described) in pairs.items():
+        assert sorted(keys) == sorted(described["properties"]), what
+        assert described["additionalProperties"] is False, what
+    operators = set()
+    for branch in rules["condition"]["oneOf"]:
+        operators |= set(branch.get("properties", {})) | set(branch.get("required", []))
+        for pattern in branch.get("patternProperties", {}):
+            operators |= set(pattern.strip("^$()").split("|"))
+    assert operators == set(conditions.CONDITION_KEYS)
