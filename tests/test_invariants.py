@@ -456,3 +456,76 @@ def test_what_counts_as_unknown_being_evidence(small, results, broken):
     inv = next(inv for inv in found if inv.id == "unknown")
     shown = list(checker._violations(inv, [], results, 2))
     assert shown == ([(2, 0, 1)] if broken else [])
+
+
+CHANGES = [
+    (fact, direction, mode, option)
+    for fact in ("n", "c")
+    for direction in ("up", "down")
+    for mode in ("never_away_from", "never_toward")
+    for option in ("o1", "o2", "o3")
+]
+
+
+def test_every_direction_and_mode_agrees_with_brute_force(small, tmp_path):
+    """Each change of a number or a choice, up and down, never away from or toward each option,
+    against every value of every answer: the verdict, and a counterexample that really is one,
+    in the stated direction, with as few answers as possible, shown with the first values a
+    person would try (the lowest of a class going up, the highest going down)."""
+    kb, _ = small
+    source = "{section: Flexibility, quote: Designed for working professionals}"
+    path = tmp_path / "changes.yaml"
+    path.write_text(
+        "invariants:\n"
+        + "".join(
+            f"  - id: {fact}-{direction}-{mode.replace('_', '-')}-{option}\n    statement: s\n    source: {source}\n"
+            f"    change: {{fact: {fact}, direction: {direction}}}\n"
+            f"    then: {{{mode}: {option}}}\n"
+            for fact, direction, mode, option in CHANGES
+        )
+    )
+    report = checker.Checker(kb, invariants.load([path], kb)).run()
+    advisor = Advisor(kb)
+    ordered = {"n": list(range(1, 31)), "c": ["low", "mid", "high"]}
+    domain = {"a": [True, False, None], "b": [True, False, None], **ordered}
+    domain = {f: v + [None] if f in ordered else v for f, v in domain.items()}
+    facts = list(domain)
+    rec = {
+        combo: advisor.recommend(dict(zip(facts, combo)))
+        for combo in itertools.product(*domain.values())
+    }
+    for finding, (fact, direction, mode, option) in zip(report.findings, CHANGES):
+        i, values = facts.index(fact), ordered[fact]
+        pairs = [(v, w) for v in values for w in values if (v < w if fact == "n" else
+                 values.index(v) < values.index(w))]  # fmt: skip
+        pairs = pairs if direction == "up" else [(w, v) for v, w in pairs]
+        costs, premises = [], 0
+        for combo in rec:
+            for v, w in pairs:
+                if combo[i] != v:
+                    continue
+                before, after = rec[combo], rec[(*combo[:i], w, *combo[i + 1 :])]
+                premises += (before if mode == "never_away_from" else after) == option
+                if (
+                    (before == option != after)
+                    if mode == "never_away_from"
+                    else (after == option != before)
+                ):
+                    costs.append(sum(x is not None for x in combo))
+        assert finding.holds == (not costs), finding.invariant.id
+        assert (finding.premises > 0) == (premises > 0), finding.invariant.id  # not vacuous
+        assert finding.cases == report.space  # no `when`: every profile is a case
+        if costs:
+            (first, was), (then, now) = finding.examples
+            assert (advisor.recommend(first), advisor.recommend(then)) == (was, now)
+            assert {k: x for k, x in first.items() if k != fact} == {
+                k: x for k, x in then.items() if k != fact
+            }
+            assert (first[fact], then[fact]) in pairs and len(first) == min(costs)
+    shown = [tuple(e[0][f] for e in x.examples) for x, (f, *_) in zip(report.findings, CHANGES)]
+    assert shown == [
+        (1, 12), (1, 12), (5, 6), (5, 6), (1, 12), (1, 12),
+        (11, 5), (19, 11), (19, 11), (19, 11), (19, 11), (11, 5),
+        ("low", "mid"), ("low", "high"), ("low", "high"), ("low", "high"), ("low", "mid"), (),
+        ("high", "low"), ("mid", "low"), (), ("mid", "low"), ("high", "low"), ("high", "low"),
+    ]  # fmt: skip
