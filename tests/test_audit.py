@@ -99,6 +99,7 @@ def _trace_in_process(tmp_path: Path, seed: str) -> dict:
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_traces_are_identical_across_processes_but_for_created_at(tmp_path):
     docs = [_trace_in_process(tmp_path, seed) for seed in ("1", "77")]
     for doc in docs:
@@ -353,6 +354,7 @@ def test_log_errors(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_parallel_processes_lose_no_consultation(tmp_path):
     log = tmp_path / "log.db"
     script = (

@@ -432,6 +432,7 @@ def test_what_would_change_it_says_numbers_as_ranges_in_words():
     ) in out
 
 
+@pytest.mark.slow
 def test_a_skipped_test_fails_the_run_where_no_skips_are_allowed(pytester, monkeypatch):
     """`.ci/run` sets MM_ADVISOR_NO_SKIPS: a missing optional piece must turn the run red."""
     hook = inspect.getsource(conftest.pytest_sessionfinish)  # the suite's own hook, alone

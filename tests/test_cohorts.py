@@ -219,6 +219,7 @@ def test_impact_names_the_transitions_their_rules_and_examples(changed_kb, gener
     assert same.stdout.splitlines()[1] == "  0 recommendations change (0.0%)."
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 def test_impact_against_a_git_revision_over_the_log(changed_kb, tmp_path):
     original = (changed_kb / "rules" / "4-benefits.yaml").read_text()
@@ -254,6 +255,7 @@ def test_impact_needs_one_source_of_profiles(changed_kb):
     )
 
 
+@pytest.mark.slow
 def test_a_partitioned_batch_runs_on_a_dask_cluster(generated):
     """The same core under Dask's distributed scheduler, on a local cluster of two processes
     (dask is a test extra; CI fails if this skips)."""
@@ -276,6 +278,7 @@ def test_a_partitioned_batch_runs_on_a_dask_cluster(generated):
     assert results == records(invoke("batch", *KB_ARGS, str(generated), "--jobs", "1").stdout)
 
 
+@pytest.mark.slow
 def test_progress_shows_on_a_terminal_and_never_with_quiet(generated, tmp_path):
     """A pipe gets nothing (tested above); a terminal gets the rows, their rate and the time."""
     import os

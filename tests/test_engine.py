@@ -24,6 +24,7 @@ def test_experta_imports_without_leaving_the_collections_alias():
     assert issubclass(frozendict.frozendict, collections.abc.Mapping)
 
 
+@pytest.mark.slow
 def test_another_version_of_experta_is_one_line_naming_the_one_to_install():
     """The speedups replace methods of experta 1.9.4's internals: any other version is refused
     when the program starts, before anything runs."""
@@ -46,6 +47,7 @@ def test_another_version_of_experta_is_one_line_naming_the_one_to_install():
     )
 
 
+@pytest.mark.slow
 def test_experta_import_leaves_root_logging_alone():
     script = (
         "import logging; before = list(logging.getLogger().handlers); "
@@ -129,6 +131,7 @@ def _consult_json(seed: str) -> bytes:
     ).stdout
 
 
+@pytest.mark.slow
 def test_same_answers_give_byte_identical_json_across_processes():
     outputs = {_consult_json(seed) for seed in ("0", "1", "4242", "random")}
     assert len(outputs) == 1

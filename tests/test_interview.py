@@ -330,6 +330,7 @@ def test_shortened_interview_reaches_the_full_questionnaires_recommendation(
     assert mean < 0.7 * len(facts) and max(lengths) <= len(facts)
 
 
+@pytest.mark.slow
 def test_interview_in_a_real_terminal():
     """Drive the installed program in a pseudo-terminal: colour on, why, back, finish."""
     transcript = _run_in_pty(["why", "yes", "back", *STEPPING, ""], {})
@@ -341,6 +342,7 @@ def test_interview_in_a_real_terminal():
     assert "\x1b[" not in plain and "We recommend a MicroMasters as a stepping stone" in plain
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("columns", [60, 100])
 def test_every_line_fits_the_terminal(columns):
     """At 60 and 100 columns: the intro, questions, why, review, not-asked list and result."""

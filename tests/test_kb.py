@@ -343,6 +343,7 @@ def git(where: Path, *args: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_rules_diff_against_a_git_revision_says_each_change_in_words(own_kb):
     git(own_kb, "init", "-q")
     git(own_kb, "add", "-A")

@@ -11,11 +11,14 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("git") is None
-    or shutil.which("pre-commit", path=str(Path(sys.executable).parent)) is None,
-    reason="needs git and pre-commit (a test extra)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("git") is None
+        or shutil.which("pre-commit", path=str(Path(sys.executable).parent)) is None,
+        reason="needs git and pre-commit (a test extra)",
+    ),
+    pytest.mark.slow,  # pre-commit runs mm-advisor in other processes
+]
 
 BIN = Path(sys.executable).parent
 
@@ -56,7 +59,6 @@ def misspell(kb: Path) -> None:
     )
 
 
-@pytest.mark.slow
 def test_the_hooks_init_writes_block_a_commit_with_a_misspelt_fact(scratch):
     kb, home = scratch
     clean = run(kb, BIN / "pre-commit", "run", "--all-files", home=home)
@@ -76,7 +78,6 @@ def test_the_hooks_init_writes_block_a_commit_with_a_misspelt_fact(scratch):
     assert run(kb, "git", "log", "--oneline", home=home).stdout.count("\n") == 1  # not committed
 
 
-@pytest.mark.slow
 def test_this_projects_hooks_through_pre_commit(scratch):
     """.pre-commit-hooks.yaml, as a repository that pins this project would use it."""
     kb, home = scratch

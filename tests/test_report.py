@@ -109,6 +109,7 @@ def _browser():
     return sync_api
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", ["stepping-stone", "degree-seeker", "undecided"])
 def test_the_report_in_a_real_browser(tmp_path, profile, kb):
     sync_api = _browser()

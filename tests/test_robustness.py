@@ -174,6 +174,7 @@ def run_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_closed_stdin_closed_stdout_and_a_full_disk_are_one_line():
     closed_stdin = run_cli(
         "consult", "--answers", "-", "--no-input", preexec_fn=lambda: os.close(0)
@@ -253,6 +254,7 @@ def test_a_deeply_nested_trace_is_one_line():
 # --- kills, interrupts and odd paths -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_what_a_killed_run_left_is_swept_on_the_next_write(tmp_path):
     gone = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"],
@@ -381,6 +383,7 @@ def ctrl_c_at(point: str, *args: str) -> tuple[int, bytes, bytes]:
     return process.returncode, process.stdout, process.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["importing", "loading", "running"])
 def test_ctrl_c_during_a_consultation_without_questions_is_one_line(tmp_path, point):
     out = tmp_path / "trace.json"
@@ -409,6 +412,7 @@ def test_a_usage_mistake_is_one_line_too(args, message):
     one_error(invoke(*args), message)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["starting", "batch"])
 def test_ctrl_c_on_a_terminal_stops_a_batch_on_every_core(kb, tmp_path, point):
     """Regression: Ctrl-C reaches the whole process group; the workers died of it and the
