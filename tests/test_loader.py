@@ -319,3 +319,20 @@ def test_positions_count_lines_and_columns_from_one():
     assert described == ["a mapping", "a list", "'d'"]
     assert (str(node.value["c"].mark), node.key_marks["c"].col) == ("x.yaml:2", 1)
     assert node.plain() == {"a": [1, {"b": "x"}], "c": "d"}
+
+
+def test_the_edges_of_what_the_reader_accepts():
+    """Fifteen digits are a number, sixteen are not (the sign is not a digit); the non-specific
+    tag `!` is plain text; a position after several lines counts from its own line's start."""
+    assert load_text("a: -999999999999999\nb: ! x\n", "x.yaml").plain() == {
+        "a": -999999999999999,
+        "b": "x",
+    }
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_text("a: 1\nb: 2\ncc: 9999999999999999\n", "x.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "x.yaml:3:5: a number this long (16 characters) is not allowed"
+    ]
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_text("a: 1\nb: 2\ncc: \x07\n", "x.yaml")
+    assert [(p.line, p.col) for p in caught.value.problems] == [(3, 5)]
