@@ -336,3 +336,40 @@ def test_the_edges_of_what_the_reader_accepts():
     with pytest.raises(KnowledgeBaseError) as caught:
         load_text("a: 1\nb: 2\ncc: \x07\n", "x.yaml")
     assert [(p.line, p.col) for p in caught.value.problems] == [(3, 5)]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: b: c\n", "1:5: invalid YAML: mapping values are not allowed here (a value that "
+         "contains ': ' must be quoted, or this line is indented too far)"),
+        ("\tb: 1\n", "1:1: invalid YAML: found character '\\t' that cannot start any token "
+         "(indent with spaces, not tabs)"),
+        ("a:\n  - x\n b: 1\n", "3:2: invalid YAML: expected <block end>, but found '<block "
+         "mapping start>' (check this line's indentation against the lines above it)"),
+        ('a: "abc\n', "2:1: invalid YAML: found unexpected end of stream (a quote or bracket is "
+         "not closed)"),
+        ("a: *\n", "1:5: invalid YAML: expected alphabetic or numeric character, but found "
+         "'\\n' ('*' and '&' start aliases: quote the value)"),
+        ("a: [1, 2\n", "2:1: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+    ],
+)  # fmt: skip
+def test_a_syntax_error_says_what_usually_causes_it(text, message):
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_text(text, "x.yaml")
+    assert [str(p) for p in caught.value.problems] == [f"x.yaml:{message}"]
+
+
+def test_a_text_read_again_is_not_parsed_again_unless_it_is_long(monkeypatch):
+    from mm_advisor.knowledge import yamlsrc
+
+    monkeypatch.setattr(yamlsrc, "_READ", yamlsrc.OrderedDict())
+    monkeypatch.setattr(yamlsrc, "_READ_ENTRIES", 2)
+    first = load_text("a: 1\n", "x.yaml")
+    assert load_text("a: 1\n", "x.yaml") is first  # the same Nodes, never modified
+    assert load_text("a: 1\n", "y.yaml") is not first  # another file's positions
+    load_text("a: 1\n", "x.yaml")  # used again: kept over the older y.yaml
+    load_text("b: 1\n", "x.yaml")
+    assert list(yamlsrc._READ) == [("x.yaml", "a: 1\n"), ("x.yaml", "b: 1\n")]
+    long = "a: '" + "x" * yamlsrc._READ_TEXT + "'\n"
+    assert load_text(long, "x.yaml") is not load_text(long, "x.yaml")
