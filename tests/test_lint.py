@@ -149,7 +149,8 @@ def test_a_rule_that_decides_on_one_rare_profile_is_proved_not_redundant(broken_
     kb = broken_kb(rule(narrow) + rule(wide, id="wide") + rival)
     assert lines(*kb, "subsumed-rule") == []
     high = "      - fact: budget\n        is: high"
-    kb = broken_kb(rule(wide) + rule(narrow, id="narrow") + rule(high, id="other"))
+    other = rule(high, "score: {full_masters: 1}", id="other")
+    kb = broken_kb(rule(wide) + rule(narrow, id="narrow") + other)
     assert [line.split(": ", 2)[2] for line in lines(*kb, "subsumed-rule")] == [
         "rule 'narrow' is subsumed by 'sample' (rules/bad.yaml:2): whenever it fires, 'sample' "
         "fires too with the same conclusion [subsumed-rule]"
