@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from conftest import FACTS, REPO_KB, RULES, problems_of
 
 from mm_advisor.errors import KnowledgeBaseError
@@ -373,3 +374,30 @@ def test_a_text_read_again_is_not_parsed_again_unless_it_is_long(monkeypatch):
     assert list(yamlsrc._READ) == [("x.yaml", "a: 1\n"), ("x.yaml", "b: 1\n")]
     long = "a: '" + "x" * yamlsrc._READ_TEXT + "'\n"
     assert load_text(long, "x.yaml") is not load_text(long, "x.yaml")
+
+
+@pytest.mark.parametrize(
+    ("raised", "message"),
+    [
+        (yaml.YAMLError("the parser gave up\nin a way never seen"),
+         "1:1: invalid YAML: the parser gave up"),
+        (RecursionError(), "1:1: invalid YAML: nested too deeply"),
+        (yaml.MarkedYAMLError(problem="something  odd"), "1:1: invalid YAML: something odd"),
+        (yaml.reader.ReaderError("x", 2, b"\xff", "utf-8", "invalid start byte"),
+         "1:3: invalid YAML: cannot decode: invalid start byte"),
+        (ValueError("chr() arg not in range"),
+         "1:1: invalid YAML: a character escape or a value out of range"),
+    ],
+)  # fmt: skip
+def test_whatever_the_parser_raises_is_one_positioned_line(monkeypatch, raised, message):
+    """The reader's error boundary, for failures no input here provokes on this machine: each
+    parser failure, however odd, is one problem with a position, never a traceback."""
+    from mm_advisor.knowledge import yamlsrc
+
+    def parse(text, Loader):
+        raise raised
+
+    monkeypatch.setattr(yamlsrc.yaml, "parse", parse)
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_text("a: 1\n", "odd.yaml")
+    assert [str(p) for p in caught.value.problems] == [f"odd.yaml:{message}"]
