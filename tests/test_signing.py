@@ -29,6 +29,10 @@ def test_what_is_signed_is_the_digest_and_the_signatures_own_fields_in_canonical
         b'"key_id":"' + SIGNER.key_id.encode() + b'"}}'
     )
     assert signing.payload({"content_digest": "x"}) == b'{"content_digest":"x","signature":{}}'
+    unsorted = {"signature": {"key_id": "k", "value": "v", "algorithm": "a"}, "content_digest": "é"}
+    assert signing.payload(unsorted) == (  # keys sorted, text in UTF-8: one canonical form
+        '{"content_digest":"é","signature":{"algorithm":"a","key_id":"k"}}'.encode()
+    )
     value = base64.b64decode(signed["signature"]["value"], validate=True)
     FIXED.public_key().verify(value, signing.payload(signed))  # raises if not
     assert (

@@ -112,10 +112,30 @@ def test_the_words_of_a_verification():
         "score of phd: recorded none, today none\n"
         "verdict: intact, but today's rules reach a DIFFERENT RECOMMENDATION (exit 3)\n"
     )
-    assert verify.report(differs, problems_only=True).splitlines()[:2] == [
-        "rule files: changed since the consultation",
-        "  changed: rules/a.yaml",
-    ]
+    assert verify.report(differs, problems_only=True) == (  # what is wrong or changed only
+        "rule files: changed since the consultation\n"
+        "  changed: rules/a.yaml\n"
+        "  added: rules/b.yaml\n"
+        "recommendation: recorded micromasters, today full_masters\n"
+        "rules that now fire: x\n"
+        "rules that no longer fire: y, z\n"
+        "rules fire in another order\n"
+        "score of micromasters: recorded +2, today +1\n"
+        "score of phd: recorded none, today none\n"
+    )
+    same = "reasoning: the same rules fired in the same order, with the same scores"
+    for one in [{"now_fire": ["x", "w"]}, {"no_longer_fire": ["y"]}, {"order_changed": True},
+                {"score_changes": [("phd", 1, 2)]}]:  # fmt: skip
+        found = made(**one)
+        assert found.status == verify.REASONING and same not in verify.report(found), one
+        assert "rules that now fire: x, w" in verify.report(found) or "now_fire" not in one
+    assert same not in verify.report(made(replay_error="x", replayed=None))
+    assert same in verify.report(made(digest_ok=False))  # tampered, yet it replays the same
+    assert verify.report(made(), problems_only=True) == (
+        "signature: none: the trace is not signed, and anyone can recompute a digest\n"
+        "recommendation: reproduced (micromasters)\n"
+        f"{same}\n"
+    )
     assert verify.as_json(differs) == {
         "trace": "t.json",
         "status": "changed",
