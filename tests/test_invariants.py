@@ -554,6 +554,10 @@ def test_evidence_against_and_vacuity_against_brute_force(tmp_path):
         "  - id: never-three\n    statement: s\n"
         "    source: {section: Flexibility, quote: Designed for working professionals}\n"
         "    then: {recommendation_in: [o1, o2, undetermined]}\n"
+        "  - id: anything-both\n    statement: s\n"
+        "    source: {section: Flexibility, quote: Designed for working professionals}\n"
+        "    when: [{fact: a, is: yes}, {fact: b, is: no}]\n"
+        "    then: {recommendation_in: [o1, o2, o3]}\n"
         "  - id: unknown-a-when-a\n    statement: s\n"
         "    source: {section: Flexibility, quote: Designed for working professionals}\n"
         "    when: [{fact: a, is: yes}]\n"
@@ -565,15 +569,21 @@ def test_evidence_against_and_vacuity_against_brute_force(tmp_path):
     check = checker.Checker(kb, found)
     advisor = Advisor(kb)
     facts = list(kb.schema.facts)
-    against = with_a = 0
+    against = with_a = both = both_undetermined = 0
     for combo in itertools.product(*(check.classes.values[f] for f in facts)):
         consulted = advisor.consult(dict(zip(facts, combo)))
         fired = [f.rule for f in consulted.run.firings]
         rec = consulted.recommendation
         against += any(w < 0 for r in fired for o, w in r.score if o == rec)
         with_a += combo[0] is True
+        both += combo[0] is True and combo[1] is False
+        both_undetermined += combo[0] is True and combo[1] is False and rec == "undetermined"
     assert report.against == against > 0
-    anything, never_three, nothing = report.findings
+    ids = [f.invariant.id for f in report.findings]
+    assert ids == ["anything", "never-three", "anything-both", "unknown-a-when-a"]
+    anything, never_three, anything_both, nothing = report.findings
+    assert anything_both.cases == anything_both.premises == both  # both conditions hold
+    assert anything_both.holds == (both_undetermined == 0)
     assert (nothing.cases, nothing.premises, nothing.holds) == (0, 0, True)  # compares no fact
     assert (anything.cases, anything.premises, anything.vacuous) == (with_a, 0, True)
     assert never_three.cases == never_three.premises == report.space
