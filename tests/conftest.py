@@ -38,6 +38,15 @@ def cases(n: int, **options) -> settings:
     return settings(max_examples=n * (20 if LONG else 1), **options)
 
 
+def pytest_sessionstart(session):
+    """Under mutation testing, each run is forked from a process that has read every file
+    already: what it read is forgotten, so that the code under test reads it again."""
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        from mm_advisor.knowledge import yamlsrc
+
+        yamlsrc._READ.clear()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """With MM_ADVISOR_NO_SKIPS set (as `.ci/run` does), a skipped test fails the run: an
     optional piece the README promises (Chromium, CLIPS, Dask) is missing, and the claim its
