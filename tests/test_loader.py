@@ -401,3 +401,30 @@ def test_whatever_the_parser_raises_is_one_positioned_line(monkeypatch, raised, 
     with pytest.raises(KnowledgeBaseError) as caught:
         load_text("a: 1\n", "odd.yaml")
     assert [str(p) for p in caught.value.problems] == [f"odd.yaml:{message}"]
+
+
+def test_the_readers_shared_checks_say_what_was_wanted(tmp_path):
+    """`expect` and `text`, which every file format's reader uses, and a file that cannot be
+    read named as the reader was asked to name it."""
+    from mm_advisor.knowledge.yamlsrc import expect, load_file, text
+
+    node = load_text("a: [1]\nb: 2\nc: '  '\nd: ok\n", "x.yaml")
+    problems: list = []
+    assert expect(node, "map", "a file", problems) and not problems
+    for key, kind in [("a", "map"), ("b", "seq"), ("a", "scalar")]:
+        assert not expect(node.value[key], kind, f"'{key}'", problems)
+    for key in "abc":
+        assert text(node.value[key], f"'{key}'", problems) is None
+    assert text(node.value["d"], "'d'", problems) == "ok" and text(None, "x", problems) is None
+    assert [str(p) for p in problems] == [
+        "x.yaml:1:4: 'a' must be a mapping, not a list",
+        "x.yaml:2:4: 'b' must be a list, not 2",
+        "x.yaml:1:4: 'a' must be a single value, not a list",
+        "x.yaml:1:4: 'a' must be non-empty text, not a list",
+        "x.yaml:2:4: 'b' must be non-empty text, not 2",
+        "x.yaml:3:4: 'c' must be non-empty text, not '  '",
+    ]
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_file(str(tmp_path / "missing.yaml"), "rules: missing.yaml")
+    (problem,) = caught.value.problems
+    assert str(problem) == "rules: missing.yaml:1:1: no such file"  # a name with ': ' too

@@ -162,9 +162,9 @@ def load_file(path: str, display: str) -> Node | None:
     """Read the file at `path` (see files.read_text), naming it `display` in every message."""
     try:
         text = read_text(path, display)
-    except InputError as exc:
-        where, _, message = str(exc).partition(": ")
-        raise KnowledgeBaseError([Problem(where, 1, 1, message)]) from None
+    except InputError as exc:  # "DISPLAY: what went wrong"; the name itself may hold ": "
+        message = str(exc).removeprefix(f"{display}: ")
+        raise KnowledgeBaseError([Problem(display, 1, 1, message)]) from None
     return load_text(text, display)
 
 
