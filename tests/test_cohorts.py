@@ -410,3 +410,23 @@ def test_an_example_line_keeps_a_number_one_a_number():
     result = invoke(*line.split()[1:], *KB_ARGS, "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["answers"]["months_available"]["value"] == 1
+
+
+def test_no_trace_file_replaces_another(tmp_path):
+    """Regression: row ids x-3, x, x gave three rows and two files, the third row's trace in
+    x-3.json over the first's."""
+    from mm_advisor.cohorts.batch import trace_name
+
+    taken: set[str] = set()
+    names = [trace_name(i, n, taken) for n, i in enumerate(["x-3", "x", "x", "x-3", "", "."], 1)]
+    assert names == ["x-3.json", "x.json", "x-3-2.json", "x-3-4.json", "row-5.json", "row-6.json"]
+    cohort = tmp_path / "c.jsonl"
+    cohort.write_text(
+        '{"id": "x-3", "budget": "low"}\n{"id": "x", "budget": "high"}\n'
+        '{"id": "x", "budget": "medium"}\n'
+    )
+    out = tmp_path / "traces"
+    result = invoke("batch", *KB_ARGS, str(cohort), "--traces", str(out), "--jobs", "1")
+    assert result.exit_code == 0, result.stderr
+    kept = {p.name: json.loads(p.read_text())["answers"]["budget"]["value"] for p in out.iterdir()}
+    assert kept == {"x-3.json": "low", "x.json": "high", "x-3-2.json": "medium"}

@@ -5,7 +5,6 @@ try them on)."""
 from __future__ import annotations
 
 import contextlib
-import re
 import sys
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
@@ -25,8 +24,6 @@ from .base import (
     kb_options,
     log_option,
 )
-
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def _output_options(what: str, formats: tuple[str, str]) -> Callable:
@@ -147,7 +144,7 @@ def batch(
             elif doc is not None:
                 to = None
                 if traces_dir is not None:
-                    to = str(traces_dir / _trace_name(record["id"], counts["rows"], names))
+                    to = str(traces_dir / batch_mod.trace_name(record["id"], counts["rows"], names))
                 keeper.keep(doc, trace_to=to)
             writer.write(record)
             progress.update(counts["rows"])
@@ -170,16 +167,6 @@ def _output(out: str | None) -> Iterator[IO[str]]:
     else:
         with atomic(out, private=True) as fh:
             yield fh
-
-
-def _trace_name(row_id: str, number: int, taken: set[str]) -> str:
-    """A file name from the row's id, made safe; a repeated id gets the row number too."""
-    stem = _SAFE_NAME.sub("_", row_id).lstrip(".")[:100] or f"row-{number}"
-    name = f"{stem}.json"
-    if name in taken:
-        name = f"{stem}-{number}.json"
-    taken.add(name)
-    return name
 
 
 @cli.command(exit_codes={1: "with --fail-on-change: some recommendation changes"})

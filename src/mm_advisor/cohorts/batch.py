@@ -8,6 +8,7 @@ process loads and compiles the knowledge base once. See docs/cohorts.md.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Iterator
 
 from ..audit import trace
@@ -21,6 +22,7 @@ from ..reasoning.evaluator import Evaluator
 from .rows import Row
 
 CHUNK = 2000  # rows a process takes at a time
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 
 class _Worker:
@@ -129,3 +131,16 @@ def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+def trace_name(row_id: str, number: int, taken: set[str]) -> str:
+    """The file name of row `number`'s trace: its id made safe; when that is taken, the row
+    number too (and a counter, should an id already end so). Names given are added to `taken`,
+    so no trace replaces another's."""
+    stem = _SAFE_NAME.sub("_", row_id).lstrip(".")[:100] or f"row-{number}"
+    name, extra = f"{stem}.json", 0
+    while name in taken:
+        extra += 1
+        name = f"{stem}-{number}.json" if extra == 1 else f"{stem}-{number}-{extra}.json"
+    taken.add(name)
+    return name
