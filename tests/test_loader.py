@@ -270,6 +270,13 @@ def test_digest_covers_every_file_and_is_stable(kb):
     assert not any("profiles" in p for p in paths)
 
 
+def refused(text: str, path: str = "x.yaml") -> list:
+    """The problems the reader gives for `text`, which it must refuse."""
+    with pytest.raises(KnowledgeBaseError) as caught:
+        load_text(text, path)
+    return caught.value.problems
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -300,21 +307,15 @@ def test_digest_covers_every_file_and_is_stable(kb):
 )  # fmt: skip
 def test_every_yaml_refusal_says_what_and_where(text, message):
     """Each construct the reader refuses, with its exact words: what is wrong, what to do."""
-    with pytest.raises(KnowledgeBaseError) as caught:
-        load_text(text, "x.yaml")
-    assert [str(p) for p in caught.value.problems] == [f"x.yaml:{message}"]
+    assert [str(p) for p in refused(text)] == [f"x.yaml:{message}"]
 
 
 def test_positions_count_lines_and_columns_from_one():
     """A problem's line and column after earlier lines; what a node says it is; the default
     code and severity of a reader's problem."""
-    with pytest.raises(KnowledgeBaseError) as caught:
-        load_text("a: 1\nbb: \x07\n", "x.yaml")
-    (problem,) = caught.value.problems
+    (problem,) = refused("a: 1\nbb: \x07\n")
     assert (problem.line, problem.col, problem.code, problem.severity) == (2, 5, "syntax", "error")
-    with pytest.raises(KnowledgeBaseError) as caught:
-        load_text("\ufeffa: 1\nb: \x00", "x.yaml")
-    assert [(p.line, p.col) for p in caught.value.problems] == [(2, 4)]
+    assert [(p.line, p.col) for p in refused("\ufeffa: 1\nb: \x00")] == [(2, 4)]
     node = load_text("a: [1, {b: x}]\nc: 'd'\n", "x.yaml")
     described = [node.describe(), node.value["a"].describe(), node.value["c"].describe()]
     assert described == ["a mapping", "a list", "'d'"]
@@ -329,14 +330,10 @@ def test_the_edges_of_what_the_reader_accepts():
         "a": -999999999999999,
         "b": "x",
     }
-    with pytest.raises(KnowledgeBaseError) as caught:
-        load_text("a: 1\nb: 2\ncc: 9999999999999999\n", "x.yaml")
-    assert [str(p) for p in caught.value.problems] == [
+    assert [str(p) for p in refused("a: 1\nb: 2\ncc: 9999999999999999\n")] == [
         "x.yaml:3:5: a number this long (16 characters) is not allowed"
     ]
-    with pytest.raises(KnowledgeBaseError) as caught:
-        load_text("a: 1\nb: 2\ncc: \x07\n", "x.yaml")
-    assert [(p.line, p.col) for p in caught.value.problems] == [(3, 5)]
+    assert [(p.line, p.col) for p in refused("a: 1\nb: 2\ncc: \x07\n")] == [(3, 5)]
 
 
 @pytest.mark.parametrize(
@@ -356,9 +353,7 @@ def test_the_edges_of_what_the_reader_accepts():
     ],
 )  # fmt: skip
 def test_a_syntax_error_says_what_usually_causes_it(text, message):
-    with pytest.raises(KnowledgeBaseError) as caught:
-        load_text(text, "x.yaml")
-    assert [str(p) for p in caught.value.problems] == [f"x.yaml:{message}"]
+    assert [str(p) for p in refused(text)] == [f"x.yaml:{message}"]
 
 
 def test_a_text_read_again_is_not_parsed_again_unless_it_is_long(monkeypatch):
@@ -398,9 +393,7 @@ def test_whatever_the_parser_raises_is_one_positioned_line(monkeypatch, raised, 
         raise raised
 
     monkeypatch.setattr(yamlsrc.yaml, "parse", parse)
-    with pytest.raises(KnowledgeBaseError) as caught:
-        load_text("a: 1\n", "odd.yaml")
-    assert [str(p) for p in caught.value.problems] == [f"odd.yaml:{message}"]
+    assert [str(p) for p in refused("a: 1\n", "odd.yaml")] == [f"odd.yaml:{message}"]
 
 
 def test_the_readers_shared_checks_say_what_was_wanted(tmp_path):
