@@ -339,22 +339,21 @@ elif point == "running":
     from mm_advisor.reasoning.engine import CompiledRuleBase
     after(CompiledRuleBase, "run")
 elif point == "starting":  # the workers exist, but none has started yet
-    import multiprocessing.pool
     from mm_advisor import parallel
 
     gate, opened = os.pipe()
-    start, made = parallel._start, multiprocessing.pool.Pool.__init__
+    serve, spawn = parallel._serve, parallel._spawn
 
-    def gated_start(*args):
+    def gated_serve(*args):
         os.read(gate, 1)  # each worker waits here until Ctrl-C has been pressed
-        start(*args)
+        serve(*args)
 
-    def pool_init(self, processes, *args, **kwargs):
-        made(self, processes, *args, **kwargs)
+    def spawn_then_ctrl_c(workers, jobs, *args):
+        spawn(workers, jobs, *args)
         ctrl_c()
-        os.write(opened, b"x" * processes)
+        os.write(opened, b"x" * jobs)
 
-    parallel._start, multiprocessing.pool.Pool.__init__ = gated_start, pool_init
+    parallel._serve, parallel._spawn = gated_serve, spawn_then_ctrl_c
 else:
     from mm_advisor import parallel
     ordered_map = parallel.ordered_map

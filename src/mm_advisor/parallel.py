@@ -1,16 +1,32 @@
-"""Work spread over processes: results in the order the work came, with only a few chunks in
-flight, so an input of any length streams through in flat memory."""
+"""Work spread over processes: results in the order the work came, one chunk in flight per
+process, so an input of any length streams through in flat memory.
+
+Each worker has a pipe of its own and nothing else is shared: no lock, no queue thread. So a
+worker can be killed at any moment (Ctrl-C, an error, the consumer stopping) without leaving
+the parent waiting for ever, and a worker that dies is an error here, not a hang. (With
+`multiprocessing.Pool`, terminating while its task thread was writing a large chunk could
+wait for ever for a reader that was gone: the test suite hung on it under load.)
+"""
 
 from __future__ import annotations
 
 import multiprocessing
 import signal
 from collections import deque
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, Callable, Iterable, Iterator, TypeVar
+
+from .errors import AdvisorError
 
 Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
-IN_FLIGHT = 3  # chunks queued per process: enough to keep every core busy
+Worker = tuple[BaseProcess, Connection]
+_END = object()
+
+
+class WorkerLost(AdvisorError):
+    """A worker process ended without giving back its chunk's result (killed, out of memory)."""
 
 
 def ordered_map(
@@ -21,36 +37,107 @@ def ordered_map(
     initargs: tuple[Any, ...] = (),
 ) -> Iterator[Result]:
     """`work(chunk)` for every chunk, on `jobs` processes (each set up once by `initializer`),
-    yielded in the chunks' order. With one job, everything runs in this process."""
+    yielded in the chunks' order. With one job, everything runs in this process. An exception
+    in `work` or `initializer` is raised here, with the chunk's place in the order."""
     if jobs <= 1:
         if initializer is not None:
             initializer(*initargs)
         for chunk in chunks:
             yield work(chunk)
         return
+    workers: list[Worker] = []
+    finished = False
+    try:
+        _spawn(workers, jobs, work, initializer, initargs)
+        chunks = iter(chunks)
+        busy: deque[Worker] = deque()
+        for worker in workers:  # a chunk each, then a new one for each result given back
+            chunk = next(chunks, _END)
+            if chunk is _END:
+                break
+            worker[1].send(chunk)
+            busy.append(worker)
+        while busy:
+            chunk = next(chunks, _END)  # read while the workers work
+            worker = busy.popleft()
+            result = _result(*worker)
+            if chunk is not _END:
+                worker[1].send(chunk)
+                busy.append(worker)
+            yield result
+        finished = True
+    finally:  # all done: each worker reads the end of its pipe and leaves; else they are killed
+        for process, pipe in workers:
+            pipe.close()
+            if not finished:
+                process.kill()
+            process.join()
+
+
+def _spawn(workers: list[Worker], jobs: int, work, initializer, initargs) -> None:
     # Ctrl-C goes to the whole process group. The workers are made with it held back, so that
-    # none dies of it before `_start` makes it ignore it: a worker killed while starting can hold
-    # the pool's lock, and the pool then waits for ever. Here it is delivered once they exist.
+    # none dies of it before `_serve` makes it ignore it; the parent stops them all.
+    context = multiprocessing.get_context()
+    forked = context.get_start_method() == "fork"
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        pool = multiprocessing.Pool(jobs, _start, (initializer, initargs))
+        for _ in range(jobs):
+            ours, theirs = context.Pipe()
+            # A forked worker has copies of the parent's ends of the pipes made so far, its own
+            # among them: it closes them, or it would never see its pipe end.
+            inherited = [pipe for _, pipe in workers] + [ours] if forked else []
+            process = context.Process(
+                target=_serve, args=(theirs, inherited, work, initializer, initargs), daemon=True
+            )
+            process.start()
+            theirs.close()
+            workers.append((process, ours))
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-    with pool:
-        pending: deque = deque()
-        for chunk in chunks:
-            pending.append(pool.apply_async(work, (chunk,)))
-            if len(pending) >= jobs * IN_FLIGHT:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
 
 
-def _start(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
-    """A worker leaves Ctrl-C to the parent, which stops them all (a worker that died of it
-    would leave the pool waiting for its chunk for ever). One that came while it started is
-    dropped: the parent has it too."""
+def _result(process: BaseProcess, pipe: Connection) -> Any:
+    try:
+        ok, value = pipe.recv()
+    except EOFError:
+        process.join()
+        raise WorkerLost(
+            f"a worker process ended (exit code {process.exitcode}) before it gave back its "
+            "results; --jobs 1 works without workers"
+        ) from None
+    if not ok:
+        raise value
+    return value
+
+
+def _serve(pipe: Connection, inherited: list[Connection], work, initializer, initargs) -> None:
+    """A worker: set up once, then a result for each chunk until the pipe closes (the parent
+    is done, or gone). Ctrl-C is left to the parent; one that came while this process started
+    is dropped."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    if initializer is not None:
-        initializer(*initargs)
+    for other in inherited:
+        other.close()
+    failed: BaseException | None = None
+    try:
+        if initializer is not None:
+            initializer(*initargs)
+    except Exception as error:
+        failed = error
+    while True:
+        try:
+            chunk = pipe.recv()
+        except EOFError:
+            return
+        try:
+            if failed is not None:
+                raise failed
+            reply = (True, work(chunk))
+        except Exception as error:
+            reply = (False, error)
+        try:
+            pipe.send(reply)
+        except OSError:  # the parent is gone
+            return
+        except Exception as error:  # a result or an error that cannot be pickled
+            pipe.send((False, WorkerLost(f"a worker could not give back its result: {error!r}")))
