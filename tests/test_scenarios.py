@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import jsonschema
 import pytest
-import yaml
-from conftest import FACTS, KB_ARGS, REPO_KB, RULES, SOURCES, invoke
+from conftest import FACTS, KB_ARGS, REPO_KB, invoke
 
 from mm_advisor.knowledge import rulebase, scenarios
 from mm_advisor.reasoning import testing
@@ -188,53 +185,6 @@ def test_rules_graph_mermaid_and_dot():
     assert '  r_career_acceleration -> o_micromasters [label="+3"];\n' in dot
 
 
-def _schema(kind: str) -> dict:
-    return json.loads(invoke("schema", kind).stdout)
-
-
-@pytest.mark.parametrize(
-    "path",
-    sorted(RULES.glob("*.yaml"))
-    + sorted(FACTS.glob("*.yaml"))
-    + sorted((FACTS / "scenarios").glob("*.yaml"))
-    + sorted((FACTS / "invariants").glob("*.yaml"))
-    + [SOURCES / "sources.yaml"],
-    ids=lambda p: p.name,
-)
-def test_every_shipped_file_validates_against_its_schema_and_names_it(path):
-    nested = path.parent.name in ("scenarios", "invariants")
-    kind = "rules" if path.parent == RULES else path.parent.name if nested else "facts"
-    kind = "sources" if path.parent == SOURCES else kind
-    jsonschema.validate(yaml.safe_load(path.read_text()), _schema(kind))
-    assert path.read_text().startswith(
-        f"# yaml-language-server: $schema={'../' * (1 + nested)}"
-        f"src/mm_advisor/schemas/{kind}.schema.json\n"
-    )
-
-
-def test_schemas_catch_what_an_editor_should_flag():
-    bad_rule = {
-        "rules": [
-            {
-                "id": "x",
-                "title": "t",
-                "source": {"section": "s", "quote": "q"},
-                "when": [{"fact": "budget", "iss": "low"}],
-                "then": {"score": {"micromasters": 1}},
-            }
-        ]
-    }
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(bad_rule, _schema("rules"))
-    with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(
-            {"facts": [{"name": "x", "type": "yesno", "question": "q", "help": "h", "min": 1}]},
-            _schema("facts"),
-        )
-    for kind in ("rules", "facts", "scenarios", "trace"):
-        jsonschema.Draft202012Validator.check_schema(_schema(kind))
-
-
 def test_every_problem_of_a_scenario_file_is_shown(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Path("s.yaml").write_text(
@@ -269,27 +219,3 @@ def test_junit_for_ci_systems(tmp_path, monkeypatch):
     failure = case.find("failure")
     assert failure.get("message") == "recommendation: expected micromasters, got full_masters"
     assert "unexpected firing: research-opportunities (step 1)" in failure.text
-
-
-def test_each_format_has_the_same_keys_in_its_parser_and_its_schema():
-    """The hand-written readers and the JSON Schemas editors use describe each file format
-    twice: every mapping's keys, and every condition operator, must be the same in both."""
-    from mm_advisor.knowledge import conditions, invariants, rulebase, schema, sources
-
-    rules, facts = _schema("rules")["$defs"], _schema("facts")["properties"]
-    pairs = {
-        "a rule": (rulebase._RULE_KEYS, rules["rule"]),
-        "'then'": (rulebase._THEN_KEYS, rules["rule"]["properties"]["then"]),
-        "a fact": (schema._FACT_KEYS, facts["facts"]["items"]),
-        "an invariant": (invariants._KEYS, _schema("invariants")["$defs"]["invariant"]),
-        "a source": (sources._SOURCE_KEYS, _schema("sources")["properties"]["sources"]["items"]),
-    }
-    for what, (keys, described) in pairs.items():
-        assert sorted(keys) == sorted(described["properties"]), what
-        assert described["additionalProperties"] is False, what
-    operators = set()
-    for branch in rules["condition"]["oneOf"]:
-        operators |= set(branch.get("properties", {})) | set(branch.get("required", []))
-        for pattern in branch.get("patternProperties", {}):
-            operators |= set(pattern.strip("^$()").split("|"))
-    assert operators == set(conditions.CONDITION_KEYS)

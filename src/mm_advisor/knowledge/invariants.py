@@ -192,10 +192,10 @@ class _Parser:
     def _monotone(self, change: Node, then: Node, when: tuple | None) -> dict[str, Any] | None:
         if not expect(change, "map", "'change'", self.problems):
             return None
-        check_keys(
+        has_fact = check_keys(
             change, ("fact", "from", "to", "direction"), ("fact",), "'change'", self.problems
         )
-        if not expect(then, "map", "'then'", self.problems):
+        if not expect(then, "map", "'then'", self.problems) or not has_fact:
             return None
         check_keys(then, (AWAY, TOWARD), (), "'then'", self.problems)
         modes = [k for k in (AWAY, TOWARD) if k in then.value]

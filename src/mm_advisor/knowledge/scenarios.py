@@ -115,6 +115,9 @@ def _options(node: Node | None, rb: RuleBase, problems: list[Problem]) -> tuple 
         return False
     options = list(rb.schema.options)
     for item in node.value:
+        if item.kind != "scalar":
+            problems.append(item.mark.problem(f"expected an option, not {item.describe()}"))
+            return False
         if item.value not in options:
             problems.append(
                 item.mark.problem(
@@ -135,6 +138,9 @@ def _rule_ids(node: Node | None, rb: RuleBase, problems: list[Problem]) -> tuple
     ids = {rule.id for rule in rb.rules}
     found = []
     for item in node.value:
+        if item.kind != "scalar":
+            problems.append(item.mark.problem(f"expected a rule id, not {item.describe()}"))
+            return None
         if item.value not in ids:
             problems.append(
                 item.mark.problem(

@@ -303,8 +303,9 @@ def check_keys(
     required: tuple[str, ...],
     what: str,
     problems: list[Problem],
-) -> None:
-    """Record unknown keys (with a suggestion) and missing required keys of a mapping node."""
+) -> bool:
+    """Record unknown keys (with a suggestion) and missing required keys of a mapping node;
+    whether every required key is there."""
     for key, key_mark in node.key_marks.items():
         if key not in allowed:
             problems.append(
@@ -313,9 +314,10 @@ def check_keys(
                     f"expected one of: {', '.join(allowed)}"
                 )
             )
-    for key in required:
-        if key not in node.value:
-            problems.append(node.mark.problem(f"{what} is missing '{key}'"))
+    missing = [key for key in required if key not in node.value]
+    for key in missing:
+        problems.append(node.mark.problem(f"{what} is missing '{key}'"))
+    return not missing
 
 
 def text(node: Node | None, what: str, problems: list[Problem]) -> str | None:
