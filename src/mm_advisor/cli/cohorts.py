@@ -119,9 +119,6 @@ def batch(
     announce(where, machine=True)
     keep_traces = traces_dir is not None or log_path is not None
     results = batch_mod.run(rows, where, jobs, keep_traces, subject_column)
-    counts = {"rows": 0, "errors": 0}
-    first_error = ""
-    names: set[str] = set()
 
     def read() -> float | None:  # the share of the input read so far, when its size is known
         try:
@@ -130,30 +127,20 @@ def batch(
             return None
 
     progress = Progress("rows", not quiet and sys.stderr.isatty(), share=read)
+    tally = batch_mod.Tally()
     with _output(out) as target, contextlib.ExitStack() as stack:
         if input_path != "-":
             stack.callback(stream.close)
         stack.enter_context(keeper)
         writer = rows_mod.Writer(target, fmt)
-        for record in results:
-            counts["rows"] += 1
-            doc = record.pop("trace", None)
-            if "error" in record:
-                counts["errors"] += 1
-                first_error = first_error or record["error"]
-            elif doc is not None:
-                to = None
-                if traces_dir is not None:
-                    to = str(traces_dir / batch_mod.trace_name(record["id"], counts["rows"], names))
-                keeper.keep(doc, trace_to=to)
-            writer.write(record)
-            progress.update(counts["rows"])
-    progress.done(counts["rows"])
-    if counts["errors"]:
+        for tally in batch_mod.deliver(results, writer.write, keeper, traces_dir):
+            progress.update(tally.rows)
+    progress.done(tally.rows)
+    if tally.errors:
         click.echo(
             render.line(
-                f"{counts['errors']} of {counts['rows']} rows could not be consulted "
-                f"(the first: {first_error})"
+                f"{tally.errors} of {tally.rows} rows could not be consulted "
+                f"(the first: {tally.first_error})"
             ),
             err=True,
         )

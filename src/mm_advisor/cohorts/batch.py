@@ -9,7 +9,9 @@ process loads and compiles the knowledge base once. See docs/cohorts.md.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..audit import trace
 from ..knowledge import rulebase as rulebase_mod
@@ -20,6 +22,9 @@ from ..parallel import ordered_map
 from ..reasoning.advisor import Advisor
 from ..reasoning.evaluator import Evaluator
 from .rows import Row
+
+if TYPE_CHECKING:
+    from ..audit.record import Keeper
 
 CHUNK = 2000  # rows a process takes at a time
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
@@ -144,3 +149,37 @@ def trace_name(row_id: str, number: int, taken: set[str]) -> str:
         name = f"{stem}-{number}.json" if extra == 1 else f"{stem}-{number}-{extra}.json"
     taken.add(name)
     return name
+
+
+@dataclass
+class Tally:
+    """What a batch has done so far: rows given, error rows among them, the first error."""
+
+    rows: int = 0
+    errors: int = 0
+    first_error: str = ""
+
+
+def deliver(
+    results: Iterable[dict[str, Any]],
+    write: Callable[[dict[str, Any]], None],
+    keeper: Keeper,
+    traces_dir: Path | None = None,
+) -> Iterator[Tally]:
+    """Each result written by `write` (without its trace), its trace kept by `keeper` (and
+    written under `traces_dir`); the tally after each row."""
+    tally = Tally()
+    names: set[str] = set()
+    for record in results:
+        tally.rows += 1
+        doc = record.pop("trace", None)
+        if "error" in record:
+            tally.errors += 1
+            tally.first_error = tally.first_error or record["error"]
+        elif doc is not None:
+            to = None
+            if traces_dir is not None:
+                to = str(traces_dir / trace_name(record["id"], tally.rows, names))
+            keeper.keep(doc, trace_to=to)
+        write(record)
+        yield tally
