@@ -314,11 +314,44 @@ def test_a_subject_is_held_to_the_same_rule_as_consult_subject(tmp_path):
     path = tmp_path / "cohort.csv"
     path.write_text('id,student,budget\na," ",low\nb,"x\x1by",low\nc,S-3,low\n')
     out = records(invoke("batch", *KB_ARGS, str(path), "--subject", "student").stdout)
-    assert out[0] == {"id": "a", "error": "row 1: the subject is not a reference"}
-    assert out[1] == {"id": "b", "error": "row 2: the subject is not a reference"}
+    assert out[0] == {"id": "a", "error": "row 1: the subject: a reference cannot be blank"}
+    assert out[1] == {
+        "id": "b",
+        "error": "row 2: the subject: a reference cannot hold U+001B: a control character, "
+        "or one that cannot be seen or looks like a space",
+    }
     assert out[2]["recommendation"] == "undetermined"
     refused = invoke("consult", *KB_ARGS, "--no-input", "--subject", " ")
-    assert refused.exit_code == 2 and "a reference is 1 to 200 characters" in refused.stderr
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        "Error: --subject ' ': a reference cannot be blank\n",
+    )
+
+
+def test_a_subject_column_that_is_not_there_is_an_error_not_a_log_nobody_can_erase(tmp_path):
+    """Regression: every row was consulted and logged without a subject, exit 0."""
+    rows = tmp_path / "cohort.jsonl"
+    rows.write_text('{"id": "a", "budget": "low"}\n')
+    log = tmp_path / "log.db"
+    result = invoke("batch", *KB_ARGS, str(rows), "--subject", "ref", "--log", str(log))
+    assert (result.exit_code, records(result.stdout)) == (
+        1,
+        [{"id": "a", "error": "row 1: no subject ('ref' is missing or empty)"}],
+    )
+    assert invoke("audit", "list", "--log", str(log), "--format", "json").stdout == "[]\n"
+    path = tmp_path / "cohort.csv"
+    path.write_text("id,student,budget\na,S-1,low\nb,,low\n")
+    empty = invoke("batch", *KB_ARGS, str(path), "--subject", "student", "--log", str(log))
+    assert [r.get("error") for r in records(empty.stdout)] == [
+        None,
+        "row 2: no subject ('student' is missing or empty)",
+    ]
+    refused = invoke("batch", *KB_ARGS, str(path), "--subject", "id")
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        "Error: --subject id: the id names the row in the results; give the column that holds "
+        "each person's reference\n",
+    )
 
 
 def test_impact_names_the_rows_it_could_not_compare(changed_kb, tmp_path):

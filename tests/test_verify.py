@@ -157,7 +157,13 @@ def test_the_words_of_a_verification():
             "micromasters": {"recorded": 2, "today": 1.0},
             "phd": {"recorded": None, "today": True},
         },
+        "log_columns_edited": [],
     }
+    columns = made(log_columns=["subject", "recommendation"])
+    assert columns.status == verify.TAMPERED
+    assert verify.report(columns, problems_only=True).splitlines()[1] == (
+        "log columns: EDITED: they say otherwise than the sealed trace (subject, recommendation)"
+    )
     edited = made(digest_ok=False, signature="not checked", key_id="ed25519:00ff", recorded="")
     assert verify.report(edited) == (
         "content digest: MISMATCH: the trace was edited after it was written\n"

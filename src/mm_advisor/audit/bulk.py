@@ -26,11 +26,13 @@ CHUNK = 500
 class Summary:
     counts: Counter = field(default_factory=Counter)  # status -> entries
     damaged: list[tuple[int, str]] = field(default_factory=list)  # (id, why)
+    breaks: list[tuple[int, str]] = field(default_factory=list)  # where the chain breaks (id, why)
 
     @property
     def exit_code(self) -> int:
-        """The worst finding's code: tampered or damaged 1, then 3, then 4, else 0."""
-        if self.damaged or self.counts[TAMPERED]:
+        """The worst finding's code: tampered, damaged or a broken chain 1, then 3, then 4,
+        else 0."""
+        if self.damaged or self.breaks or self.counts[TAMPERED]:
             return 1
         for status in (CHANGED, REASONING):
             if self.counts[status]:
@@ -49,14 +51,14 @@ class _Worker:
 
     def chunk(self, ids: list[int]) -> list[tuple[int, Verification | str]]:
         out: list[tuple[int, Verification | str]] = []
-        for entry_id, doc in self.log.traces(ids):
+        for entry_id, doc, disagreeing in self.log.traces(ids):
             if isinstance(doc, AdvisorError):
                 out.append((entry_id, str(doc)))
             else:
                 where = f"{self.log.path}#{entry_id}"
-                out.append(
-                    (entry_id, verify(doc, self.rulebase, self.advisor, where, self.verifier))
-                )
+                found = verify(doc, self.rulebase, self.advisor, where, self.verifier)
+                found.log_columns = disagreeing
+                out.append((entry_id, found))
         found = {i for i, _ in out}
         out += [(i, f"{self.log.path}: consultation {i} is gone") for i in ids if i not in found]
         return sorted(out, key=lambda item: item[0])

@@ -1,18 +1,31 @@
 """The consultation log: traces kept in a SQLite database, one transaction each (WAL mode).
 
 It holds personal data (a person's answers and the office's case reference), so it is created
-readable by its owner only, keeps entries only as long as its retention setting says, and can
-forget a subject or everything before a date, leaving nothing recoverable in the file. Reading
-commands open it read-only: a file that is not a consultation log is never changed; a damaged
-entry is named and skipped; a log written by a newer mm-advisor is refused.
+readable by its owner only, and one that another user owns or others can read is refused. It
+keeps entries only as long as its retention setting says, and can forget a subject or everything
+before a date, leaving nothing recoverable in the file. Reading commands open it read-only: a
+file that is not a consultation log is never changed; a damaged entry is named and skipped; a log
+written by a newer mm-advisor is refused.
+
+Tamper evidence: each entry is sealed (a digest of a random nonce and its trace text) and linked
+to the entry before it (a digest of the previous link and its seal), a hash chain as transparency
+logs keep. An entry edited, removed, inserted or reordered outside the tool breaks the chain at
+that point. An erased entry stays as a tombstone: its seal and link, the time and the reason, and
+nothing about the person (the nonce goes with the trace, so the seal reveals nothing). The chain
+proves the order and completeness of what it links; a change made by rewriting every link after
+it is caught by comparing the chain's head with one recorded earlier (`head()`), and a change to a
+trace by its signature.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import secrets
 import sqlite3
+import stat
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -21,7 +34,8 @@ from typing import Any, Iterator
 
 from ..errors import AdvisorError
 
-SCHEMA_VERSION = 2  # 1: before subjects, signatures and retention (read, migrated on write)
+SCHEMA_VERSION = 3  # 1: before subjects, signatures and retention; 2: before the chain
+# (both read, and migrated on write: the entries already there are sealed and linked then)
 _CREATE = """
 CREATE TABLE IF NOT EXISTS consultations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -31,13 +45,19 @@ CREATE TABLE IF NOT EXISTS consultations (
     content_digest TEXT NOT NULL,
     trace TEXT NOT NULL,
     subject TEXT,
-    key_id TEXT
+    key_id TEXT,
+    nonce TEXT,
+    seal TEXT,
+    link TEXT,
+    erased TEXT
 );
 CREATE INDEX IF NOT EXISTS consultations_created ON consultations (created_at);
 CREATE INDEX IF NOT EXISTS consultations_subject ON consultations (subject);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _COLUMNS = {"id", "created_at", "recommendation", "rulebase_digest", "content_digest", "trace"}
+_ADDED = ("subject", "key_id", "nonce", "seal", "link", "erased")  # after schema version 1
+GENESIS = "sha256:" + "0" * 64  # the link before the first entry
 
 
 class LogError(AdvisorError):
@@ -76,12 +96,9 @@ class ConsultationLog:
             raise LogError(f"{path}: no such consultation log")
         try:
             if write:
+                _refuse_if_not_private(path)
                 with _private_files():
                     self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
-                try:
-                    os.chmod(path, 0o600)  # a log made by an older version was not private
-                except OSError:
-                    pass
             else:
                 uri = Path(path).resolve().as_uri() + "?mode=ro"
                 self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
@@ -94,6 +111,8 @@ class ConsultationLog:
                 with _private_files():
                     self.db.executescript(_CREATE)
                 self._migrate()
+                if self._setting("erasure_pending"):
+                    self._checkpoint()  # an erasure a reader held up finishes now, if it can
         except sqlite3.DatabaseError as exc:
             raise LogError(f"{path}: not a consultation log ({exc})") from None
 
@@ -114,11 +133,30 @@ class ConsultationLog:
 
     def _migrate(self) -> None:
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(consultations)")}
-        for name in ("subject", "key_id"):
+        for name in _ADDED:
             if name not in columns:
                 self.db.execute(f"ALTER TABLE consultations ADD COLUMN {name} TEXT")
         self.db.executescript(_CREATE)
-        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        with self._transaction():  # entries from before the chain are sealed and linked now
+            unlinked = self.db.execute(
+                "SELECT id, trace FROM consultations WHERE link IS NULL ORDER BY id"
+            ).fetchall()
+            for entry_id, text in unlinked:
+                nonce = secrets.token_hex(16)
+                seal = _seal(nonce, str(text))
+                link = _link(self._head(before=entry_id), seal)
+                self.db.execute(
+                    "UPDATE consultations SET nonce = ?, seal = ?, link = ? WHERE id = ?",
+                    (nonce, seal, link, entry_id),
+                )
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _head(self, before: int | None = None) -> str:
+        query = "SELECT link FROM consultations WHERE link IS NOT NULL"
+        if before is not None:
+            query += f" AND id < {int(before)}"
+        row = self.db.execute(query + " ORDER BY id DESC LIMIT 1").fetchone()
+        return str(row[0]) if row else GENESIS
 
     def close(self) -> None:
         self.db.close()
@@ -132,34 +170,51 @@ class ConsultationLog:
     # Writing.
 
     def append(self, doc: dict[str, Any]) -> int:
-        """Store one trace in its own transaction, dropping what the retention setting expires;
-        return its id."""
+        """Store one trace in its own transaction, sealed and linked to the entry before it,
+        turning what the retention setting expires into tombstones; return its id."""
         signature = doc.get("signature") or {}
-        row = (
-            doc["created_at"],
-            doc["recommendation"],
-            doc["rulebase"]["digest"],
-            doc["content_digest"],
-            json.dumps(doc, ensure_ascii=False),
-            doc.get("subject"),
-            signature.get("key_id"),
-        )
+        text = json.dumps(doc, ensure_ascii=False)
+        nonce = secrets.token_hex(16)
+        seal = _seal(nonce, text)
         try:
             self.db.execute("BEGIN IMMEDIATE")
             cursor = self.db.execute(
                 "INSERT INTO consultations (created_at, recommendation, rulebase_digest, "
-                "content_digest, trace, subject, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                row,
+                "content_digest, trace, subject, key_id, nonce, seal, link) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    doc["created_at"],
+                    doc["recommendation"],
+                    doc["rulebase"]["digest"],
+                    doc["content_digest"],
+                    text,
+                    doc.get("subject"),
+                    signature.get("key_id"),
+                    nonce,
+                    seal,
+                    _link(self._head(), seal),
+                ),
             )
             days = self.retention()
             if days is not None:
                 cutoff = _iso(datetime.now(timezone.utc) - timedelta(days=days))
-                self.db.execute("DELETE FROM consultations WHERE created_at < ?", (cutoff,))
+                self._erase("created_at < ?", [cutoff], "retention")
             self.db.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             self._rollback()
             raise LogError(f"{self.path}: cannot write the consultation log: {exc}") from None
         return cursor.lastrowid
+
+    def _erase(self, where: str, args: list[Any], reason: str) -> int:
+        """Turn the live entries matching `where` into tombstones; how many."""
+        tombstone = json.dumps({"at": _iso(datetime.now(timezone.utc)), "reason": reason})
+        cursor = self.db.execute(
+            "UPDATE consultations SET created_at = '', recommendation = '', "
+            "rulebase_digest = '', content_digest = '', trace = '', subject = NULL, "
+            f"key_id = NULL, nonce = NULL, erased = ? WHERE erased IS NULL AND ({where})",
+            [tombstone, *args],
+        )
+        return cursor.rowcount
 
     def _rollback(self) -> None:
         if self.db.in_transaction:
@@ -176,24 +231,55 @@ class ConsultationLog:
                     (str(days),),
                 )
 
-    def delete(self, before: str | None = None, subject: str | None = None) -> int:
-        """Delete the entries made before a time, or about a subject; leave nothing of them in
-        the file (secure delete, the write-ahead log emptied, the file vacuumed)."""
+    def delete(self, before: str | None = None, subject: str | None = None) -> Erasure:
+        """Erase the entries made before a time, or about a subject (as its sealed trace names
+        it, or its column does), leaving tombstones; leave nothing of them in the file (secure
+        delete, the file vacuumed, the write-ahead log emptied). When another program reading
+        the log prevents the last step, the erasure says so; the next write finishes it."""
         if (before is None) == (subject is None):
             raise ValueError("give before or subject")
         with self._transaction():
             if before is not None:
-                cursor = self.db.execute(
-                    "DELETE FROM consultations WHERE created_at < ?", (before,)
-                )
+                count = self._erase("created_at < ?", [before], "prune")
             else:
-                cursor = self.db.execute("DELETE FROM consultations WHERE subject = ?", (subject,))
+                ids = self.about(subject)
+                count = self._erase(f"id IN ({', '.join(map(str, ids)) or 'NULL'})", [], "forget")
+            self.db.execute(
+                "INSERT OR REPLACE INTO settings (name, value) VALUES ('erasure_pending', '1')"
+            )
         try:
             self.db.execute("VACUUM")
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.DatabaseError as exc:
             raise LogError(f"{self.path}: cannot clean the consultation log: {exc}") from None
-        return cursor.rowcount
+        return Erasure(count, self._checkpoint())
+
+    def about(self, subject: str | None) -> list[int]:
+        """The live entries whose sealed trace, or whose subject column, names `subject`."""
+        found = []
+        for entry_id, column, text in self.db.execute(
+            "SELECT id, subject, trace FROM consultations WHERE erased IS NULL ORDER BY id"
+        ):
+            if column == subject:
+                found.append(entry_id)
+                continue
+            try:
+                sealed = json.loads(text).get("subject")
+            except (ValueError, TypeError, AttributeError, RecursionError):
+                continue
+            if isinstance(sealed, str) and _same_reference(sealed, subject):
+                found.append(entry_id)
+        return found
+
+    def _checkpoint(self) -> bool:
+        """Empty the write-ahead log into the file; whether it could (a reader may hold it)."""
+        try:
+            busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:
+                return False
+            self.db.execute("DELETE FROM settings WHERE name = 'erasure_pending'")
+            return not self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise LogError(f"{self.path}: cannot clean the consultation log: {exc}") from None
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -207,14 +293,49 @@ class ConsultationLog:
 
     # Reading.
 
-    def retention(self) -> int | None:
+    def _setting(self, name: str) -> str | None:
         try:
-            row = self.db.execute(
-                "SELECT value FROM settings WHERE name = 'retention_days'"
-            ).fetchone()
+            row = self.db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
         except sqlite3.DatabaseError:
-            return None  # a log from before retention settings
-        return int(row[0]) if row and str(row[0]).isdigit() else None
+            return None  # a log from before settings
+        return str(row[0]) if row else None
+
+    def retention(self) -> int | None:
+        value = self._setting("retention_days")
+        return int(value) if value is not None and value.isdigit() else None
+
+    def head(self) -> str:
+        """The last link of the chain: recorded elsewhere, it shows later that nothing up to
+        that entry was changed (`chain(head=...)`)."""
+        return self._head() if self._has("link") else GENESIS
+
+    def chain(self, head: str | None = None) -> Iterator[tuple[int, str]]:
+        """(id, what is wrong) wherever the chain breaks, in id order; with `head`, also when
+        no entry ends a chain at that head."""
+        if not self._has("link"):
+            yield 0, f"{self.path}: a log from before the chain (it is added at the next write)"
+            return
+        previous, seen = GENESIS, head is None
+        rows = self.db.execute(
+            "SELECT id, nonce, seal, link, trace, erased FROM consultations ORDER BY id"
+        )
+        for entry_id, nonce, seal, link, text, erased in rows:
+            if erased is None and (nonce is None or _seal(str(nonce), str(text)) != seal):
+                yield entry_id, "its trace was changed outside mm-advisor (the seal does not match)"
+            elif link != _link(previous, str(seal)):
+                yield (
+                    entry_id,
+                    (
+                        "the chain breaks here: an entry before it was removed, inserted or reordered"
+                    ),
+                )
+            previous = str(link)
+            seen = seen or link == head
+        if not seen:
+            yield 0, f"no entry ends the chain at the head given ({head}): entries were changed"
+
+    def _has(self, column: str) -> bool:
+        return column in {row[1] for row in self.db.execute("PRAGMA table_info(consultations)")}
 
     def entries(
         self,
@@ -231,7 +352,8 @@ class ConsultationLog:
             f"SELECT id, created_at, {subject_col}, recommendation, content_digest, {key_col} "
             "FROM consultations"
         )
-        clauses, args = [], []
+        clauses: list[str] = ["erased IS NULL"] if self._has("erased") else []
+        args: list[Any] = []
         if recommendation:
             clauses.append("recommendation = ?")
             args.append(recommendation)
@@ -252,22 +374,35 @@ class ConsultationLog:
         ]
 
     def trace(self, entry_id: int) -> dict[str, Any]:
-        """The trace of one entry; LogError names it when it is damaged."""
-        rows = self._read("SELECT trace FROM consultations WHERE id = ?", [entry_id])
+        """The trace of one entry; LogError names it when it is damaged or erased."""
+        erased = "erased" if self._has("erased") else "NULL"
+        rows = self._read(f"SELECT trace, {erased} FROM consultations WHERE id = ?", [entry_id])
         if not rows:
             raise LogError(f"{self.path}: no consultation with id {entry_id}")
+        if rows[0][1] is not None:
+            raise LogError(f"{self.path}: consultation {entry_id} was erased")
         return self.decode(entry_id, rows[0][0])
 
-    def traces(self, ids: list[int]) -> Iterator[tuple[int, Any]]:
-        """(id, trace or LogError) for each id, streamed in id order."""
+    def traces(self, ids: list[int]) -> Iterator[tuple[int, Any, list[str]]]:
+        """(id, trace or LogError, the columns that disagree with the trace) for each id,
+        streamed in id order. Columns repeat the sealed trace for listing and searching: one
+        that says otherwise was edited outside mm-advisor."""
+        subject = "subject" if self._has("subject") else "NULL"
+        key_id = "key_id" if self._has("key_id") else "NULL"
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            query = f"SELECT id, trace FROM consultations WHERE id IN ({', '.join('?' * len(chunk))}) ORDER BY id"
-            for entry_id, text in self._read(query, chunk):
+            query = (
+                "SELECT id, trace, created_at, recommendation, rulebase_digest, content_digest, "
+                f"{subject}, {key_id} FROM consultations "
+                f"WHERE id IN ({', '.join('?' * len(chunk))}) ORDER BY id"
+            )
+            for entry_id, text, *columns in self._read(query, chunk):
                 try:
-                    yield int(entry_id), self.decode(int(entry_id), text)
+                    doc = self.decode(int(entry_id), text)
                 except LogError as exc:
-                    yield int(entry_id), exc
+                    yield int(entry_id), exc, []
+                    continue
+                yield int(entry_id), doc, _disagreeing(columns, doc, subject != "NULL")
 
     def decode(self, entry_id: int, text: Any) -> dict[str, Any]:
         from .trace import loads
@@ -284,6 +419,79 @@ class ConsultationLog:
             return self.db.execute(query, args).fetchall()
         except sqlite3.DatabaseError as exc:
             raise LogError(f"{self.path}: cannot read the consultation log: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What an erasure did: entries erased, and whether their data has left the file."""
+
+    count: int
+    complete: bool
+
+
+_REPEATED = (
+    "created_at",
+    "recommendation",
+    "rulebase_digest",
+    "content_digest",
+    "subject",
+    "key_id",
+)
+
+
+def _disagreeing(columns: list[Any], doc: dict[str, Any], has_subject: bool) -> list[str]:
+    """The names of the columns whose value is not the trace's."""
+    rulebase = doc.get("rulebase")
+    signature = doc.get("signature")
+    sealed = (
+        doc.get("created_at"),
+        doc.get("recommendation"),
+        rulebase.get("digest") if isinstance(rulebase, dict) else None,
+        doc.get("content_digest"),
+        doc.get("subject") if has_subject else None,
+        signature.get("key_id") if isinstance(signature, dict) and has_subject else None,
+    )
+    return [name for name, kept, true in zip(_REPEATED, columns, sealed) if kept != true]
+
+
+def _seal(nonce: str, text: str) -> str:
+    return (
+        "sha256:" + hashlib.sha256(f"{nonce}\n{text}".encode("utf-8", "surrogatepass")).hexdigest()
+    )
+
+
+def _link(previous: str, seal: str) -> str:
+    return "sha256:" + hashlib.sha256(f"{previous}\n{seal}".encode()).hexdigest()
+
+
+def _same_reference(sealed: str, asked: str | None) -> bool:
+    from .trace import reference
+
+    try:
+        return asked is not None and reference(sealed) == asked
+    except ValueError:
+        return False
+
+
+def _refuse_if_not_private(path: str) -> None:
+    """A log (or its -wal, -shm) that is there already must be this user's, readable by them
+    only: one made by someone else, in a shared folder, would receive personal data."""
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            info = os.lstat(name)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise LogError(f"{name}: cannot check the file: {exc.strerror}") from None
+        if not stat.S_ISREG(info.st_mode):
+            raise LogError(f"{name}: not a regular file; refusing to write personal data to it")
+        if info.st_uid != os.getuid():
+            raise LogError(f"{name}: owned by another user; refusing to write personal data to it")
+        if info.st_mode & 0o077:
+            raise LogError(
+                f"{name}: others can read or write it (mode {stat.S_IMODE(info.st_mode):o}); "
+                f"make it private first: chmod 600 {name}"
+            )
 
 
 def _iso(moment: datetime) -> str:

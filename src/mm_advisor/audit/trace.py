@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 
@@ -23,12 +24,23 @@ VERSIONS = (1, 2)  # traces this version reads: 1 kept created_at outside its di
 _UNSEALED = {1: ("content_digest", "created_at", "signature"), 2: ("content_digest", "signature")}
 
 
-def is_reference(subject: str) -> bool:
-    """Whether `subject` can be kept as a subject reference: stored as given, so only what could
-    not be shown safely is refused (blank, too long, control characters)."""
-    from ..explanation.render import safe
-
-    return bool(subject.strip()) and len(subject) <= SUBJECT_LIMIT and safe(subject) == subject
+def reference(subject: str) -> str:
+    """`subject` as kept: trimmed and in Unicode's composed form (NFC), so that references
+    that look the same are the same. ValueError says why one cannot be kept: blank, too long,
+    or with a character that cannot be seen or that looks like a space (control and format
+    characters, a zero-width or non-breaking space, a soft hyphen, a byte-order mark)."""
+    kept = unicodedata.normalize("NFC", subject).strip()
+    if not kept:
+        raise ValueError("a reference cannot be blank")
+    if len(kept) > SUBJECT_LIMIT:
+        raise ValueError(f"a reference is at most {SUBJECT_LIMIT} characters")
+    for char in kept:
+        if char != " " and unicodedata.category(char)[0] in "CZ":
+            raise ValueError(
+                f"a reference cannot hold U+{ord(char):04X}: "
+                "a control character, or one that cannot be seen or looks like a space"
+            )
+    return kept
 
 
 def build(

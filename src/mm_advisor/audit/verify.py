@@ -46,10 +46,11 @@ class Verification:
     no_longer_fire: list[str] = field(default_factory=list)
     order_changed: bool = False
     score_changes: list[tuple[str, Any, Any]] = field(default_factory=list)
+    log_columns: list[str] = field(default_factory=list)  # a log's columns that disagree
 
     @property
     def tampered(self) -> bool:
-        if self.invalid or not self.digest_ok:
+        if self.invalid or not self.digest_ok or self.log_columns:
             return True
         if self.signature in (signing.INVALID, signing.MALFORMED, signing.OTHER_KEY):
             return True
@@ -172,6 +173,14 @@ def report(v: Verification, problems_only: bool = False) -> str:
         ),
         (f"signature: {_signature_words(v)}", v.signature == signing.VALID),
     ]
+    if v.log_columns:
+        out.append(
+            (
+                "log columns: EDITED: they say otherwise than the sealed trace "
+                f"({', '.join(v.log_columns)})",
+                False,
+            )
+        )
     if v.changed_files:
         out.append(("rule files: changed since the consultation", False))
         out += [(f"  {status}: {safe(path)}", False) for path, status in v.changed_files]
@@ -232,4 +241,5 @@ def as_json(v: Verification) -> dict[str, Any]:
         "no_longer_fire": v.no_longer_fire,
         "order_changed": v.order_changed,
         "score_changes": {o: {"recorded": b, "today": a} for o, b, a in v.score_changes},
+        "log_columns_edited": v.log_columns,
     }

@@ -107,7 +107,7 @@ def consult(
     words; --detail gives every rule that fired, --format json the trace."""
     from ..audit.record import Keeper, signer_from
 
-    check_subject(subject)
+    subject = check_subject(subject)
     for target in (trace_out, report, save_answers):
         if target:
             check_target(target)
@@ -152,13 +152,14 @@ def consult(
         echo_result(doc, advisor, detail)
 
 
-def check_subject(subject: str | None) -> None:
-    """A subject reference is stored as given; only what could not be shown safely is refused."""
-    if subject is not None and not trace.is_reference(subject):
-        raise UserError(
-            f"--subject {render.safe(subject)[:60]!r}: a reference is 1 to {trace.SUBJECT_LIMIT} "
-            "characters, without control characters"
-        )
+def check_subject(subject: str | None) -> str | None:
+    """The subject reference as kept (see `trace.reference`), or a one-line refusal."""
+    if subject is None:
+        return None
+    try:
+        return trace.reference(subject)
+    except ValueError as exc:
+        raise UserError(f"--subject {render.safe(subject)[:60]!r}: {exc}") from None
 
 
 def stdin_is_terminal() -> bool:

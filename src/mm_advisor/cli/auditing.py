@@ -142,6 +142,11 @@ def audit() -> None:
 @click.option(
     "--since", type=When(), help="With --log: the consultations since a date or span (7d)."
 )
+@click.option(
+    "--head",
+    metavar="DIGEST",
+    help="With --log --all: a chain head recorded earlier; the chain must still pass through it.",
+)
 @public_key_option
 @jobs_option("With --log: processes to verify with.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
@@ -152,6 +157,7 @@ def audit_verify(
     log_path: str | None,
     every: bool,
     since: str | None,
+    head: str | None,
     public_key: str | None,
     jobs: int,
     quiet: bool,
@@ -165,8 +171,10 @@ def audit_verify(
     from ..audit import verify
 
     rb = rulebase_mod.load(where)
+    if head is not None and not (log_path and every):
+        raise UserError("--head goes with --log DB --all: it checks the whole chain")
     if log_path and (targets or every or since):
-        _verify_log(where, targets, log_path, every, since, public_key, jobs, quiet, fmt)
+        _verify_log(where, targets, log_path, since, head, public_key, jobs, quiet, fmt)
         return
     if len(targets) != 1 or every or since:
         raise UserError("give one trace file (or -), or --log DB with IDs, --all or --since")
@@ -185,8 +193,8 @@ def _verify_log(
     where: Layout,
     targets: tuple[str, ...],
     log_path: str,
-    every: bool,
     since: str | None,
+    head: str | None,
     public_key: str | None,
     jobs: int,
     quiet: bool,
@@ -201,6 +209,8 @@ def _verify_log(
     with ConsultationLog(log_path) as log:
         chosen = [int(t) for t in targets] or None
         ids = [e.id for e in log.entries(since=since, ids=chosen)]
+        breaks = list(log.chain(head)) if not chosen and not since else []
+        chain_head = log.head()
     if chosen:
         missing = sorted(set(chosen) - set(ids))
         if missing:
@@ -213,6 +223,7 @@ def _verify_log(
         progress.update(len(collected))
     progress.done(len(collected))
     summary = bulk.summarise(collected)
+    summary.breaks = breaks
     flagged = [(i, v) for i, v in collected if isinstance(v, str) or v.status != verify.REPRODUCED]
     if fmt == "json":
         echo_json(
@@ -221,6 +232,11 @@ def _verify_log(
                 "checked": len(ids),
                 "summary": {status: summary.counts[status] for status in verify.EXIT},
                 "damaged": [{"id": i, "problem": why} for i, why in summary.damaged],
+                "chain": {
+                    "checked": not chosen and not since,
+                    "head": chain_head,
+                    "breaks": [{"id": i or None, "problem": why} for i, why in breaks],
+                },
                 "findings": [
                     {"id": i, **verify.as_json(v)} for i, v in flagged if not isinstance(v, str)
                 ],
@@ -235,20 +251,29 @@ def _verify_log(
             click.echo(f"{entry_id}: {verify.WORDS[found.status]}")
             for line in verify.report(found, problems_only=True).splitlines():
                 click.echo(f"    {line}")
+        for entry_id, why in breaks:
+            said = f"TAMPERED: {render.safe(why)}"
+            click.echo(f"{entry_id}: {said}" if entry_id else said)
         click.echo(f"\n{len(ids)} consultation{'s' * (len(ids) != 1)} checked:")
         for status in verify.EXIT:
             click.echo(f"  {summary.counts[status]:>7}  {verify.WORDS[status]}")
         if summary.damaged:
             click.echo(f"  {len(summary.damaged):>7}  DAMAGED: the entry cannot be read")
+        if not chosen and not since:
+            state = "BROKEN (see above)" if breaks else "intact"
+            click.echo(f"chain of entries: {state}; its head: {chain_head}")
     raise click.exceptions.Exit(summary.exit_code)
 
 
-def _open_log(log_path: str | None):
+def _open_log(log_path: str | None, write: bool = False):
+    """The log named; one that is not there is refused (writing never starts a new one)."""
     from ..audit.log import ConsultationLog
 
     if not log_path:
         raise UserError("no consultation log: give --log PATH or set MM_ADVISOR_LOG")
-    return ConsultationLog(log_path)
+    if write and not Path(log_path).is_file():
+        raise UserError(f"{render.safe(log_path)}: no such consultation log")
+    return ConsultationLog(log_path, write=write)
 
 
 def _recommendation(value: str | None, where: Layout) -> str | None:
@@ -343,42 +368,68 @@ def audit_export(log_path: str | None, entry_id: int) -> None:
         click.echo(trace.dumps(log.trace(entry_id)), nl=False)
 
 
-@audit.command("prune")
+_ERASE_CODES = {1: "erased, but another program reading the log holds the data in its file"}
+
+
+@audit.command("prune", exit_codes=_ERASE_CODES)
 @log_option("The consultation log to prune.")
 @click.option(
     "--before",
     type=When(),
     required=True,
-    help="Delete what was made before this: a date or a span (90d).",
+    help="Erase what was made before this: a date or a span (90d).",
 )
 def audit_prune(log_path: str | None, before: str) -> None:
-    """Delete the consultations made before a date, leaving nothing of them in the file."""
-    from ..audit.log import ConsultationLog
-
-    if not log_path:
-        raise UserError("no consultation log: give --log PATH or set MM_ADVISOR_LOG")
-    if not Path(log_path).is_file():
-        raise UserError(f"{log_path}: no such consultation log")
-    with ConsultationLog(log_path, write=True) as log:
-        count = log.delete(before=before)
-    click.echo(f"Deleted {count} consultation{'s' * (count != 1)} made before {before}.")
+    """Erase the consultations made before a date, leaving nothing of them in the file but a
+    tombstone each (the time of erasure and why), which keeps the log's chain whole."""
+    with _open_log(log_path, write=True) as log:
+        erasure = log.delete(before=before)
+    _said(erasure, f"made before {before}", log_path)
 
 
-@audit.command("forget")
-@log_option("The consultation log to delete from.")
+@audit.command("forget", exit_codes=_ERASE_CODES)
+@log_option("The consultation log to erase from.")
 @click.option("--subject", metavar="REF", required=True, help="The subject whose consultations go.")
-def audit_forget(log_path: str | None, subject: str) -> None:
-    """Delete every consultation about a subject (a request to be forgotten), leaving nothing of
-    them in the file."""
-    from ..audit.log import ConsultationLog
+@click.option("--dry-run", is_flag=True, help="List what would be erased, and erase nothing.")
+def audit_forget(log_path: str | None, subject: str, dry_run: bool) -> None:
+    """Erase every consultation about a subject (a request to be forgotten), as its sealed trace
+    names it, leaving nothing of them in the file but a tombstone each."""
+    from ..audit.trace import reference
 
-    if not log_path:
-        raise UserError("no consultation log: give --log PATH or set MM_ADVISOR_LOG")
-    if not Path(log_path).is_file():
-        raise UserError(f"{log_path}: no such consultation log")
-    with ConsultationLog(log_path, write=True) as log:
-        count = log.delete(subject=subject)
-    click.echo(render.safe(f"Deleted {count} consultation{'s' * (count != 1)} about {subject}."))
+    try:
+        subject = reference(subject)
+    except ValueError as exc:
+        raise UserError(f"--subject {render.safe(subject)[:60]!r}: {exc}") from None
+    with _open_log(log_path, write=True) as log:
+        if dry_run:
+            ids = log.about(subject)
+            about = render.safe(f"about {subject}")
+            click.echo(
+                f"Would erase {_count(len(ids))} {about}: {', '.join(map(str, ids))}"
+                if ids
+                else f"No consultation {about}."
+            )
+            return
+        erasure = log.delete(subject=subject)
+    _said(erasure, f"about {subject}", log_path)
+
+
+def _count(n: int) -> str:
+    return f"{n} consultation{'s' * (n != 1)}"
+
+
+def _said(erasure, what: str, log_path: str) -> None:
+    click.echo(render.safe(f"Erased {_count(erasure.count)} {what}."))
+    if not erasure.complete:
+        click.echo(
+            render.line(
+                f"Error: another program is reading {log_path}: the erased data stays in its "
+                "write-ahead file until it stops. Run the command again then (the next write "
+                "to the log also finishes it)."
+            ),
+            err=True,
+        )
+        raise click.exceptions.Exit(1)
 
 
 @audit.command("retention")
@@ -386,16 +437,12 @@ def audit_forget(log_path: str | None, subject: str) -> None:
 @click.argument("days", metavar="DAYS|off")
 def audit_retention(log_path: str | None, days: str) -> None:
     """Keep consultations only DAYS days: every write to the log then deletes older ones."""
-    from ..audit.log import ConsultationLog
-
-    if not log_path:
-        raise UserError("no consultation log: give --log PATH or set MM_ADVISOR_LOG")
     if days != "off" and not (days.isdigit() and 1 <= int(days) <= 36500):
         raise UserError(f"{render.safe(days)!r}: give a number of days from 1 to 36500, or off")
-    with ConsultationLog(log_path, write=True) as log:
+    with _open_log(log_path, write=True) as log:
         log.set_retention(None if days == "off" else int(days))
     said = "kept for ever" if days == "off" else f"kept {days} days"
-    click.echo(f"Consultations in {log_path} are {said} (applied at every write).")
+    click.echo(render.safe(f"Consultations in {log_path} are {said} (applied at every write)."))
 
 
 @cli.group()

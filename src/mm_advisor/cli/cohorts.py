@@ -105,6 +105,11 @@ def batch(
     from ..knowledge import rulebase as rulebase_mod
 
     fmt = fmt or rows_mod.format_of(out or "", None) or rows_mod.JSONL
+    if subject_column == "id":
+        raise UserError(
+            "--subject id: the id names the row in the results; "
+            "give the column that holds each person's reference"
+        )
     if out:
         check_target(out)
     signer = signer_from(sign_key)
@@ -237,7 +242,7 @@ def _logged(log_path: str) -> Iterator[Any]:
 
     with ConsultationLog(log_path) as log:
         ids = [entry.id for entry in log.entries()]
-        for entry_id, doc in log.traces(ids):
+        for entry_id, doc, _ in log.traces(ids):
             if isinstance(doc, Exception):
                 yield Row(entry_id, str(entry_id), None, str(doc))
                 continue

@@ -77,9 +77,10 @@ def parse(
     who = None
     for name, raw in row.answers.items():
         if name == subject:
-            who = None if raw in (None, "") else str(raw)
-            if who is not None and not trace.is_reference(who):
-                return None, None, f"row {row.number}: the subject is not a reference"
+            try:
+                who = None if raw in (None, "") else trace.reference(str(raw))
+            except ValueError as exc:
+                return None, None, f"row {row.number}: the subject: {exc}"
             continue
         if name not in schema.facts:
             return None, None, f"row {row.number}: {unknown_fact(name, schema)}"
@@ -89,6 +90,8 @@ def parse(
             answers.give(name, schema.facts[name].parse(raw), FILE)
         except ValueError as exc:
             return None, None, f"row {row.number}: fact '{name}': {exc}"
+    if subject is not None and who is None:  # kept without one, nobody could ever erase it
+        return None, None, f"row {row.number}: no subject ('{subject}' is missing or empty)"
     return answers, who, None
 
 
