@@ -256,9 +256,10 @@ class ConsultationLog:
     def about(self, subject: str | None) -> list[int]:
         """The live entries whose sealed trace, or whose subject column, names `subject`."""
         found = []
-        for entry_id, column, text in self.db.execute(
-            "SELECT id, subject, trace FROM consultations WHERE erased IS NULL ORDER BY id"
-        ):
+        subject_col = "subject" if self._has("subject") else "NULL"
+        live = " WHERE erased IS NULL" if self._has("erased") else ""
+        query = f"SELECT id, {subject_col}, trace FROM consultations{live} ORDER BY id"
+        for entry_id, column, text in self._read(query, []):
             if column == subject:
                 found.append(entry_id)
                 continue

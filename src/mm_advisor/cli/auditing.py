@@ -400,16 +400,13 @@ def audit_forget(log_path: str | None, subject: str, dry_run: bool) -> None:
         subject = reference(subject)
     except ValueError as exc:
         raise UserError(f"--subject {render.safe(subject)[:60]!r}: {exc}") from None
-    with _open_log(log_path, write=True) as log:
-        if dry_run:
+    if dry_run:
+        with _open_log(log_path) as log:
             ids = log.about(subject)
-            about = render.safe(f"about {subject}")
-            click.echo(
-                f"Would erase {_count(len(ids))} {about}: {', '.join(map(str, ids))}"
-                if ids
-                else f"No consultation {about}."
-            )
-            return
+        listed = f": {', '.join(map(str, ids))}" if ids else ""
+        click.echo(render.safe(f"Would erase {_count(len(ids))} about {subject}{listed}."))
+        return
+    with _open_log(log_path, write=True) as log:
         erasure = log.delete(subject=subject)
     _said(erasure, f"about {subject}", log_path)
 
