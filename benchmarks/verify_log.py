@@ -64,6 +64,8 @@ def build_log(path: Path, keys: Path, consultations: int, profiles: int, seed: i
     )
     db.commit()
     db.close()
+    with ConsultationLog(str(path), write=True):
+        pass  # seals and links the entries written directly, as a log from before the chain
 
 
 def main() -> None:

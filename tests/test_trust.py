@@ -123,9 +123,39 @@ def test_a_signature_by_another_key_fails(tmp_path, keys):
     _, public, _ = keys
     other = tmp_path / "other"
     invoke("keys", "generate", str(other))
-    consult(tmp_path, "--sign-key", str(other / "mm-advisor-signing.key"))
+    doc = consult(tmp_path, "--sign-key", str(other / "mm-advisor-signing.key"))
+    key_id = doc["signature"]["key_id"]
     result = verify(tmp_path / "t.json", "--public-key", str(public))
-    assert result.exit_code == 1 and "FAILED: signed by key ed25519:" in result.stdout
+    assert result.exit_code == 5  # not verified: another office's key says nothing of change
+    lines = result.stdout.splitlines()
+    assert lines[1] == (
+        f"signature: NOT CHECKED: signed by key {key_id}, a key you did not give (not trusted)"
+    )
+    assert lines[-1] == (
+        "verdict: NOT VERIFIED: signed, but not by a key given to check it (exit 5)"
+    )
+
+
+def test_a_signed_trace_without_a_key_to_check_it_is_never_intact(tmp_path, keys, monkeypatch):
+    """Regression: a back-dated trace re-sealed (the digest is public) got exit 0, "intact"."""
+    private, public, key_id = keys
+    doc = consult(tmp_path, "--sign-key", str(private))
+    doc["created_at"] = "1999-01-01T00:00:00Z"
+    doc["content_digest"] = trace.content_digest(doc)
+    path = tmp_path / "resealed.json"
+    path.write_text(json.dumps(doc))
+    unchecked = verify(path)
+    assert unchecked.exit_code == 5
+    assert unchecked.stdout.splitlines()[1] == (
+        f"signature: NOT CHECKED: signed by key {key_id}; give its --public-key to check it"
+    )
+    assert verify(path, "--public-key", str(public)).exit_code == 1
+    monkeypatch.setenv("MM_ADVISOR_PUBLIC_KEY", "")
+    empty = verify(path)
+    assert (empty.exit_code, empty.stderr) == (
+        2,
+        "Error: MM_ADVISOR_PUBLIC_KEY is set but empty: name a public key file, or unset it\n",
+    )
 
 
 def test_a_different_recommendation_today_exits_3(tmp_path, kb_copy):
@@ -272,10 +302,11 @@ def test_bulk_reverification_after_a_rule_change(tmp_path, kb_copy):
     ]
     with ConsultationLog(str(log)) as kept:
         head = kept.head()
-    assert result.stdout.splitlines()[-6:] == [
+    assert result.stdout.splitlines()[-7:] == [
         "4 consultations checked:",
         "        1  intact, and today's rules reproduce it",
         "        0  TAMPERED: it was changed after it was written",
+        "        0  NOT VERIFIED: signed, but not by a key given to check it",
         "        0  intact, but today's rules reach a DIFFERENT RECOMMENDATION",
         "        3  intact, the same recommendation, but the REASONING DIFFERS",
         f"chain of entries: intact; its head: {head}",
@@ -283,7 +314,13 @@ def test_bulk_reverification_after_a_rule_change(tmp_path, kb_copy):
     data = json.loads(
         invoke("audit", "verify", *args, "--all", "--format", "json", "--jobs", "2").stdout
     )
-    assert data["summary"] == {"reproduced": 1, "tampered": 0, "changed": 0, "reasoning": 3}
+    assert data["summary"] == {
+        "reproduced": 1,
+        "tampered": 0,
+        "unverified": 0,
+        "changed": 0,
+        "reasoning": 3,
+    }
     assert [f["id"] for f in data["findings"]] == [1, 2, 3]
     some = json.loads(invoke("audit", "verify", *args, "4", "--format", "json").stdout)
     assert some["checked"] == 1 and some["summary"]["reproduced"] == 1
@@ -358,3 +395,55 @@ def test_every_reading_command_speaks_json(tmp_path):
         ]
         == "S0"
     )
+
+
+def test_the_same_rules_cannot_reach_anything_else_so_a_difference_is_an_edit(tmp_path):
+    """Regression: re-sealed traces with edited details verified as intact (exit 0), or as
+    "today's rules reach a different recommendation" (exit 3) with the very same rule files."""
+    doc = consult(tmp_path)
+    edits = {
+        "not_fired": lambda d: d["not_fired"][0].update(condition="budget is high"),
+        "derived": lambda d: d["derived"].append("cost_sensitive"),
+        "recommendation": lambda d: d.update(recommendation="full_masters"),
+        "decision": lambda d: d["decision"].update(reason="tie"),
+    }
+    for name, edit in edits.items():
+        forged = json.loads(json.dumps(doc))
+        edit(forged)
+        forged["content_digest"] = trace.content_digest(forged)
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(forged))
+        result = verify(path)
+        assert result.exit_code == 1, name
+        assert result.stdout.splitlines()[-2:] == [
+            "EDITED: the same rule files and the same mm-advisor cannot reach anything else than "
+            "they did; the trace says otherwise, so it was changed",
+            "verdict: TAMPERED: it was changed after it was written (exit 1)",
+        ], name
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{"trace_version": 2, "recommendation": "phd", "recommendation": "micromasters"}',
+            "TAMPERED: the key 'recommendation' appears twice in one object (readers may see "
+            "either value)",
+        ),
+        (
+            '{"trace_version": 2, "subject": "\\ud800"}',
+            "TAMPERED: it holds half of a surrogate pair (\\ud800-\\udfff), which no text can "
+            "contain",
+        ),
+    ],
+    ids=["duplicate-key", "lone-surrogate"],
+)
+def test_a_trace_two_readers_would_read_differently_is_tampered(tmp_path, text, message):
+    path = tmp_path / "t.json"
+    path.write_text(text)
+    for command in (("audit", "verify", *KB_ARGS), ("explain", *KB_ARGS)):
+        result = invoke(*command, str(path))
+        assert (result.exit_code, result.stderr) == (1, f"Error: {path}: {message}\n"), command
+    emoji = '{"trace_version": 2, "subject": "\\ud83d\\ude00"}'  # a whole pair is text
+    path.write_text(emoji)
+    assert invoke("audit", "verify", *KB_ARGS, str(path)).exit_code == 1  # invalid, not a crash

@@ -44,6 +44,13 @@ class TraceError(AdvisorError):
     """A trace file cannot be read as a trace."""
 
 
+class EditedTrace(TraceError):
+    """A trace whose text only an edit can explain (a key twice, half a surrogate pair): two
+    readers could see two different documents, so it is tampered with, exit 1."""
+
+    exit_code = 1
+
+
 def _more(count: int) -> str:
     if not count:
         return ""

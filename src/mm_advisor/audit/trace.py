@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import unicodedata
 from datetime import datetime, timezone
 from typing import Any
 
 from .. import __version__
-from ..errors import TraceError
+from ..errors import EditedTrace, TraceError
 from ..files import InputError, read_stdin, read_text, shown
 from ..knowledge.answers import Answers
 from ..knowledge.rulebase import RuleBase
@@ -220,13 +221,23 @@ def stamped(doc: dict[str, Any], signer: Any = None, at: str | None = None) -> d
 def loads(text: str, where: str) -> dict[str, Any]:
     """A trace from JSON text; TraceError names `where` and what is wrong, in one line."""
     try:
-        doc = json.loads(text, parse_constant=_constant)
+        doc = json.loads(text, parse_constant=_constant, object_pairs_hook=_unique)
+    except _Twice as exc:
+        raise EditedTrace(
+            f"{where}: TAMPERED: the key {exc.args[0]!r} appears twice in one object "
+            "(readers may see either value)"
+        ) from None
     except json.JSONDecodeError as exc:
         raise TraceError(f"{where}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
     except RecursionError:
         raise TraceError(f"{where}: not a trace: nested too deeply") from None
     except ValueError as exc:  # NaN or Infinity, or a number too long to be read
         raise TraceError(f"{where}: not a trace: {str(exc).split(';')[0]}") from None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(doc):
+        raise EditedTrace(
+            f"{where}: TAMPERED: it holds half of a surrogate pair (\\ud800-\\udfff), "
+            "which no text can contain"
+        )
     if not isinstance(doc, dict) or doc.get("trace_version") not in VERSIONS:
         raise TraceError(
             f"{where}: not an mm-advisor trace (trace_version "
@@ -242,6 +253,32 @@ def load(path: str) -> dict[str, Any]:
     except InputError as exc:
         raise TraceError(str(exc)) from None
     return loads(text, shown(path))
+
+
+class _Twice(ValueError):
+    pass
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _Twice(twice[:60])
+    return obj
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return any("\ud800" <= c <= "\udfff" for c in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 def _constant(name: str) -> Any:

@@ -1,9 +1,13 @@
 """Verify a trace: is it intact (digest, signature), and do today's rules reach it again?
 
 What is found, worst first, and its exit code:
-  1  tampered: the digest does not match, the signature fails, or a signed trace was expected
+  1  tampered: the digest does not match, the signature fails, a signed trace was expected, the
+     log's columns say otherwise than the trace, or the same rule files (and the same version
+     of mm-advisor) reach anything else than the trace says: they cannot, so it was edited
+  5  not verified: signed, but by a key not given, or no key was given to check it
   3  intact, but today's rules reach a different recommendation (or cannot consult its answers)
-  4  intact, the same recommendation, but the reasoning differs (rules fired, or scores)
+  4  intact, the same recommendation, but the reasoning differs (rules fired, scores, derived
+     facts, the decision's reason)
   0  intact, and today's rules reproduce it
 The replay uses the fast evaluator (the engine's semantics, certified by a differential test).
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import __version__
 from ..errors import AnswerError
 from ..explanation.render import safe, weight
 from ..knowledge.answers import parse_recorded
@@ -21,10 +26,12 @@ from ..reasoning.advisor import Advisor
 from . import signing, trace, validation
 
 REPRODUCED, TAMPERED, CHANGED, REASONING = "reproduced", "tampered", "changed", "reasoning"
-EXIT = {REPRODUCED: 0, TAMPERED: 1, CHANGED: 3, REASONING: 4}
+UNVERIFIED = "unverified"
+EXIT = {REPRODUCED: 0, TAMPERED: 1, UNVERIFIED: 5, CHANGED: 3, REASONING: 4}
 WORDS = {
     REPRODUCED: "intact, and today's rules reproduce it",
     TAMPERED: "TAMPERED: it was changed after it was written",
+    UNVERIFIED: "NOT VERIFIED: signed, but not by a key given to check it",
     CHANGED: "intact, but today's rules reach a DIFFERENT RECOMMENDATION",
     REASONING: "intact, the same recommendation, but the REASONING DIFFERS",
 }
@@ -47,12 +54,32 @@ class Verification:
     order_changed: bool = False
     score_changes: list[tuple[str, Any, Any]] = field(default_factory=list)
     log_columns: list[str] = field(default_factory=list)  # a log's columns that disagree
+    same_rules: bool = False  # the same rule files and the same mm-advisor as when it was made
+    other_changes: list[str] = field(default_factory=list)  # derived facts, the decision
+
+    @property
+    def differs(self) -> bool:
+        """Whether today's replay reaches anything else than the trace says."""
+        return bool(
+            self.replay_error
+            or self.replayed != self.recorded
+            or self.now_fire
+            or self.no_longer_fire
+            or self.order_changed
+            or self.score_changes
+            or self.other_changes
+        )
+
+    @property
+    def edited(self) -> bool:
+        """The same rules reach something else: only an edit of the trace can explain it."""
+        return self.same_rules and self.differs
 
     @property
     def tampered(self) -> bool:
-        if self.invalid or not self.digest_ok or self.log_columns:
+        if self.invalid or not self.digest_ok or self.log_columns or self.edited:
             return True
-        if self.signature in (signing.INVALID, signing.MALFORMED, signing.OTHER_KEY):
+        if self.signature in (signing.INVALID, signing.MALFORMED):
             return True
         return self.expected_signature and self.signature == signing.UNSIGNED
 
@@ -60,9 +87,11 @@ class Verification:
     def status(self) -> str:
         if self.tampered:
             return TAMPERED
+        if self.signature in ("not checked", signing.OTHER_KEY):
+            return UNVERIFIED
         if self.replay_error or self.replayed != self.recorded:
             return CHANGED
-        if self.now_fire or self.no_longer_fire or self.order_changed or self.score_changes:
+        if self.differs:
             return REASONING
         return REPRODUCED
 
@@ -132,6 +161,26 @@ def verify(
         for option in dict.fromkeys([*recorded_scores, *scores])
         if recorded_scores.get(option) != scores.get(option)
     ]
+    result.same_rules = not result.changed_files and doc["tool"]["version"] == __version__
+    if result.same_rules:  # then everything the rules derive must be as recorded
+        decision = outcome.decision
+        concluded = next((rule for rule in outcome.fired if rule.conclude), None)
+        blocked = advisor.why_not(answers.values, outcome.fired, outcome.derived, concluded)
+        replayed = {
+            "derived facts": list(outcome.derived),
+            "the decision's reason": {
+                "reason": decision.reason,
+                "rule": decision.rule.id if decision.rule else None,
+                "ruled_out": list(decision.ruled_out),
+            },
+            "why the other rules did not fire": [b.record() for b in blocked],
+        }
+        recorded = {
+            "derived facts": doc["derived"],
+            "the decision's reason": doc["decision"],
+            "why the other rules did not fire": doc["not_fired"],
+        }
+        result.other_changes = [name for name in replayed if recorded[name] != replayed[name]]
     return result
 
 
@@ -146,9 +195,9 @@ def _signature_words(v: Verification) -> str:
             return "MISSING: the trace is not signed, so anyone could have written it"
         return "none: the trace is not signed, and anyone can recompute a digest"
     if v.signature == "not checked":
-        return f"signed by key {v.key_id}, not checked: give --public-key to check it"
+        return f"NOT CHECKED: signed by key {v.key_id}; give its --public-key to check it"
     if v.signature == signing.OTHER_KEY:
-        return f"FAILED: signed by key {v.key_id}, not by the key given"
+        return f"NOT CHECKED: signed by key {v.key_id}, a key you did not give (not trusted)"
     if v.signature == signing.INVALID:
         return "FAILED: the trace was changed after it was signed"
     return "FAILED: the signature is malformed"
@@ -207,13 +256,18 @@ def report(v: Verification, problems_only: bool = False) -> str:
     for option, before, after in v.score_changes:
         changed = f"score of {safe(option)}: recorded {_score(before)}, today {_score(after)}"
         out.append((changed, False))
-    if (
-        not v.replay_error
-        and v.status in (REPRODUCED, TAMPERED)
-        and not (v.now_fire or v.no_longer_fire or v.order_changed or v.score_changes)
-    ):
+    out += [(f"{what}: recorded otherwise than today", False) for what in v.other_changes]
+    if not v.differs:
         out.append(
             ("reasoning: the same rules fired in the same order, with the same scores", False)
+        )
+    if v.edited:
+        out.append(
+            (
+                "EDITED: the same rule files and the same mm-advisor cannot reach anything else "
+                "than they did; the trace says otherwise, so it was changed",
+                False,
+            )
         )
     if not problems_only:
         out.append((f"verdict: {WORDS[v.status]} (exit {v.exit_code})", False))
@@ -242,4 +296,6 @@ def as_json(v: Verification) -> dict[str, Any]:
         "order_changed": v.order_changed,
         "score_changes": {o: {"recorded": b, "today": a} for o, b, a in v.score_changes},
         "log_columns_edited": v.log_columns,
+        "other_changes": v.other_changes,
+        "same_rules": v.same_rules,
     }

@@ -3,6 +3,7 @@ and make the keys that sign traces."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,12 @@ def public_key_option(command):
 def _verifier(public_key: str | None):
     from ..audit import signing
 
+    if not public_key and os.environ.get("MM_ADVISOR_PUBLIC_KEY") == "":
+        raise UserError(
+            "MM_ADVISOR_PUBLIC_KEY is set but empty: name a public key file, or unset it"
+        )
+    if public_key == "":
+        raise UserError("--public-key is empty: name a public key file")
     return signing.load_verifier(public_key) if public_key else None
 
 

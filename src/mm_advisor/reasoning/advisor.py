@@ -5,7 +5,7 @@ why the other rules did not fire, and which single answers would change the resu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..knowledge.conditions import DerivedTest, Not, describe, evaluate, facts_read
 from ..knowledge.rulebase import Rule, RuleBase
@@ -83,7 +83,11 @@ class Advisor:
             deciders = tuple(
                 c for c in self.what_if(answers, unknown) if c.recommendation != UNDETERMINED
             )
-        return Result(answers, run, decision, self.why_not(answers, run), deciders)
+        fired = [f.rule for f in run.firings]
+        concluded = run.conclusion.rule if run.conclusion else None
+        return Result(
+            answers, run, decision, self.why_not(answers, fired, run.derived, concluded), deciders
+        )
 
     def recommend(self, answers: Mapping[str, Any]) -> str:
         return self.fast.recommend(answers)
@@ -106,10 +110,17 @@ class Advisor:
                     changes.append(Change(name, value, outcome))
         return changes
 
-    def why_not(self, answers: Mapping[str, Any], run: Run) -> tuple[Blocked, ...]:
-        """For every rule that did not fire, the first condition that was not true at the end."""
-        fired = {f.rule.id for f in run.firings}
-        derived = set(run.derived)
+    def why_not(
+        self,
+        answers: Mapping[str, Any],
+        fired_rules: Sequence[Rule],
+        derived_facts: Iterable[str],
+        concluded: Rule | None,
+    ) -> tuple[Blocked, ...]:
+        """For every rule that did not fire, the first condition that was not true at the end
+        (`concluded`: the rule that made the decision, if one did)."""
+        fired = {rule.id for rule in fired_rules}
+        derived = set(derived_facts)
         background = self.rulebase.schema.background
         blocked = []
         for rule in self.rulebase.rules:
@@ -124,11 +135,11 @@ class Advisor:
                     )
                     break
             else:
-                if rule.conclude and run.conclusion is not None:
+                if rule.conclude and concluded is not None:
                     blocked.append(
                         Blocked(
                             rule,
-                            f"no decision made yet (decision rule '{run.conclusion.rule.id}' "
+                            f"no decision made yet (decision rule '{concluded.id}' "
                             "had already decided)",
                             -1,
                             False,
