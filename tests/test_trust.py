@@ -292,14 +292,21 @@ def test_bulk_reverification_after_a_rule_change(tmp_path, kb_copy):
     args = ("--rules", str(rules), "--facts", str(facts), "--log", str(log))
     result = invoke("audit", "verify", *args, "--all", "--jobs", "1")
     assert result.exit_code == 4
-    assert result.stdout.splitlines()[:6] == [  # what is wrong or changed; not what is well
-        "1: intact, the same recommendation, but the REASONING DIFFERS",
-        "    signature: none: the trace is not signed, and anyone can recompute a digest",
-        "    rule files: changed since the consultation",
-        "      changed: rules/4-benefits.yaml",
-        "    recommendation: reproduced (micromasters_pathway)",
-        "    score of micromasters_pathway: recorded +4, today +5",
-    ]
+    with ConsultationLog(str(log)) as kept:
+        times = [(e.created_at, e.subject) for e in kept.entries()]
+    assert (
+        result.stdout.splitlines()[:6]
+        == [  # each set of changed files once; one line each
+            "Rule files changed since consultations 1, 2, 3 were made:",
+            "  changed: rules/4-benefits.yaml",
+            "",
+            *(
+                f"{i}  {when}  {who}  REASONING DIFFERS: score of micromasters_pathway: recorded +4, "
+                "today +5"
+                for i, (when, who) in enumerate(times[:3], 1)
+            ),
+        ]
+    )
     with ConsultationLog(str(log)) as kept:
         head = kept.head()
     assert result.stdout.splitlines()[-7:] == [
@@ -339,7 +346,9 @@ def test_a_damaged_entry_is_named_and_skipped(tmp_path):
     assert shown.stderr.startswith(f"Error: {log}: consultation 2:1:2: not valid JSON")
     result = invoke("audit", "verify", *KB_ARGS, "--log", str(log), "--all")
     assert result.exit_code == 1
-    assert result.stdout.startswith(f"2: DAMAGED: {log}: consultation 2:1:2: not valid JSON")
+    assert result.stdout.startswith("2  ") and (
+        f"  S1  DAMAGED: {log}: consultation 2:1:2: not valid JSON" in result.stdout
+    )
 
 
 def test_a_database_that_is_not_a_log_is_never_changed(tmp_path):

@@ -164,7 +164,7 @@ def test_the_words_of_a_verification():
     columns = made(log_columns=["subject", "recommendation"])
     assert columns.status == verify.TAMPERED
     assert verify.report(columns, problems_only=True).splitlines()[1] == (
-        "log columns: EDITED: they say otherwise than the sealed trace (subject, recommendation)"
+        "log entry: EDITED outside mm-advisor: subject, recommendation"
     )
     edited = made(digest_ok=False, signature="not checked", key_id="ed25519:00ff", recorded="")
     assert verify.report(edited) == (

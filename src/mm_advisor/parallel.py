@@ -1,5 +1,5 @@
-"""Work spread over processes: results in the order the work came, one chunk in flight per
-process, so an input of any length streams through in flat memory.
+"""Work spread over processes: results in the order the work came, with only a few chunks in
+flight, so an input of any length streams through in flat memory.
 
 Each worker has a pipe of its own and nothing else is shared: no lock, no queue thread. So a
 worker can be killed at any moment (Ctrl-C, an error, the consumer stopping) without leaving
@@ -11,7 +11,9 @@ wait for ever for a reader that was gone: the test suite hung on it under load.)
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import signal
+import threading
 from collections import deque
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -23,6 +25,7 @@ Chunk = TypeVar("Chunk")
 Result = TypeVar("Result")
 Worker = tuple[BaseProcess, Connection]
 _END = object()
+IN_FLIGHT = 2  # chunks given to each process at a time: the next is there when one is done
 
 
 class WorkerLost(AdvisorError):
@@ -51,7 +54,7 @@ def ordered_map(
         _spawn(workers, jobs, work, initializer, initargs)
         chunks = iter(chunks)
         busy: deque[Worker] = deque()
-        for worker in workers:  # a chunk each, then a new one for each result given back
+        for worker in workers * IN_FLIGHT:  # chunks for each, then one per result given back
             chunk = next(chunks, _END)
             if chunk is _END:
                 break
@@ -112,8 +115,10 @@ def _result(process: BaseProcess, pipe: Connection) -> Any:
 
 def _serve(pipe: Connection, inherited: list[Connection], work, initializer, initargs) -> None:
     """A worker: set up once, then a result for each chunk until the pipe closes (the parent
-    is done, or gone). Ctrl-C is left to the parent; one that came while this process started
-    is dropped."""
+    is done, or gone). Chunks are read by a thread of their own as they come, so the parent's
+    writing never waits on this process's writing (with large chunks and results both ways,
+    that would be a deadlock). Ctrl-C is left to the parent; one that came while this process
+    started is dropped."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     for other in inherited:
@@ -124,10 +129,11 @@ def _serve(pipe: Connection, inherited: list[Connection], work, initializer, ini
             initializer(*initargs)
     except Exception as error:
         failed = error
+    pending: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(target=_read, args=(pipe, pending), daemon=True).start()
     while True:
-        try:
-            chunk = pipe.recv()
-        except EOFError:
+        chunk = pending.get()
+        if chunk is _END:
             return
         try:
             if failed is not None:
@@ -141,3 +147,11 @@ def _serve(pipe: Connection, inherited: list[Connection], work, initializer, ini
             return
         except Exception as error:  # a result or an error that cannot be pickled
             pipe.send((False, WorkerLost(f"a worker could not give back its result: {error!r}")))
+
+
+def _read(pipe: Connection, pending: queue.SimpleQueue) -> None:
+    try:
+        while True:
+            pending.put(pipe.recv())
+    except Exception:  # the end of the pipe, or a chunk that cannot be read: the worker ends
+        pending.put(_END)

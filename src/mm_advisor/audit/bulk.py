@@ -17,7 +17,7 @@ from ..parallel import ordered_map
 from ..reasoning.advisor import Advisor
 from . import signing
 from .log import ConsultationLog
-from .verify import CHANGED, EXIT, REASONING, TAMPERED, Verification, verify
+from .verify import CHANGED, EXIT, REASONING, SHORT, TAMPERED, Verification, brief, verify
 
 CHUNK = 500
 
@@ -95,3 +95,34 @@ def summarise(results: list[tuple[int, Any]]) -> Summary:
         else:
             summary.counts[found.status] += 1
     return summary
+
+
+def findings(flagged: list[tuple[int, Verification | str]], entries: dict[int, Any]) -> list[str]:
+    """The findings of a bulk verification for a reader: each set of changed rule files once,
+    with the entries it concerns, then one line per entry (id, time, subject, verdict, what)."""
+    from ..explanation.render import safe
+
+    groups: dict[tuple, list[int]] = {}
+    for entry_id, found in flagged:
+        if not isinstance(found, str) and found.changed_files:
+            groups.setdefault(tuple(found.changed_files), []).append(entry_id)
+    lines = []
+    for files, ids in groups.items():
+        lines.append(f"Rule files changed since {_ids(ids)} were made:")
+        lines += [f"  {status}: {safe(path)}" for path, status in files]
+    if lines:
+        lines.append("")
+    for entry_id, found in flagged:
+        entry = entries.get(entry_id)
+        when = entry.created_at if entry else "?"
+        who = safe(entry.subject) if entry and entry.subject else "-"
+        if isinstance(found, str):
+            lines.append(f"{entry_id}  {when}  {who}  DAMAGED: {safe(found)}")
+        else:
+            lines.append(f"{entry_id}  {when}  {who}  {SHORT[found.status]}: {brief(found)}")
+    return lines
+
+
+def _ids(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:5])) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    return f"consultation{'s' * (len(ids) != 1)} {shown}"

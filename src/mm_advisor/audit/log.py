@@ -312,18 +312,16 @@ class ConsultationLog:
 
     def chain(self, head: str | None = None) -> Iterator[tuple[int, str]]:
         """(id, what is wrong) wherever the chain breaks, in id order; with `head`, also when
-        no entry ends a chain at that head."""
+        no entry ends a chain at that head. (Each entry's seal, which covers its trace text, is
+        checked where the trace is read: `traces`.)"""
         if not self._has("link"):
             yield 0, f"{self.path}: a log from before the chain (it is added at the next write)"
             return
         previous, seen = GENESIS, head is None
-        rows = self.db.execute(
-            "SELECT id, nonce, seal, link, trace, erased FROM consultations ORDER BY id"
-        )
-        for entry_id, nonce, seal, link, text, erased in rows:
-            if erased is None and (nonce is None or _seal(str(nonce), str(text)) != seal):
-                yield entry_id, "its trace was changed outside mm-advisor (the seal does not match)"
-            elif link != _link(previous, str(seal)):
+        for entry_id, seal, link in self._read(
+            "SELECT id, seal, link FROM consultations ORDER BY id", []
+        ):
+            if link != _link(previous, str(seal)):
                 yield (
                     entry_id,
                     (
@@ -385,25 +383,28 @@ class ConsultationLog:
         return self.decode(entry_id, rows[0][0])
 
     def traces(self, ids: list[int]) -> Iterator[tuple[int, Any, list[str]]]:
-        """(id, trace or LogError, the columns that disagree with the trace) for each id,
-        streamed in id order. Columns repeat the sealed trace for listing and searching: one
-        that says otherwise was edited outside mm-advisor."""
+        """(id, trace or LogError, what of the entry was edited) for each id, streamed in id
+        order: "trace" when the text does not match its seal, and each column (they repeat the
+        sealed trace for listing and searching) that says otherwise than the trace."""
         subject = "subject" if self._has("subject") else "NULL"
         key_id = "key_id" if self._has("key_id") else "NULL"
+        sealed = self._has("seal")
+        seal = "nonce, seal" if sealed else "NULL, NULL"
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
             query = (
-                "SELECT id, trace, created_at, recommendation, rulebase_digest, content_digest, "
-                f"{subject}, {key_id} FROM consultations "
+                f"SELECT id, trace, {seal}, created_at, recommendation, rulebase_digest, "
+                f"content_digest, {subject}, {key_id} FROM consultations "
                 f"WHERE id IN ({', '.join('?' * len(chunk))}) ORDER BY id"
             )
-            for entry_id, text, *columns in self._read(query, chunk):
+            for entry_id, text, nonce, kept_seal, *columns in self._read(query, chunk):
+                edited = ["trace"] if sealed and _seal(str(nonce), str(text)) != kept_seal else []
                 try:
                     doc = self.decode(int(entry_id), text)
                 except LogError as exc:
-                    yield int(entry_id), exc, []
+                    yield int(entry_id), exc, edited
                     continue
-                yield int(entry_id), doc, _disagreeing(columns, doc, subject != "NULL")
+                yield int(entry_id), doc, edited + _disagreeing(columns, doc, subject != "NULL")
 
     def decode(self, entry_id: int, text: Any) -> dict[str, Any]:
         from .trace import loads

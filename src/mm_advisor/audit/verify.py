@@ -53,7 +53,7 @@ class Verification:
     no_longer_fire: list[str] = field(default_factory=list)
     order_changed: bool = False
     score_changes: list[tuple[str, Any, Any]] = field(default_factory=list)
-    log_columns: list[str] = field(default_factory=list)  # a log's columns that disagree
+    log_columns: list[str] = field(default_factory=list)  # what of a log entry was edited
     same_rules: bool = False  # the same rule files and the same mm-advisor as when it was made
     other_changes: list[str] = field(default_factory=list)  # derived facts, the decision
 
@@ -147,7 +147,7 @@ def verify(
     except AnswerError as exc:
         result.replay_error = str(exc)
         return result
-    outcome = advisor.fast.outcome(answers.values)
+    outcome, not_fired = advisor.replay(answers.values)
     result.replayed = outcome.recommendation
     before = [f["rule"] for f in doc["fired"]]
     after = [r.id for r in outcome.fired]
@@ -164,8 +164,6 @@ def verify(
     result.same_rules = not result.changed_files and doc["tool"]["version"] == __version__
     if result.same_rules:  # then everything the rules derive must be as recorded
         decision = outcome.decision
-        concluded = next((rule for rule in outcome.fired if rule.conclude), None)
-        blocked = advisor.why_not(answers.values, outcome.fired, outcome.derived, concluded)
         replayed = {
             "derived facts": list(outcome.derived),
             "the decision's reason": {
@@ -173,7 +171,7 @@ def verify(
                 "rule": decision.rule.id if decision.rule else None,
                 "ruled_out": list(decision.ruled_out),
             },
-            "why the other rules did not fire": [b.record() for b in blocked],
+            "why the other rules did not fire": not_fired,
         }
         recorded = {
             "derived facts": doc["derived"],
@@ -223,13 +221,7 @@ def report(v: Verification, problems_only: bool = False) -> str:
         (f"signature: {_signature_words(v)}", v.signature == signing.VALID),
     ]
     if v.log_columns:
-        out.append(
-            (
-                "log columns: EDITED: they say otherwise than the sealed trace "
-                f"({', '.join(v.log_columns)})",
-                False,
-            )
-        )
+        out.append((f"log entry: EDITED outside mm-advisor: {', '.join(v.log_columns)}", False))
     if v.changed_files:
         out.append(("rule files: changed since the consultation", False))
         out += [(f"  {status}: {safe(path)}", False) for path, status in v.changed_files]
@@ -272,6 +264,44 @@ def report(v: Verification, problems_only: bool = False) -> str:
     if not problems_only:
         out.append((f"verdict: {WORDS[v.status]} (exit {v.exit_code})", False))
     return "".join(f"{line}\n" for line, fine in out if not (problems_only and fine))
+
+
+SHORT = {
+    TAMPERED: "TAMPERED",
+    UNVERIFIED: "NOT VERIFIED",
+    CHANGED: "DIFFERENT RECOMMENDATION",
+    REASONING: "REASONING DIFFERS",
+    REPRODUCED: "reproduced",
+}
+
+
+def brief(v: Verification) -> str:
+    """What is wrong or changed, on one line (the changed rule files left to the caller)."""
+    if v.invalid:
+        return f"not a valid trace: {safe(v.invalid)}"
+    parts = [] if v.digest_ok else ["content digest MISMATCH"]
+    if v.signature != signing.VALID and (v.signature != signing.UNSIGNED or v.expected_signature):
+        parts.append(f"signature {_signature_words(v)}")
+    if v.log_columns:
+        parts.append(f"log entry edited outside mm-advisor ({', '.join(v.log_columns)})")
+    if v.replay_error:
+        parts.append(f"today's rules cannot consult it: {safe(v.replay_error)}")
+    elif v.replayed != v.recorded:
+        parts.append(f"recommendation {safe(v.recorded)}, today {safe(v.replayed)}")
+    if v.now_fire:
+        parts.append(f"now fire: {', '.join(safe(r) for r in v.now_fire)}")
+    if v.no_longer_fire:
+        parts.append(f"no longer fire: {', '.join(safe(r) for r in v.no_longer_fire)}")
+    if v.order_changed:
+        parts.append("another firing order")
+    parts += [
+        f"score of {safe(o)}: recorded {_score(b)}, today {_score(a)}"
+        for o, b, a in v.score_changes
+    ]
+    parts += [f"{what} otherwise" for what in v.other_changes]
+    if v.edited:
+        parts.append("EDITED: the same rules cannot reach anything else")
+    return "; ".join(parts)
 
 
 def _score(value: Any) -> str:

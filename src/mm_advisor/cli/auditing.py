@@ -215,7 +215,8 @@ def _verify_log(
     _verifier(public_key)  # a bad key is said before any work
     with ConsultationLog(log_path) as log:
         chosen = [int(t) for t in targets] or None
-        ids = [e.id for e in log.entries(since=since, ids=chosen)]
+        entries = {e.id: e for e in log.entries(since=since, ids=chosen)}
+        ids = list(entries)
         breaks = list(log.chain(head)) if not chosen and not since else []
         chain_head = log.head()
     if chosen:
@@ -251,13 +252,8 @@ def _verify_log(
         )
     else:
         announce(where)
-        for entry_id, found in flagged:
-            if isinstance(found, str):
-                click.echo(f"{entry_id}: DAMAGED: {render.safe(found)}")
-                continue
-            click.echo(f"{entry_id}: {verify.WORDS[found.status]}")
-            for line in verify.report(found, problems_only=True).splitlines():
-                click.echo(f"    {line}")
+        for line in bulk.findings(flagged, entries):
+            click.echo(line)
         for entry_id, why in breaks:
             said = f"TAMPERED: {render.safe(why)}"
             click.echo(f"{entry_id}: {said}" if entry_id else said)

@@ -12,7 +12,7 @@ from ..knowledge.rulebase import Rule, RuleBase
 from ..knowledge.schema import UNDETERMINED
 from .decision import Decision, decide
 from .engine import CompiledRuleBase, Run
-from .evaluator import Evaluator
+from .evaluator import Evaluator, Outcome
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,28 @@ class Result:
 class Advisor:
     """Consultations against one rule base, compiled once and reused."""
 
+    REPLAYS = 4096  # replays kept: a log repeats the same answers many times
+
     def __init__(self, rulebase: RuleBase):
         self.rulebase = rulebase
         self.compiled = CompiledRuleBase.shared(rulebase)
         self.fast = Evaluator(rulebase)
+        self._replays: dict[tuple, tuple[Outcome, list[dict[str, Any]]]] = {}
+
+    def replay(self, answers: Mapping[str, Any]) -> tuple[Outcome, list[dict[str, Any]]]:
+        """What the rules do for complete `answers`, on the fast evaluator, and why each other
+        rule did not fire (as a trace records it): what verifying a trace compares."""
+        key = tuple(answers[name] for name in self.rulebase.schema.facts)
+        replayed = self._replays.get(key)
+        if replayed is None:
+            outcome = self.fast.outcome(answers)
+            concluded = next((rule for rule in outcome.fired if rule.conclude), None)
+            blocked = self.why_not(answers, outcome.fired, outcome.derived, concluded)
+            replayed = (outcome, [b.record() for b in blocked])
+            if len(self._replays) >= self.REPLAYS:
+                self._replays.clear()
+            self._replays[key] = replayed
+        return replayed
 
     def consult(self, answers: Mapping[str, Any]) -> Result:
         """Run the rules on `answers` (every fact name -> typed value or None) and explain."""
