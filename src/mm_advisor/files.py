@@ -105,17 +105,32 @@ def _decode(data: bytes, name: str, limit: int) -> str:
         raise InputError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
-def check_target(path: str) -> None:
-    """Refuse to write over something that is not a regular file (a FIFO, a device, a folder)."""
+def check_target(path: str, inputs: tuple[str, ...] = ()) -> None:
+    """Refuse to write over something that is not a regular file (a FIFO, a device, a folder),
+    over a SQLite database (a consultation log: an output would replace every consultation in
+    it), or over one of the command's `inputs`."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise AdvisorError(f"{path}: cannot write: {exc.strerror}") from None
+        raise AdvisorError(f"{shown(path)}: cannot write: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):
         kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise AdvisorError(f"{path}: cannot write: it is {kind}")
+        raise AdvisorError(f"{shown(path)}: cannot write: it is {kind}")
+    try:
+        with open(path, "rb") as fh:
+            database = fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        database = False
+    if database:
+        raise AdvisorError(
+            f"{shown(path)}: will not write there: it is a SQLite database (a consultation "
+            "log?), which the output would replace; choose another file"
+        )
+    for given in inputs:
+        if given != "-" and os.path.exists(given) and os.path.samefile(path, given):
+            raise AdvisorError(f"{shown(path)}: will not write the output over its own input")
 
 
 def write_atomic(path: str, text: str, private: bool = True) -> None:

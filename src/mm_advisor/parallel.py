@@ -58,14 +58,14 @@ def ordered_map(
             chunk = next(chunks, _END)
             if chunk is _END:
                 break
-            worker[1].send(chunk)
+            _give(worker, chunk)
             busy.append(worker)
         while busy:
             chunk = next(chunks, _END)  # read while the workers work
             worker = busy.popleft()
             result = _result(*worker)
             if chunk is not _END:
-                worker[1].send(chunk)
+                _give(worker, chunk)
                 busy.append(worker)
             yield result
         finished = True
@@ -99,10 +99,17 @@ def _spawn(workers: list[Worker], jobs: int, work, initializer, initargs) -> Non
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
+def _give(worker: Worker, chunk: Any) -> None:
+    try:
+        worker[1].send(chunk)
+    except OSError:  # the worker is gone: waiting for its result says so (WorkerLost)
+        pass
+
+
 def _result(process: BaseProcess, pipe: Connection) -> Any:
     try:
         ok, value = pipe.recv()
-    except EOFError:
+    except (EOFError, OSError):  # OSError: it died with a chunk of ours unread
         process.join()
         raise WorkerLost(
             f"a worker process ended (exit code {process.exitcode}) before it gave back its "

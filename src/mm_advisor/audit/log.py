@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 _COLUMNS = {"id", "created_at", "recommendation", "rulebase_digest", "content_digest", "trace"}
 _ADDED = ("subject", "key_id", "nonce", "seal", "link", "erased")  # after schema version 1
 GENESIS = "sha256:" + "0" * 64  # the link before the first entry
+CHECKPOINT_WAIT_MS = 2000  # how long an erasure waits for readers before saying they hold it
 
 
 class LogError(AdvisorError):
@@ -274,6 +275,7 @@ class ConsultationLog:
     def _checkpoint(self) -> bool:
         """Empty the write-ahead log into the file; whether it could (a reader may hold it)."""
         try:
+            self.db.execute(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")  # for the readers
             busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             if busy:
                 return False
@@ -281,6 +283,8 @@ class ConsultationLog:
             return not self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         except sqlite3.DatabaseError as exc:
             raise LogError(f"{self.path}: cannot clean the consultation log: {exc}") from None
+        finally:
+            self.db.execute("PRAGMA busy_timeout = 30000")
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -202,7 +202,9 @@ def content_digest(doc: dict[str, Any]) -> str:
 
 
 def dumps(doc: dict[str, Any]) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    from ..explanation.render import json_text
+
+    return json_text(doc, indent=2) + "\n"
 
 
 def now() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import json
 import os
 import sys
 import time
@@ -220,7 +219,7 @@ def log_option(help_text: str, environment: bool = True) -> Callable:
 
 
 def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(render.json_text(data, indent=2))
 
 
 def labels(rb: RuleBase) -> dict[str, str]:

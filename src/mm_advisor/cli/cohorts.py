@@ -111,7 +111,7 @@ def batch(
             "give the column that holds each person's reference"
         )
     if out:
-        check_target(out)
+        check_target(out, (input_path,))
     signer = signer_from(sign_key)
     rulebase_mod.load(where)  # a broken knowledge base is one line here, before any row
     if traces_dir is not None:
@@ -205,6 +205,8 @@ def impact(
 
     if (cohort_path is None) == (log_path is None):
         raise UserError("give the profiles to run: --cohort FILE or --log DB (one of them)")
+    if not base.strip():  # an unset CI variable: comparing with itself would find no change
+        raise UserError("--base is empty: give a git revision, or another knowledge base's folder")
     current = rulebase_mod.load(where)
     with revisions.temporary() as scratch:
         base_where = (

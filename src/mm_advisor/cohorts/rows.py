@@ -16,6 +16,7 @@ from typing import IO, Any, Iterable, Iterator
 
 from .. import files
 from ..errors import AdvisorError
+from ..explanation import render
 
 CSV, JSONL = "csv", "jsonl"
 MAX_LINE = 1024 * 1024  # characters in one row: far above any profile
@@ -115,7 +116,15 @@ def _jsonl(text: IO[str], shown: str) -> Iterator[Row]:
             yield Row(number, str(number), None, "not a JSON object of answers")
             continue
         row_id = _row_id(value.get(ID), number)
-        yield Row(number, row_id, {k: v for k, v in value.items() if k != ID})
+        yield Row(number, row_id, {k: _shallow(v) for k, v in value.items() if k != ID})
+
+
+def _shallow(value: Any) -> Any:
+    """An answer as it is passed on: a list or object (never an answer) emptied, so that one
+    nested however deep costs nothing to send to another process and is refused the same."""
+    if isinstance(value, list):
+        return []
+    return {} if isinstance(value, dict) else value
 
 
 def _bounded(text: IO[str], shown: str) -> Iterator[str]:
@@ -151,19 +160,26 @@ class Writer:
 
     def write(self, record: dict[str, Any]) -> None:
         if self.csv is None:
-            self.stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self.stream.write(render.json_text(record) + "\n")
             return
         scores = record.get("scores")
         self.csv.writerow(
             [
-                record["id"],
+                _cell(record["id"]),
                 record.get("recommendation", ""),
                 " ".join(f"{k}={v}" for k, v in scores.items()) if scores else "",
                 " ".join(record.get("fired", ())),
                 record.get("rulebase", ""),
-                record.get("error", ""),
+                _cell(record.get("error", "")),
             ]
         )
+
+
+def _cell(text: str) -> str:
+    """A cell of text from the input, safe to open in a spreadsheet: control characters made
+    visible, and one that a spreadsheet would run as a formula (=, +, -, @) quoted with '."""
+    cell = render.safe(text)
+    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 def write_profiles(
@@ -174,7 +190,7 @@ def write_profiles(
     object per line, an unknown answer left out."""
     if fmt == JSONL:
         for profile in profiles:
-            stream.write(json.dumps(profile, ensure_ascii=False) + "\n")
+            stream.write(render.json_text(profile) + "\n")
         return
     names = list(schema.facts)
     writer = csv.writer(stream, lineterminator="\n")

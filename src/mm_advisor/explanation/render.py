@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -26,6 +27,14 @@ def _visible(match: re.Match) -> str:
 def safe(text: Any) -> str:
     """`text` with terminal control characters (escape sequences included) made visible."""
     return _CONTROL.sub(_visible, str(text))
+
+
+def json_text(data: Any, **options: Any) -> str:
+    """`data` as JSON, non-ASCII text kept readable, but every character `safe` would make
+    visible escaped (\\u009b, \\u202e, half a surrogate pair): JSON escapes only the C0
+    controls, and the rest would reach a terminal raw, or fail to encode."""
+    text = json.dumps(data, ensure_ascii=False, **options)
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def line(text: Any) -> str:

@@ -1,0 +1,97 @@
+"""Outputs that would destroy data are refused (the consultation log, a command's own input);
+a comparison that cannot compare anything is an error, not a pass; hostile rows are rows, and
+nothing of them reaches an output raw."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import KB_ARGS, PROFILES, invoke
+
+STEPPING = str(PROFILES / "stepping-stone.yaml")
+
+
+@pytest.fixture
+def log(tmp_path):
+    path = tmp_path / "log.db"
+    result = invoke("consult", *KB_ARGS, "--answers", STEPPING, "--log", str(path))
+    assert result.exit_code == 0, result.stderr
+    return path
+
+
+@pytest.mark.parametrize("option", ["--trace-out", "--report", "--save-answers"])
+def test_a_consultation_never_writes_over_the_log(log, option):
+    """Regression: --trace-out log.db replaced the whole SQLite log with one JSON file."""
+    before = log.read_bytes()
+    result = invoke("consult", *KB_ARGS, "--answers", STEPPING, option, str(log))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {log}: will not write there: it is a SQLite database (a consultation log?), "
+        "which the output would replace; choose another file\n",
+    )
+    assert log.read_bytes() == before
+
+
+def test_batch_never_writes_over_its_cohort_or_the_log(tmp_path, log):
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,budget\na,low\n")
+    same = invoke("batch", *KB_ARGS, str(cohort), "--out", str(cohort))
+    assert (same.exit_code, same.stderr) == (
+        2,
+        f"Error: {cohort}: will not write the output over its own input\n",
+    )
+    assert cohort.read_text() == "id,budget\na,low\n"
+    into_log = invoke("batch", *KB_ARGS, str(cohort), "--out", str(log))
+    assert into_log.exit_code == 2 and "it is a SQLite database" in into_log.stderr
+    assert invoke("audit", "list", "--log", str(log), "--format", "json").exit_code == 0
+
+
+def test_impact_with_an_empty_base_is_an_error_not_a_pass(tmp_path):
+    """Regression: --base "" (an unset CI variable) compared the knowledge base with itself,
+    and --fail-on-change passed whatever the change."""
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,budget\na,low\n")
+    for base in ("", "  "):
+        result = invoke("impact", *KB_ARGS, "--base", base, "--cohort", str(cohort))
+        assert (result.exit_code, result.stderr) == (
+            2,
+            "Error: --base is empty: give a git revision, or another knowledge base's folder\n",
+        )
+
+
+HOSTILE = (
+    '{"id": "a", "budget": "low"}\n'
+    '{"id": "deep", "budget": ' + "[" * 500 + "]" * 500 + "}\n"
+    '{"id": "\\ud800", "budget": "\\ud800"}\n'
+    '{"id": "=HYPERLINK(\\"http://x\\")", "budget": "low"}\n'
+    '{"id": "x\\u009by\\u202e\\u001b", "budget": "low"}\n'
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_hostile_rows_are_rows_and_nothing_reaches_an_output_raw(tmp_path, jobs):
+    """Regression: a row nested 500 deep sank a batch on several cores (RecursionError); half
+    a surrogate pair crashed the output; ESC, C1 controls and U+202E came out raw; an id that
+    a spreadsheet runs as a formula went into CSV as one."""
+    cohort = tmp_path / "cohort.jsonl"
+    cohort.write_text(HOSTILE)
+    out = tmp_path / "out.jsonl"
+    result = invoke("batch", *KB_ARGS, str(cohort), "--jobs", jobs, "--out", str(out))
+    assert result.exit_code == 1
+    text = out.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert [(r["id"], r.get("error")) for r in lines] == [
+        ("a", None),
+        ("deep", "row 2: fact 'budget': expected a single value, not a list"),
+        ("\ud800", "row 3: fact 'budget': '\ud800' is not one of low, medium, high"),
+        ('=HYPERLINK("http://x")', None),
+        ("x\x9by\u202e\x1b", None),
+    ]
+    assert "\\ud800" in text and "x\\u009by\\u202e\\u001b" in text
+    assert not any(c in text for c in "\x1b\x9b\u202e")
+    table = tmp_path / "out.csv"
+    invoke("batch", *KB_ARGS, str(cohort), "--jobs", jobs, "--out", str(table))
+    ids = [line.split(",")[0] for line in table.read_text().splitlines()[1:]]
+    assert ids == ["a", "deep", "\\ud800", '"\'=HYPERLINK(""http://x"")"', "x\\x9by\\u202e\\x1b"]
