@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import REPO, invoke
 
-from mm_advisor.knowledge import layout
+from mm_advisor.knowledge import layout, sources
 from mm_advisor.knowledge.layout import MARKER
 
 
@@ -393,3 +393,28 @@ def test_rules_diff_of_two_folders(own_kb, tmp_path):
     )
     missing = invoke("rules", "diff", "--base", "no-such-rev")
     assert missing.exit_code == 2 and missing.stderr.startswith("Error: git ")
+
+
+def test_a_source_that_is_a_link_or_too_large_is_refused_without_being_read(own_kb, tmp_path):
+    """Regression: a source linked to a private file, and a rule citing it under a wrong
+    section, made lint and consult print the private file's first line; a 300 MB source made
+    every command use 1.25 GB."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOKEN=hunter2\n")
+    article = own_kb / "sources" / "are-micromasters-worth-it.txt"
+    text = article.read_text()
+    article.unlink()
+    article.symlink_to(secret)
+    result = invoke("rules", "lint")
+    assert result.exit_code == 1 and "hunter2" not in result.stdout + result.stderr
+    assert result.stdout == (
+        "sources/sources.yaml:8:11: error: 'are-micromasters-worth-it.txt' is a symbolic link; "
+        "a source document must be a file in the sources folder [bad-source]\n"
+    )
+    article.unlink()
+    article.write_text(text + "x" * sources.MAX_SOURCE)
+    result = invoke("rules", "lint")
+    assert result.stdout == (
+        "sources/sources.yaml:8:11: error: 'are-micromasters-worth-it.txt' is larger than 10 MB, "
+        "the most a source document may be [bad-source]\n"
+    )

@@ -236,7 +236,15 @@ def _source(
             )
         )
         return None
-    data = path.read_bytes()
+    refused = _unreadable(path)
+    if refused:  # a link could show (in a quote's message) a file that is not the document
+        problems.append(node.value["file"].mark.problem(f"'{name}' {refused}", "bad-source"))
+        return None
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_SOURCE + 1)
+    if len(data) > MAX_SOURCE:
+        problems.append(node.value["file"].mark.problem(f"'{name}' {_too_big()}", "bad-source"))
+        return None
     if files is not None:
         files.append((f"sources/{name}", data))
     try:
@@ -245,3 +253,19 @@ def _source(
         problems.append(Problem(display_path(path), 1, 1, f"not UTF-8 text ({exc.reason})"))
         return None
     return Source(ident, title, name, url, when, *parse_document(raw))
+
+
+MAX_SOURCE = 10 * 2**20  # bytes in a source document (the article is 20 KB)
+
+
+def _too_big() -> str:
+    return f"is larger than {MAX_SOURCE // 2**20} MB, the most a source document may be"
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why a source document is not read: a link, or a file too large; None when it is fine."""
+    if path.is_symlink():
+        return "is a symbolic link; a source document must be a file in the sources folder"
+    if path.stat().st_size > MAX_SOURCE:
+        return _too_big()
+    return None
