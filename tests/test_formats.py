@@ -186,7 +186,7 @@ def test_no_document_the_reader_accepts_is_flagged_by_its_schema(own_copy, kind)
     rng = random.Random(kind)
     seen = {(True, True): 0, (False, False): 0, (False, True): 0}
     try:
-        for _ in range(250):
+        for _ in range(120):
             broken = _broken(doc, rng)
             path.write_text(yaml.safe_dump(broken, sort_keys=False, allow_unicode=True))
             accepted, valid = not _reader(kind, where, path), validator.is_valid(broken)
@@ -198,7 +198,7 @@ def test_no_document_the_reader_accepts_is_flagged_by_its_schema(own_copy, kind)
     finally:
         path.write_text(original)
     # Both sides say yes and no often enough for the comparison to mean something.
-    assert seen[True, True] >= 10 and seen[False, False] >= 100, seen
+    assert seen[True, True] >= 5 and seen[False, False] >= 50, seen
 
 
 def _problems_with(own_copy: Path, kind: str, edit) -> list[str]:
