@@ -491,7 +491,7 @@ def _refuse_if_not_private(path: str) -> None:
             raise LogError(f"{name}: cannot check the file: {exc.strerror}") from None
         if not stat.S_ISREG(info.st_mode):
             raise LogError(f"{name}: not a regular file; refusing to write personal data to it")
-        if info.st_uid != os.getuid():
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():  # POSIX: who owns it
             raise LogError(f"{name}: owned by another user; refusing to write personal data to it")
         if info.st_mode & 0o077:
             raise LogError(

@@ -15,7 +15,16 @@ from ..knowledge import answers as answers_mod
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
 from ..reasoning.advisor import Advisor
-from .base import UserError, announce, cli, echo_json, format_option, kb_options, labels, log_option
+from .base import (
+    announce,
+    check_subject,
+    cli,
+    echo_json,
+    format_option,
+    kb_options,
+    labels,
+    log_option,
+)
 
 
 @cli.command(exit_codes={130: "interrupted (Ctrl-C), or stopped by typing quit"})
@@ -150,16 +159,6 @@ def consult(
         click.echo(trace.dumps(doc), nl=False)
     else:
         echo_result(doc, advisor, detail)
-
-
-def check_subject(subject: str | None) -> str | None:
-    """The subject reference as kept (see `trace.reference`), or a one-line refusal."""
-    if subject is None:
-        return None
-    try:
-        return trace.reference(subject)
-    except ValueError as exc:
-        raise UserError(f"--subject {render.safe(subject)[:60]!r}: {exc}") from None
 
 
 def stdin_is_terminal() -> bool:

@@ -22,6 +22,7 @@ from .base import (
     Progress,
     UserError,
     announce,
+    check_subject,
     cli,
     echo_json,
     format_option,
@@ -397,12 +398,7 @@ def audit_prune(log_path: str | None, before: str) -> None:
 def audit_forget(log_path: str | None, subject: str, dry_run: bool) -> None:
     """Erase every consultation about a subject (a request to be forgotten), as its sealed trace
     names it, leaving nothing of them in the file but a tombstone each."""
-    from ..audit.trace import reference
-
-    try:
-        subject = reference(subject)
-    except ValueError as exc:
-        raise UserError(f"--subject {render.safe(subject)[:60]!r}: {exc}") from None
+    subject = check_subject(subject)
     if dry_run:
         with _open_log(log_path) as log:
             ids = log.about(subject)

@@ -260,3 +260,15 @@ class Progress:
         if self.enabled:
             seconds = time.monotonic() - self.start
             click.echo(f"\r{done:,} {self.unit} in {seconds:.1f} s\x1b[K", err=True)
+
+
+def check_subject(subject: str | None) -> str | None:
+    """The subject reference as kept (see `trace.reference`), or a one-line refusal."""
+    from ..audit.trace import reference
+
+    if subject is None:
+        return None
+    try:
+        return reference(subject)
+    except ValueError as exc:
+        raise UserError(f"--subject {render.safe(subject)[:60]!r}: {exc}") from None
