@@ -4,6 +4,7 @@ sources."""
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 
@@ -418,3 +419,25 @@ def test_a_source_that_is_a_link_or_too_large_is_refused_without_being_read(own_
         "sources/sources.yaml:8:11: error: 'are-micromasters-worth-it.txt' is larger than 10 MB, "
         "the most a source document may be [bad-source]\n"
     )
+
+
+def test_a_marker_found_by_discovery_must_be_ours_and_not_writable_by_others(own_kb, monkeypatch):
+    """Regression: an mm-advisor.toml another user left in a shared folder above the working
+    directory silently changed the advice (git refuses such folders: safe.directory)."""
+    (own_kb / "work").mkdir()
+    monkeypatch.chdir(own_kb / "work")
+    os.chmod(own_kb / MARKER, 0o666)
+    refused = invoke("consult", "--no-input", "--set", "budget=low")
+    marker = own_kb / MARKER
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        f"Error: {marker}:1:1: found by looking up from here, but {marker} can be changed by "
+        f"anyone (world-writable); it is not used. To use it anyway, name it: --kb {own_kb} (or "
+        "MM_ADVISOR_KB)\n",
+    )
+    assert invoke("consult", "--kb", "..", "--no-input", "--set", "budget=low").exit_code == 0
+    os.chmod(own_kb / MARKER, 0o644)
+    assert invoke("consult", "--no-input", "--set", "budget=low").exit_code == 0
+    monkeypatch.setattr(layout.os, "getuid", lambda: os.stat(own_kb).st_uid + 1)
+    other = invoke("consult", "--no-input", "--set", "budget=low")
+    assert other.exit_code == 2 and f"but {marker} is owned by another user;" in other.stderr

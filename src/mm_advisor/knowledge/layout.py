@@ -193,5 +193,32 @@ def locate(
         layout = read(Path(environ[ENV]).resolve(), ENV)
     else:
         found = discover((cwd or Path.cwd()).resolve())
+        if found is not None:
+            _refuse_if_not_trusted(found)
         layout = read(found, f"{MARKER} found") if found else shipped()
     return layout.with_folders(rules, facts)
+
+
+def _refuse_if_not_trusted(folder: Path) -> None:
+    """A marker found by walking up is taken only when this user owns it and its folder, and
+    others cannot write them (as git treats a repository owned by someone else): in a shared
+    folder, anyone could otherwise change the advice. Naming it (--kb, MM_ADVISOR_KB) trusts it."""
+    for path in (folder / MARKER, folder):
+        info = path.stat()
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            why = "is owned by another user"
+        elif info.st_mode & 0o002:
+            why = "can be changed by anyone (world-writable)"
+        else:
+            continue
+        raise KnowledgeBaseError(
+            [
+                Problem(
+                    display_path(folder / MARKER),
+                    1,
+                    1,
+                    f"found by looking up from here, but {display_path(path)} {why}; it is not "
+                    f"used. To use it anyway, name it: --kb {display_path(folder)} (or {ENV})",
+                )
+            ]
+        )
