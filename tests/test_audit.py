@@ -397,3 +397,22 @@ def test_explain_names_every_rule_that_fired(tmp_path):
     assert (
         "    step 2, needs-flexibility: Working while studying, or fitting study around\n" in text
     )
+
+
+def test_explain_markdown_keeps_rule_text_inert(tmp_path, kb_copy):
+    """Regression: `<img onerror>` in a rule's title came out as live HTML in Markdown."""
+    rules, facts = kb_copy
+    derived = rules / "1-derived.yaml"
+    derived.write_text(
+        derived.read_text().replace(
+            "title: Wanting to keep the cost low makes the person cost-sensitive",
+            "title: 'Cost <img src=x onerror=alert(1)> [click](http://x) | a'",
+        )
+    )
+    args = ("--rules", str(rules), "--facts", str(facts))
+    path = str(tmp_path / "t.json")
+    made = invoke("consult", *args, "--set", "wants_to_reduce_cost=yes", "--trace-out", path)
+    assert made.exit_code == 0, made.stderr
+    out = invoke("explain", *args, path, "--format", "markdown").stdout
+    assert out.count("<img") == out.count("\\<img") > 0 and out.count("](") == out.count("\\](")
+    assert "Cost \\<img src=x onerror=alert(1)\\> \\[click\\](http://x) \\| a" in out

@@ -277,6 +277,7 @@ def test_a_log_someone_else_made_or_others_can_read_is_refused(tmp_path, monkeyp
     os.chmod(log, 0o600)
     wal = tmp_path / "log.db-wal"
     wal.touch()
+    monkeypatch.chdir(tmp_path)  # no knowledge base to discover here, whose owner would differ too
     monkeypatch.setattr(log_mod.os, "getuid", lambda: os.stat(log).st_uid + 1)
     result = invoke(*args)
     assert (result.exit_code, result.stderr) == (

@@ -242,11 +242,11 @@ def to_text(header: list[str], sections: list[Section]) -> str:
 
 
 def to_markdown(header: list[str], sections: list[Section]) -> str:
-    title, *rest = header
+    title, *rest = (render.markdown(line) for line in header)
     out = [f"# {title}", *rest]
     for s in sections:
-        out += ["", f"## {s.title}", ""]
-        out += [f"{'  ' * depth}- {text}" for depth, text in s.lines]
+        out += ["", f"## {render.markdown(s.title)}", ""]
+        out += [f"{'  ' * depth}- {render.markdown(text)}" for depth, text in s.lines]
     return "\n".join(out) + "\n"
 
 

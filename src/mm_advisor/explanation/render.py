@@ -37,6 +37,15 @@ def json_text(data: Any, **options: Any) -> str:
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+_MARKDOWN = re.compile(r"([\\`\[\]|<>])")
+
+
+def markdown(text: Any) -> str:
+    """`text` made safe (see `safe`) and inert in Markdown: no link, image, table cell, code or
+    HTML (a rule's text with `<img onerror=...>` stays text; emphasis is harmless and left)."""
+    return _MARKDOWN.sub(r"\\\1", safe(text).replace("&", "&amp;"))
+
+
 def line(text: Any) -> str:
     """`text` made safe and kept on one line: newlines and tabs are shown as \\n and \\t (an
     error is one line, whatever the value it quotes)."""
