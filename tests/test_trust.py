@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -456,3 +457,51 @@ def test_a_trace_two_readers_would_read_differently_is_tampered(tmp_path, text, 
     emoji = '{"trace_version": 2, "subject": "\\ud83d\\ude00"}'  # a whole pair is text
     path.write_text(emoji)
     assert invoke("audit", "verify", *KB_ARGS, str(path)).exit_code == 1  # invalid, not a crash
+
+
+def test_the_keys_an_office_trusts_are_used_by_default_each_for_its_dates(tmp_path, keys):
+    private, public, key_id = keys
+    kb = tmp_path / "kb"
+    assert invoke("init", str(kb)).exit_code == 0
+    shutil.copy(public, kb / "office.pub")
+    marker = kb / "mm-advisor.toml"
+    base = marker.read_text()
+    args = ("--kb", str(kb))
+    made = invoke("consult", *args, "--answers", STEPPING, "--sign-key", str(private),
+                  "--trace-out", str(tmp_path / "t.json"))  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    today = json.loads((tmp_path / "t.json").read_text())["created_at"][:10]
+
+    def verdict(trust: str) -> tuple[int, str]:
+        marker.write_text(base + trust)
+        result = invoke("audit", "verify", *args, str(tmp_path / "t.json"))
+        return result.exit_code, result.stdout.splitlines()[1]
+
+    assert verdict("") == (
+        5,
+        f"signature: NOT CHECKED: signed by key {key_id}; give its --public-key to check it",
+    )
+    trusted = '\n[trust]\nkeys = [{ file = "office.pub", from = 2020-01-01 }]\n'
+    assert verdict(trusted) == (0, f"signature: valid, by key {key_id}")
+    revoked = f'\n[trust]\nkeys = [{{ file = "office.pub", revoked = {today} }}]\n'
+    assert verdict(revoked) == (
+        1,
+        f"signature: FAILED: signed by key {key_id}, which was not trusted on the date the trace "
+        "bears (before it was trusted, after its last day, or after it was revoked)",
+    )
+    later = '\n[trust]\nkeys = [{ file = "office.pub", from = "2999-01-01" }]\n'
+    assert verdict(later)[0] == 1
+    marker.write_text(base + trusted)
+    unsigned = invoke(
+        "consult", *args, "--answers", STEPPING, "--trace-out", str(tmp_path / "u.json")
+    )
+    assert unsigned.exit_code == 0
+    result = invoke("audit", "verify", *args, str(tmp_path / "u.json"))
+    assert result.exit_code == 1 and "signature: MISSING" in result.stdout
+    marker.write_text(base + '\n[trust]\nkeys = [{ file = "office.pub", since = 2020-01-01 }]\n')
+    wrong = invoke("audit", "verify", *args, str(tmp_path / "t.json"))
+    assert (wrong.exit_code, wrong.stderr) == (
+        2,
+        f"Error: {marker}:1:1: unknown key 'since' in a [trust] key; expected: file, from, "
+        "until, revoked\n",
+    )

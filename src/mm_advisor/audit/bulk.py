@@ -47,7 +47,7 @@ class _Worker:
         self.log = ConsultationLog(log_path)
         self.rulebase = rulebase_mod.load(where)
         self.advisor = Advisor(self.rulebase)
-        self.verifier = signing.load_verifier(public_key) if public_key else None
+        self.verifier = signing.verifier_for(public_key, where.trust)
 
     def chunk(self, ids: list[int]) -> list[tuple[int, Verification | str]]:
         out: list[tuple[int, Verification | str]] = []

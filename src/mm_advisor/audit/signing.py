@@ -28,12 +28,13 @@ from ..files import InputError, read_text, write_atomic
 
 ALGORITHM = "ed25519"
 PRIVATE, PUBLIC = "mm-advisor-signing.key", "mm-advisor-signing.pub"
-VALID, INVALID, UNSIGNED, OTHER_KEY, MALFORMED = (
+VALID, INVALID, UNSIGNED, OTHER_KEY, MALFORMED, NOT_THEN = (
     "valid",
     "invalid",
     "unsigned",
     "other key",
     "malformed",
+    "not trusted then",
 )
 
 
@@ -144,3 +145,45 @@ def load_verifier(path: str) -> Verifier:
     if not isinstance(public, Ed25519PublicKey):
         raise SigningKeyError(f"{path}: not an Ed25519 key")
     return Verifier(public, key_id(public))
+
+
+@dataclass(frozen=True)
+class Trusted:
+    """The keys an office trusts, each for a span of time ([trust] in mm-advisor.toml): a
+    trace verifies when a trusted key signed it and the key was trusted on the trace's date."""
+
+    keys: dict[str, tuple[Verifier, str | None, str | None, str | None]]
+
+    def check(self, doc: dict[str, Any]) -> str:
+        """As `Verifier.check`, and NOT_THEN: signed by a trusted key on a day it was not
+        trusted (before `from`, from `until`, or after it was revoked)."""
+        signature = doc.get("signature")
+        if signature is None:
+            return UNSIGNED
+        if not isinstance(signature, dict) or signature.get("algorithm") != ALGORITHM:
+            return MALFORMED
+        entry = self.keys.get(str(signature.get("key_id")))
+        if entry is None:
+            return OTHER_KEY
+        verifier, start, until, revoked = entry
+        status = verifier.check(doc)
+        day = str(doc.get("created_at", ""))[:10]
+        if status == VALID and (
+            (start and day < start) or (until and day >= until) or (revoked and day >= revoked)
+        ):
+            return NOT_THEN
+        return status
+
+
+def verifier_for(public_key: str | None, trust: tuple = ()) -> Verifier | Trusted | None:
+    """What checks signatures: the public key given, else the knowledge base's trusted keys
+    (layout.TrustedKey), else nothing."""
+    if public_key:
+        return load_verifier(public_key)
+    if not trust:
+        return None
+    keys = {}
+    for key in trust:
+        verifier = load_verifier(str(key.path))
+        keys[verifier.key_id] = (verifier, key.valid_from, key.until, key.revoked)
+    return Trusted(keys)

@@ -79,7 +79,7 @@ class Verification:
     def tampered(self) -> bool:
         if self.invalid or not self.digest_ok or self.log_columns or self.edited:
             return True
-        if self.signature in (signing.INVALID, signing.MALFORMED):
+        if self.signature in (signing.INVALID, signing.MALFORMED, signing.NOT_THEN):
             return True
         return self.expected_signature and self.signature == signing.UNSIGNED
 
@@ -198,6 +198,11 @@ def _signature_words(v: Verification) -> str:
         return f"NOT CHECKED: signed by key {v.key_id}, a key you did not give (not trusted)"
     if v.signature == signing.INVALID:
         return "FAILED: the trace was changed after it was signed"
+    if v.signature == signing.NOT_THEN:
+        return (
+            f"FAILED: signed by key {v.key_id}, which was not trusted on the date the trace "
+            "bears (before it was trusted, after its last day, or after it was revoked)"
+        )
     return "FAILED: the signature is malformed"
 
 

@@ -63,7 +63,8 @@ def public_key_option(command):
     )(command)
 
 
-def _verifier(public_key: str | None):
+def _verifier(public_key: str | None, where: Layout):
+    """The public key given, else the knowledge base's trusted keys ([trust]), else none."""
     from ..audit import signing
 
     if not public_key and os.environ.get("MM_ADVISOR_PUBLIC_KEY") == "":
@@ -72,7 +73,7 @@ def _verifier(public_key: str | None):
         )
     if public_key == "":
         raise UserError("--public-key is empty: name a public key file")
-    return signing.load_verifier(public_key) if public_key else None
+    return signing.verifier_for(public_key, where.trust)
 
 
 @cli.command(exit_codes={1: "the trace fails its integrity check (without --force)"})
@@ -102,7 +103,7 @@ def explain(
 
     doc = trace.load(trace_file)
     named = shown(trace_file)
-    checked = verify.integrity(doc, named, _verifier(public_key))
+    checked = verify.integrity(doc, named, _verifier(public_key, where))
     if checked.invalid:  # valid JSON, but not as mm-advisor writes a trace: refused, as tampered
         raise UserError(f"{named}: not a valid trace: {checked.invalid}", 1)
     warning = None
@@ -188,7 +189,7 @@ def audit_verify(
         raise UserError("give one trace file (or -), or --log DB with IDs, --all or --since")
     doc = trace.load(targets[0])  # not JSON, or no trace at all: exit 2; invalid: tampered, 1
     named = shown(targets[0])
-    found = verify.verify(doc, rb, Advisor(rb), named, _verifier(public_key))
+    found = verify.verify(doc, rb, Advisor(rb), named, _verifier(public_key, where))
     if fmt == "json":
         echo_json(verify.as_json(found))
     else:
@@ -213,7 +214,7 @@ def _verify_log(
 
     if not all(t.isdigit() for t in targets):
         raise UserError("with --log, give consultation ids (whole numbers), --all or --since")
-    _verifier(public_key)  # a bad key is said before any work
+    _verifier(public_key, where)  # a bad key is said before any work
     with ConsultationLog(log_path) as log:
         chosen = [int(t) for t in targets] or None
         entries = {e.id: e for e in log.entries(since=since, ids=chosen)}

@@ -37,6 +37,17 @@ DEFAULTS = {
 
 
 @dataclass(frozen=True)
+class TrustedKey:
+    """A public key the office trusts ([trust] in mm-advisor.toml), and when: traces dated
+    before `valid_from`, from `until` on, or from `revoked` on, are not trusted (dates, ISO)."""
+
+    path: Path
+    valid_from: str | None = None
+    until: str | None = None
+    revoked: str | None = None
+
+
+@dataclass(frozen=True)
 class Layout:
     """The folders of one knowledge base, and how it was found."""
 
@@ -49,6 +60,7 @@ class Layout:
     invariants: Path
     profiles: Path
     ignore: tuple[str, ...] = ()  # lint warnings silenced for the whole knowledge base
+    trust: tuple["TrustedKey", ...] = ()  # the public keys whose signatures verify accepts
 
     def describe(self) -> str:
         """One line naming the knowledge base, as every command reports it."""
@@ -113,14 +125,14 @@ def read(root: Path, found: str) -> Layout:
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise KnowledgeBaseError([Problem(where, line, col, f"invalid TOML: {message}")]) from None
     problems: list[Problem] = []
-    unknown = set(data) - {SECTION, "lint"}
+    unknown = set(data) - {SECTION, "lint", "trust"}
     if unknown:
         problems.append(
             Problem(
                 where,
                 1,
                 1,
-                f"unknown table [{sorted(unknown)[0]}]; expected [{SECTION}] and [lint]",
+                f"unknown table [{sorted(unknown)[0]}]; expected [{SECTION}], [lint] and [trust]",
             )
         )
     folders = _table(data.get(SECTION, {}), SECTION, FOLDERS, where, problems)
@@ -138,9 +150,45 @@ def read(root: Path, found: str) -> Layout:
     if not isinstance(ignore, list) or not all(isinstance(i, str) for i in ignore):
         problems.append(Problem(where, 1, 1, "[lint] ignore must be a list of warning codes"))
         ignore = []
+    trust = _trusted(_table(data.get("trust", {}), "trust", ("keys",), where, problems), root)
+    if isinstance(trust, str):
+        problems.append(Problem(where, 1, 1, trust))
+        trust = ()
     if problems:
         raise KnowledgeBaseError(problems)
-    return Layout(root, found, **paths, ignore=tuple(ignore))
+    return Layout(root, found, **paths, ignore=tuple(ignore), trust=trust)
+
+
+_KEY_FIELDS = ("file", "from", "until", "revoked")
+
+
+def _trusted(table: Mapping[str, Any], root: Path) -> tuple[TrustedKey, ...] | str:
+    """The [trust] keys, or what is wrong with them."""
+    keys = table.get("keys", [])
+    if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
+        return '[trust] keys must be a list of tables: { file = "keys/office.pub", ... }'
+    trusted = []
+    for key in keys:
+        unknown = sorted(set(key) - set(_KEY_FIELDS))
+        if unknown:
+            return (
+                f"unknown key '{unknown[0]}' in a [trust] key; expected: {', '.join(_KEY_FIELDS)}"
+            )
+        file = key.get("file")
+        if not isinstance(file, str) or not file or Path(file).is_absolute():
+            return "each [trust] key needs file = a relative path to a public key"
+        dates = {}
+        for name in ("from", "until", "revoked"):
+            value = key.get(name)
+            text = value.isoformat() if hasattr(value, "isoformat") else value
+            if text is not None and not (isinstance(text, str) and _DATE.match(text)):
+                return f"[trust] {name} must be a date such as 2026-01-31"
+            dates[name] = text[:10] if text else None
+        trusted.append(TrustedKey(root / file, dates["from"], dates["until"], dates["revoked"]))
+    return tuple(trusted)
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def _table(
