@@ -505,3 +505,36 @@ def test_the_keys_an_office_trusts_are_used_by_default_each_for_its_dates(tmp_pa
         f"Error: {marker}:1:1: unknown key 'since' in a [trust] key; expected: file, from, "
         "until, revoked\n",
     )
+
+
+def test_a_private_key_can_be_encrypted_with_a_passphrase(tmp_path, monkeypatch):
+    folder = tmp_path / "keys"
+    made = invoke(
+        "keys", "generate", str(folder), "--passphrase", input="correct horse\ncorrect horse\n"
+    )
+    assert made.exit_code == 0, made.stderr
+    private = folder / "mm-advisor-signing.key"
+    assert b"ENCRYPTED PRIVATE KEY" in private.read_bytes()
+    args = ("--answers", STEPPING, "--sign-key", str(private), "--no-input")
+    locked = invoke("consult", *KB_ARGS, *args)
+    assert (locked.exit_code, locked.stderr) == (
+        2,
+        f"Error: {private}: the private key is encrypted: set MM_ADVISOR_KEY_PASSPHRASE\n",
+    )
+    monkeypatch.setenv("MM_ADVISOR_KEY_PASSPHRASE", "wrong horse")
+    wrong = invoke("consult", *KB_ARGS, *args)
+    assert (wrong.exit_code, wrong.stderr) == (
+        2,
+        f"Error: {private}: the passphrase in MM_ADVISOR_KEY_PASSPHRASE does not open it\n",
+    )
+    monkeypatch.setenv("MM_ADVISOR_KEY_PASSPHRASE", "correct horse")
+    out = tmp_path / "t.json"
+    assert invoke("consult", *KB_ARGS, *args, "--trace-out", str(out)).exit_code == 0
+    public = folder / "mm-advisor-signing.pub"
+    assert invoke("audit", "verify", *KB_ARGS, str(out), "--public-key", str(public)).exit_code == 0
+    monkeypatch.setenv("MM_ADVISOR_KEY_PASSPHRASE", "short")
+    refused = invoke("keys", "generate", str(tmp_path / "k2"), "--passphrase")
+    assert (refused.exit_code, refused.stderr) == (
+        2,
+        "Error: the passphrase is too short: use at least 8 characters\n",
+    )

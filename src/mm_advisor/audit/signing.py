@@ -95,16 +95,27 @@ class Verifier:
         return VALID
 
 
-def generate(folder: Path, force: bool = False) -> tuple[Path, Path, str]:
-    """A new key pair in `folder`: the private key readable by its owner only."""
+PASSPHRASE_ENV = "MM_ADVISOR_KEY_PASSPHRASE"
+
+
+def generate(
+    folder: Path, force: bool = False, passphrase: str | None = None
+) -> tuple[Path, Path, str]:
+    """A new key pair in `folder`: the private key readable by its owner only, and encrypted
+    with `passphrase` when one is given."""
     folder.mkdir(parents=True, exist_ok=True)
     private_path, public_path = folder / PRIVATE, folder / PUBLIC
     for path in (private_path, public_path):
         if path.exists() and not force:
             raise AdvisorError(f"{path}: a key is already there (add --force to replace it)")
     private = Ed25519PrivateKey.generate()
+    protection = (
+        serialization.BestAvailableEncryption(passphrase.encode())
+        if passphrase
+        else serialization.NoEncryption()
+    )
     pem = private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, protection
     )
     public = private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -127,10 +138,18 @@ def load_signer(path: str) -> Signer:
     """The private key in `path` (from `keys generate`)."""
     if os.name == "posix" and os.path.exists(path) and os.stat(path).st_mode & 0o077:
         raise SigningKeyError(f"{path}: the private key is readable by others: chmod 600 it")
+    pem = _pem(path)
+    passphrase = os.environ.get(PASSPHRASE_ENV)
+    encrypted = b"ENCRYPTED PRIVATE KEY" in pem
+    if encrypted and not passphrase:
+        raise SigningKeyError(f"{path}: the private key is encrypted: set {PASSPHRASE_ENV}")
     try:
-        private = serialization.load_pem_private_key(_pem(path), password=None)
+        private = serialization.load_pem_private_key(
+            pem, password=passphrase.encode() if encrypted and passphrase else None
+        )
     except (ValueError, TypeError):
-        raise SigningKeyError(f"{path}: not an unencrypted PEM private key") from None
+        why = f"the passphrase in {PASSPHRASE_ENV} does not open it" if encrypted else None
+        raise SigningKeyError(f"{path}: {why or 'not a PEM private key'}") from None
     if not isinstance(private, Ed25519PrivateKey):
         raise SigningKeyError(f"{path}: not an Ed25519 key")
     return Signer(private, key_id(private.public_key()))

@@ -450,13 +450,26 @@ def keys() -> None:
 @keys.command("generate")
 @click.argument("folder", metavar="DIR", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--force", is_flag=True, help="Replace a key pair already there.")
-def keys_generate(folder: Path, force: bool) -> None:
+@click.option(
+    "--passphrase",
+    is_flag=True,
+    help="Encrypt the private key with a passphrase: from MM_ADVISOR_KEY_PASSPHRASE, else asked "
+    "for; signing then needs MM_ADVISOR_KEY_PASSPHRASE.",
+)
+def keys_generate(folder: Path, force: bool, passphrase: bool) -> None:
     """Create an Ed25519 key pair in DIR: the private key signs traces (consult --sign-key, or
     MM_ADVISOR_SIGNING_KEY) and stays with the office; the public key checks them (audit verify
-    --public-key) and can go to anyone."""
+    --public-key, or [trust] in mm-advisor.toml) and can go to anyone."""
     from ..audit import signing
 
-    private, public, key_id = signing.generate(folder, force)
+    secret = None
+    if passphrase:
+        secret = os.environ.get(signing.PASSPHRASE_ENV) or click.prompt(
+            "Passphrase", hide_input=True, confirmation_prompt=True
+        )
+        if len(secret) < 8:
+            raise UserError("the passphrase is too short: use at least 8 characters")
+    private, public, key_id = signing.generate(folder, force, secret)
     click.echo(f"Private key: {private} (readable by you only; keep it safe)")
     click.echo(f"Public key:  {public}")
     click.echo(f"Key id:      {key_id}")
