@@ -92,7 +92,7 @@ def test_every_way_a_key_file_is_refused(tmp_path):
     )
     os.chmod(private, 0o600)
     public.chmod(0o600)  # readable by its owner only, but a public key
-    assert refusal(signing.load_signer, public) == f"{public}: not an unencrypted PEM private key"
+    assert refusal(signing.load_signer, public) == f"{public}: not a PEM private key"
     assert refusal(signing.load_verifier, private) == f"{private}: not a PEM public key"
     ec = generate_private_key(SECP256R1())
     ec_private, ec_public = tmp_path / "ec.key", tmp_path / "ec.pub"
