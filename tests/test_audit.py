@@ -416,3 +416,24 @@ def test_explain_markdown_keeps_rule_text_inert(tmp_path, kb_copy):
     out = invoke("explain", *args, path, "--format", "markdown").stdout
     assert out.count("<img") == out.count("\\<img") > 0 and out.count("](") == out.count("\\](")
     assert "Cost \\<img src=x onerror=alert(1)\\> \\[click\\](http://x) \\| a" in out
+
+
+def test_a_change_of_comments_only_is_named_as_such_and_keeps_edits_detectable(tmp_path, kb_copy):
+    """Regression: a knowledge base copied by init (only a comment line differs) showed every
+    file as changed, while `rules diff` said nothing changed in meaning."""
+    path = consult_trace(tmp_path, "--answers", STEPPING)
+    rules, facts = kb_copy
+    benefits = rules / "4-benefits.yaml"
+    benefits.write_text("# A comment an advisor added.\n" + benefits.read_text())
+    args = ("--rules", str(rules), "--facts", str(facts))
+    result = invoke("audit", "verify", *args, str(path))
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[2:4] == [
+        "rule files: only comments or layout changed since the consultation",
+        "  comments or layout only: rules/4-benefits.yaml",
+    ]
+    doc = json.loads(path.read_text())
+    doc["derived"].append("cost_sensitive")  # an edit the same rules cannot explain
+    doc["content_digest"] = trace.content_digest(doc)
+    path.write_text(json.dumps(doc))
+    assert invoke("audit", "verify", *args, str(path)).exit_code == 1

@@ -42,7 +42,7 @@ def test_integrity_of_a_trace_signed_unsigned_or_not_a_trace(kb):
 def test_a_replay_names_every_change_of_files_rules_order_and_scores(kb):
     doc = copy.deepcopy(traced(kb))
     files = doc["rulebase"]["files"]
-    files[0]["digest"] = "sha256:" + "0" * 64  # changed since
+    files[0].update(digest="sha256:" + "0" * 64, meaning="sha256:" + "2" * 64)  # changed since
     removed = files.pop(1)  # ... not recorded: today's file looks added
     files.append({"path": "rules/9-gone.yaml", "digest": "sha256:" + "1" * 64})  # removed today
     fired = doc["fired"]

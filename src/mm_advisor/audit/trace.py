@@ -56,7 +56,14 @@ def build(
         "rulebase": {
             "digest": rulebase.digest,
             "path": str(rulebase.layout.root),
-            "files": [{"path": f.logical, "digest": f.digest} for f in rulebase.files],
+            "files": [
+                {
+                    "path": f.logical,
+                    "digest": f.digest,
+                    **({"meaning": f.meaning} if f.meaning else {}),
+                }
+                for f in rulebase.files
+            ],
             "sources": {
                 s.id: {k: v for k, v in (("title", s.title), ("url", s.url), ("date", s.date)) if v}
                 for s in rulebase.sources.values()

@@ -134,11 +134,12 @@ def verify(
     if result.invalid:
         return result
     result.recorded = doc["recommendation"]
-    recorded_files = {f["path"]: f["digest"] for f in doc["rulebase"]["files"]}
-    current_files = {f.logical: f.digest for f in rulebase.files}
+    recorded_files = {f["path"]: f for f in doc["rulebase"]["files"]}
+    current_files = {f.logical: f for f in rulebase.files}
     result.changed_files = sorted(
-        [(p, "changed") for p in recorded_files.keys() & current_files.keys()
-         if recorded_files[p] != current_files[p]]
+        [(p, _change(recorded_files[p], current_files[p]))
+         for p in recorded_files.keys() & current_files.keys()
+         if recorded_files[p]["digest"] != current_files[p].digest]
         + [(p, "removed") for p in recorded_files.keys() - current_files.keys()]
         + [(p, "added") for p in current_files.keys() - recorded_files.keys()]
     )  # fmt: skip
@@ -161,7 +162,10 @@ def verify(
         for option in dict.fromkeys([*recorded_scores, *scores])
         if recorded_scores.get(option) != scores.get(option)
     ]
-    result.same_rules = not result.changed_files and doc["tool"]["version"] == __version__
+    result.same_rules = (
+        all(change == REFORMATTED for _, change in result.changed_files)
+        and doc["tool"]["version"] == __version__
+    )
     if result.same_rules:  # then everything the rules derive must be as recorded
         decision = outcome.decision
         replayed = {
@@ -171,15 +175,29 @@ def verify(
                 "rule": decision.rule.id if decision.rule else None,
                 "ruled_out": list(decision.ruled_out),
             },
-            "why the other rules did not fire": not_fired,
+            "why the other rules did not fire": _placeless(not_fired),
         }
         recorded = {
             "derived facts": doc["derived"],
             "the decision's reason": doc["decision"],
-            "why the other rules did not fire": doc["not_fired"],
+            "why the other rules did not fire": _placeless(doc["not_fired"]),
         }
         result.other_changes = [name for name in replayed if recorded[name] != replayed[name]]
     return result
+
+
+REFORMATTED = "comments or layout only"
+
+
+def _placeless(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Why-not records without the rule's line in its file, which a comment moves."""
+    return [{k: v for k, v in r.items() if k != "location"} for r in records]
+
+
+def _change(recorded: dict[str, Any], current: Any) -> str:
+    """How a file whose bytes differ changed: in what it says, or only in comments or layout."""
+    meaning = recorded.get("meaning")
+    return REFORMATTED if meaning and meaning == current.meaning else "changed"
 
 
 # Reports.
@@ -227,7 +245,10 @@ def report(v: Verification, problems_only: bool = False) -> str:
     ]
     if v.log_columns:
         out.append((f"log entry: EDITED outside mm-advisor: {', '.join(v.log_columns)}", False))
-    if v.changed_files:
+    if v.changed_files and all(change == REFORMATTED for _, change in v.changed_files):
+        out.append(("rule files: only comments or layout changed since the consultation", True))
+        out += [(f"  {status}: {safe(path)}", True) for path, status in v.changed_files]
+    elif v.changed_files:
         out.append(("rule files: changed since the consultation", False))
         out += [(f"  {status}: {safe(path)}", False) for path, status in v.changed_files]
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ class Rule:
 class SourceFile:
     logical: str  # "rules/<name>", "facts/<name>" or "sources/<name>"
     digest: str
+    meaning: str | None = None  # a YAML file's data, comments and layout left out
 
 
 @dataclass(frozen=True)
@@ -128,12 +130,23 @@ def file_digest(data: bytes) -> str:
 
 
 def _load(path: Path, problems: list[Problem], files: list[SourceFile], kind: str) -> Node | None:
-    files.append(SourceFile(f"{kind}/{path.name}", file_digest(path.read_bytes())))
+    digest = file_digest(path.read_bytes())
     try:
-        return load_file(str(path), display_path(path))
+        node = load_file(str(path), display_path(path))
     except KnowledgeBaseError as exc:
         problems.extend(exc.problems)
+        node = None
+    files.append(SourceFile(f"{kind}/{path.name}", digest, meaning_digest(node)))
+    return node
+
+
+def meaning_digest(node: Node | None) -> str | None:
+    """sha256 of what a YAML file says (its data as canonical JSON): the same when only its
+    comments or its layout changed."""
+    if node is None:
         return None
+    text = json.dumps(node.plain(), sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def citation(
