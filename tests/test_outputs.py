@@ -95,3 +95,21 @@ def test_hostile_rows_are_rows_and_nothing_reaches_an_output_raw(tmp_path, jobs)
     invoke("batch", *KB_ARGS, str(cohort), "--jobs", jobs, "--out", str(table))
     ids = [line.split(",")[0] for line in table.read_text().splitlines()[1:]]
     assert ids == ["a", "deep", "\\ud800", '"\'=HYPERLINK(""http://x"")"', "x\\x9by\\u202e\\x1b"]
+
+
+def test_paths_with_control_characters_are_never_printed_raw(tmp_path, monkeypatch):
+    """Regression: the "Knowledge base" line, keys generate, audit retention and "Logged as"
+    printed paths raw: a folder named with ESC sequences could rewrite the terminal."""
+    odd = tmp_path / "a\x1b[2Jb"
+    odd.mkdir()
+    keys = invoke("keys", "generate", str(odd / "k"))
+    assert keys.exit_code == 0 and "\x1b" not in keys.stdout and "a\\x1b[2Jb" in keys.stdout
+    log = odd / "log.db"
+    made = invoke("consult", *KB_ARGS, "--answers", STEPPING, "--log", str(log))
+    assert made.exit_code == 0 and "\x1b" not in made.stderr and "Logged as" in made.stderr
+    kept = invoke("audit", "retention", "--log", str(log), "30")
+    assert kept.exit_code == 0 and "\x1b" not in kept.stdout
+    assert invoke("init", str(odd / "kb")).exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    shown = invoke("kb", "--kb", str(odd / "kb"), kb_line=True)
+    assert shown.stdout.splitlines()[0] == "Knowledge base: a\\x1b[2Jb/kb (--kb)"

@@ -153,7 +153,7 @@ def consult(
         with Keeper(signer, log_path) as keeper:
             entry = keeper.keep(doc, trace_out, report, advisor)
         if entry is not None:
-            click.echo(f"Logged as consultation {entry} in {log_path}.", err=True)
+            click.echo(render.line(f"Logged as consultation {entry} in {log_path}."), err=True)
     announce(where, machine=fmt == "json")
     if fmt == "json":
         click.echo(trace.dumps(doc), nl=False)

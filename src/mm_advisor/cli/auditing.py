@@ -470,6 +470,6 @@ def keys_generate(folder: Path, force: bool, passphrase: bool) -> None:
         if len(secret) < 8:
             raise UserError("the passphrase is too short: use at least 8 characters")
     private, public, key_id = signing.generate(folder, force, secret)
-    click.echo(f"Private key: {private} (readable by you only; keep it safe)")
-    click.echo(f"Public key:  {public}")
+    click.echo(render.line(f"Private key: {private} (readable by you only; keep it safe)"))
+    click.echo(render.line(f"Public key:  {public}"))
     click.echo(f"Key id:      {key_id}")

@@ -179,7 +179,7 @@ def kb_options(command: Callable) -> Callable:
 def announce(where: layout.Layout, machine: bool = False) -> None:
     """Say which knowledge base a command uses: the first line of its text output, or a line on
     stderr when its output is for a program."""
-    line = f"Knowledge base: {where.describe()}"  # one line, never wrapped: a path stays whole
+    line = render.line(f"Knowledge base: {where.describe()}")  # one line, never wrapped
     colour = render.use_color(sys.stderr if machine else sys.stdout)
     click.echo(click.style(line, dim=True) if colour else line, err=machine, color=colour)
 
