@@ -201,9 +201,10 @@ def test_the_exit_codes_are_in_the_help():
     text = " ".join(invoke("audit", "verify", "--help").stdout.split())
     for line in (
         "0 success",
-        "1 tampered: the digest or the signature fails",
+        "1 tampered: the digest, the signature, the log's chain or columns fail",
         "3 intact, but today's rules reach a different recommendation",
         "4 intact, the same recommendation, but the reasoning differs",
+        "5 not verified: signed, but no key given or trusted to check it",
     ):
         assert line in text
 

@@ -32,9 +32,11 @@ from .base import (
 )
 
 VERIFY_CODES = {
-    1: "tampered: the digest or the signature fails (or the trace is not a valid trace)",
+    1: "tampered: the digest, the signature, the log's chain or columns fail, the trace is not "
+    "valid, or the same rules reach anything else than it records",
     3: "intact, but today's rules reach a different recommendation",
     4: "intact, the same recommendation, but the reasoning differs (rules fired or scores)",
+    5: "not verified: signed, but no key given or trusted to check it",
 }
 
 
