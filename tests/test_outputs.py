@@ -113,3 +113,21 @@ def test_paths_with_control_characters_are_never_printed_raw(tmp_path, monkeypat
     monkeypatch.chdir(tmp_path)
     shown = invoke("kb", "--kb", str(odd / "kb"), kb_line=True)
     assert shown.stdout.splitlines()[0] == "Knowledge base: a\\x1b[2Jb/kb (--kb)"
+
+
+def test_rule_text_never_reaches_the_terminal_raw(kb_copy):
+    """Regression: U+009B and U+202E in a rule's title came out raw in `rules show` and in
+    every --format json to a terminal."""
+    rules, facts = kb_copy
+    derived = rules / "1-derived.yaml"
+    derived.write_text(
+        derived.read_text().replace(
+            "title: Wanting to keep the cost low makes the person cost-sensitive",
+            'title: "Cost \\u009b2J and \\u202e reversed"',
+        )
+    )
+    args = ("--rules", str(rules), "--facts", str(facts))
+    text = invoke("rules", "show", *args, "cost-sensitive-by-goal").stdout
+    assert text.splitlines()[0] == "cost-sensitive-by-goal: Cost \\x9b2J and \\u202e reversed"
+    data = invoke("rules", "show", *args, "cost-sensitive-by-goal", "--format", "json").stdout
+    assert "\x9b" not in data and "\u202e" not in data and "Cost \\u009b2J" in data

@@ -149,8 +149,8 @@ def test_rules_show():
         "credit-stacks: The MicroMasters' credit counts toward the master's degree the person "
         "aims for\n"
         "  at rules/1-derived.yaml:70, salience 30\n"
-        '  cites Stackable Credentials: "successful completion can earn you credits toward a full '
-        "master's degree\"\n"
+        '  cites "Are MicroMasters Worth It?" (article), Stackable Credentials: "successful '
+        "completion can earn you credits toward a full master's degree\"\n"
         "  when:\n"
         "    1. program_offers_credit_pathway is yes\n"
         "    2. full_degree_goal has been derived\n"

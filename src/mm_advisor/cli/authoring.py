@@ -255,7 +255,7 @@ def rules_show(where: Layout, rule_id: str, fmt: str) -> None:
     if fmt == "json":
         echo_json(graph.show_data(rb, rule))
         return
-    click.echo(graph.show(rb, rule), nl=False)
+    click.echo(render.safe(graph.show(rb, rule)), nl=False)
 
 
 @rules.command(

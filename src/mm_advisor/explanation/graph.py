@@ -117,13 +117,19 @@ def show_data(rb: RuleBase, rule: Rule) -> dict:
     }
 
 
+def _document(rb: RuleBase, rule: Rule) -> str:
+    """The document a rule cites, by its title and its id in sources.yaml."""
+    source = rb.sources.get(rule.source.document)
+    return f'"{source.title}" ({source.id})' if source else rule.source.document
+
+
 def show(rb: RuleBase, rule: Rule) -> str:
     """One rule in full: citation, conditions, conclusions, what it reads and who depends on it."""
     schema = rb.schema
     out = [
         f"{rule.id}: {rule.title}",
         f"  at {rule.location}, salience {rule.salience}",
-        f"  cites {rule.source}",
+        f"  cites {_document(rb, rule)}, {rule.source}",
         "  when:",
     ]
     out += [f"    {i}. {describe(c, schema)}" for i, c in enumerate(rule.when, 1)]
