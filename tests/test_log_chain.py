@@ -326,3 +326,13 @@ def test_a_log_from_before_the_chain_is_sealed_when_next_written(tmp_path):
     after = verify_all(log)
     assert after.exit_code == 0, after.stdout
     assert "3 consultations checked:" in after.stdout
+
+
+def test_the_list_as_csv_for_a_spreadsheet(tmp_path):
+    log = log_of(tmp_path, "S0", "=cmd|' /C calc'!A0")
+    listed = invoke("audit", "list", "--log", str(log), "--format", "csv")
+    lines = listed.stdout.splitlines()
+    assert lines[0] == "id,created_at,subject,recommendation,key_id,content_digest"
+    assert [line.split(",")[2] for line in lines[1:]] == ["S0", "'=cmd|' /C calc'!A0"]
+    one = invoke("audit", "list", "--log", str(log), "--subject", " S0 ", "--format", "csv")
+    assert len(one.stdout.splitlines()) == 2  # the reference as kept: trimmed

@@ -3,6 +3,7 @@ and make the keys that sign traces."""
 
 from __future__ import annotations
 
+import csv
 import os
 import sys
 from pathlib import Path
@@ -304,7 +305,7 @@ def _recommendation(value: str | None, where: Layout) -> str | None:
     "--since", type=When(), help="Only consultations since a date or span: 2026-11-01, 7d."
 )
 @click.option("--subject", metavar="REF", help="Only the consultations about this subject.")
-@format_option("text", "json")
+@format_option("text", "json", "csv")
 def audit_list(
     where: Layout,
     log_path: str | None,
@@ -316,21 +317,15 @@ def audit_list(
     """List the logged consultations: id, time, subject, recommendation, signing key, digest."""
     chosen = _recommendation(recommendation, where)
     with _open_log(log_path) as log:
-        rows = log.entries(chosen, since, subject)
+        rows = log.entries(chosen, since, check_subject(subject))
+    fields = ("id", "created_at", "subject", "recommendation", "key_id", "content_digest")
     if fmt == "json":
-        echo_json(
-            [
-                {
-                    "id": e.id,
-                    "created_at": e.created_at,
-                    "subject": e.subject,
-                    "recommendation": e.recommendation,
-                    "key_id": e.key_id,
-                    "content_digest": e.content_digest,
-                }
-                for e in rows
-            ]
-        )
+        echo_json([{name: getattr(e, name) for name in fields} for e in rows])
+        return
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(fields)
+        writer.writerows([render.cell(getattr(e, name) or "") for name in fields] for e in rows)
         return
     header = ("ID", "TIME (UTC)", "SUBJECT", "RECOMMENDATION", "SIGNED BY", "DIGEST")
     body = [

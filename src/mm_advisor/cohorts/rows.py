@@ -165,21 +165,14 @@ class Writer:
         scores = record.get("scores")
         self.csv.writerow(
             [
-                _cell(record["id"]),
+                render.cell(record["id"]),
                 record.get("recommendation", ""),
                 " ".join(f"{k}={v}" for k, v in scores.items()) if scores else "",
                 " ".join(record.get("fired", ())),
                 record.get("rulebase", ""),
-                _cell(record.get("error", "")),
+                render.cell(record.get("error", "")),
             ]
         )
-
-
-def _cell(text: str) -> str:
-    """A cell of text from the input, safe to open in a spreadsheet: control characters made
-    visible, and one that a spreadsheet would run as a formula (=, +, -, @) quoted with '."""
-    cell = render.safe(text)
-    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 def write_profiles(

@@ -46,6 +46,13 @@ def markdown(text: Any) -> str:
     return _MARKDOWN.sub(r"\\\1", safe(text).replace("&", "&amp;"))
 
 
+def cell(text: Any) -> str:
+    """Text for a CSV cell, safe to open in a spreadsheet: control characters made visible, and
+    a cell a spreadsheet would run as a formula (=, +, -, @) quoted with ' (as OWASP advises)."""
+    shown = safe(text)
+    return f"'{shown}" if shown[:1] in ("=", "+", "-", "@", "\t", "\r") else shown
+
+
 def line(text: Any) -> str:
     """`text` made safe and kept on one line: newlines and tabs are shown as \\n and \\t (an
     error is one line, whatever the value it quotes)."""
