@@ -1,8 +1,8 @@
 """Work spread over processes: results in the order the work came, with only a few chunks in
 flight, so an input of any length streams through in flat memory.
 
-Each worker has a pipe of its own and nothing else is shared: no lock, no queue thread. So a
-worker can be killed at any moment (Ctrl-C, an error, the consumer stopping) without leaving
+Each worker has a pipe of its own, and the parent shares nothing else with it: no lock, no
+queue, no thread of its own. So a worker can be killed at any moment (Ctrl-C, an error, the consumer stopping) without leaving
 the parent waiting for ever, and a worker that dies is an error here, not a hang. (With
 `multiprocessing.Pool`, terminating while its task thread was writing a large chunk could
 wait for ever for a reader that was gone: the test suite hung on it under load.)
