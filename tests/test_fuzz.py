@@ -334,3 +334,67 @@ def test_any_tampered_trace_keeps_the_promise(traces, data, command):
         if not jsonschema.Draft202012Validator(TRACE_SCHEMA).is_valid(doc):
             # refused as tampered or invalid (1), or as no trace at all (2): never read as one
             assert result.exit_code in (1, 2), "a re-sealed trace that breaks its schema passed"
+
+
+# --- cohorts -------------------------------------------------------------------------------
+
+cells = st.one_of(
+    st.text(max_size=20),
+    st.sampled_from(NASTY),
+    st.sampled_from(["yes", "no", "", "low", "high", "12", "-1", "=1+1", "@SUM(A1)", "\ufeff"]),
+)
+jsonl_rows = st.one_of(
+    st.dictionaries(st.sampled_from([*FACT_NAMES, "id", "x"]), json_values, max_size=6).map(
+        json.dumps
+    ),
+    st.text(max_size=40).filter(lambda t: "\n" not in t and "\r" not in t),
+    st.sampled_from(["[]", "null", "{", '{"id": ' + "[" * 600 + "]" * 600 + "}"]),
+)
+csv_tables = st.tuples(
+    st.lists(st.sampled_from([*FACT_NAMES, "id", "id", "", "x"]), min_size=1, max_size=5),
+    st.lists(st.lists(cells, max_size=6), max_size=6),
+)
+
+
+@pytest.mark.slow
+@fuzz(1500)
+@given(st.one_of(st.lists(jsonl_rows, max_size=6).map(lambda r: ("jsonl", r)),
+                 csv_tables.map(lambda t: ("csv", t))))  # fmt: skip
+def test_any_cohort_keeps_the_promise(tmp_path_factory, cohort):
+    """Every row of any cohort is a result or an error row, in order; the results, as JSON
+    Lines and as CSV, carry nothing raw; or the whole input is refused in one line."""
+    import csv
+    import io
+
+    from mm_advisor.cohorts import batch, rows
+    from mm_advisor.errors import AdvisorError
+
+    kind, content = cohort
+    folder = tmp_path_factory.mktemp("cohort")
+    path = folder / f"c.{kind}"
+    if kind == "jsonl":
+        path.write_text("\n".join(content) + "\n", encoding="utf-8", errors="surrogatepass")
+    else:
+        header, body = content
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows([header, *body])
+        path.write_text(buffer.getvalue(), encoding="utf-8", errors="surrogatepass")
+    try:
+        read, _, stream = rows.read(str(path))
+        results = list(batch.run(read, KB.layout, 1))
+        stream.close()
+    except AdvisorError as exc:
+        assert "\n" not in str(exc).strip() and str(exc).startswith(str(path))
+        return
+    numbers = [int(r["error"].split(":")[0][4:]) for r in results if "error" in r]
+    assert all(("recommendation" in r) != ("error" in r) for r in results)
+    assert numbers == sorted(numbers)
+    for fmt in (rows.JSONL, rows.CSV):
+        out = io.StringIO()
+        writer = rows.Writer(out, fmt)
+        for record in results:
+            writer.write(record)
+        assert not UNSAFE.search(out.getvalue().replace("\n", "").replace("\r", "")), fmt
+        if fmt == rows.CSV:
+            for line in list(csv.reader(io.StringIO(out.getvalue())))[1:]:
+                assert line[0][:1] not in ("=", "+", "-", "@"), line
