@@ -136,17 +136,26 @@ def _load(path: Path, problems: list[Problem], files: list[SourceFile], kind: st
     except KnowledgeBaseError as exc:
         problems.extend(exc.problems)
         node = None
-    files.append(SourceFile(f"{kind}/{path.name}", digest, meaning_digest(node)))
+    files.append(SourceFile(f"{kind}/{path.name}", digest, meaning_digest(node, digest)))
     return node
 
 
-def meaning_digest(node: Node | None) -> str | None:
+_MEANINGS: dict[str, str] = {}  # a file's digest -> its meaning digest, for files read again
+
+
+def meaning_digest(node: Node | None, digest: str) -> str | None:
     """sha256 of what a YAML file says (its data as canonical JSON): the same when only its
-    comments or its layout changed."""
+    comments or its layout changed. `digest` is its bytes' (the same bytes mean the same)."""
     if node is None:
         return None
-    text = json.dumps(node.plain(), sort_keys=True, separators=(",", ":"), default=str)
-    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    if digest not in _MEANINGS:
+        text = json.dumps(node.plain(), sort_keys=True, separators=(",", ":"), default=str)
+        if len(_MEANINGS) >= 1024:
+            _MEANINGS.clear()
+        _MEANINGS[digest] = (
+            "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        )
+    return _MEANINGS[digest]
 
 
 def citation(
