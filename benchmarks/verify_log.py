@@ -62,10 +62,11 @@ def build_log(path: Path, keys: Path, consultations: int, profiles: int, seed: i
         "trace, subject, key_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
+    db.execute("PRAGMA user_version = 2")  # a log from before the chain: sealed when opened
     db.commit()
     db.close()
     with ConsultationLog(str(path), write=True):
-        pass  # seals and links the entries written directly, as a log from before the chain
+        pass  # seals and links the entries written directly
 
 
 def main() -> None:

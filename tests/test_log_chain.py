@@ -336,3 +336,21 @@ def test_the_list_as_csv_for_a_spreadsheet(tmp_path):
     assert [line.split(",")[2] for line in lines[1:]] == ["S0", "'=cmd|' /C calc'!A0"]
     one = invoke("audit", "list", "--log", str(log), "--subject", " S0 ", "--format", "csv")
     assert len(one.stdout.splitlines()) == 2  # the reference as kept: trimmed
+
+
+def test_opening_a_current_log_to_write_reads_no_entry(tmp_path, monkeypatch):
+    """Regression: every `consult --log` looked for entries to seal, reading the whole file
+    (12.7 s on a 100,000-entry log); only a log an older mm-advisor wrote needs it."""
+    log = log_of(tmp_path, "S0")
+    said: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args, **kwargs):
+        db = connect(*args, **kwargs)
+        db.set_trace_callback(said.append)
+        return db
+
+    monkeypatch.setattr(log_mod.sqlite3, "connect", traced)
+    with ConsultationLog(str(log), write=True):
+        pass
+    assert said and not [s for s in said if "FROM consultations" in s]

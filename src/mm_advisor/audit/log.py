@@ -111,7 +111,10 @@ class ConsultationLog:
                 self.db.execute("PRAGMA secure_delete = ON")
                 with _private_files():
                     self.db.executescript(_CREATE)
-                self._migrate()
+                if version < SCHEMA_VERSION:  # a new log, or one an older mm-advisor wrote
+                    self.columns = self._columns()
+                    self._migrate()
+                    self.columns = self._columns()
                 if self._setting("erasure_pending"):
                     self._checkpoint()  # an erasure a reader held up finishes now, if it can
         except sqlite3.DatabaseError as exc:
@@ -126,16 +129,18 @@ class ConsultationLog:
         tables = {
             row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
+        self.columns = self._columns()
         if not tables and self.writable:
             return  # a new log
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(consultations)")}
-        if not _COLUMNS <= columns:
+        if not _COLUMNS <= self.columns:
             raise LogError(f"{self.path}: not a consultation log (it has no consultations table)")
 
+    def _columns(self) -> set[str]:
+        return {row[1] for row in self.db.execute("PRAGMA table_info(consultations)")}
+
     def _migrate(self) -> None:
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(consultations)")}
         for name in _ADDED:
-            if name not in columns:
+            if name not in self.columns:
                 self.db.execute(f"ALTER TABLE consultations ADD COLUMN {name} TEXT")
         self.db.executescript(_CREATE)
         with self._transaction():  # entries from before the chain are sealed and linked now
@@ -338,7 +343,7 @@ class ConsultationLog:
             yield 0, f"no entry ends the chain at the head given ({head}): entries were changed"
 
     def _has(self, column: str) -> bool:
-        return column in {row[1] for row in self.db.execute("PRAGMA table_info(consultations)")}
+        return column in self.columns
 
     def entries(
         self,
@@ -348,9 +353,8 @@ class ConsultationLog:
         ids: list[int] | None = None,
     ) -> list[Entry]:
         """The matching entries, oldest first."""
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(consultations)")}
-        subject_col = "subject" if "subject" in columns else "NULL"
-        key_col = "key_id" if "key_id" in columns else "NULL"
+        subject_col = "subject" if self._has("subject") else "NULL"
+        key_col = "key_id" if self._has("key_id") else "NULL"
         query = (
             f"SELECT id, created_at, {subject_col}, recommendation, content_digest, {key_col} "
             "FROM consultations"
