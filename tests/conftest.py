@@ -140,6 +140,17 @@ def broken_kb(tmp_path, monkeypatch):
     return make
 
 
+def retitle_cost_rule(rules: Path, title: str) -> None:
+    """Give the rule `cost-sensitive-by-goal`, in a copy of the rules, another title (YAML)."""
+    derived = rules / "1-derived.yaml"
+    derived.write_text(
+        derived.read_text().replace(
+            "title: Wanting to keep the cost low makes the person cost-sensitive",
+            f"title: {title}",
+        )
+    )
+
+
 def problems_of(rules: Path, facts: Path) -> list[str]:
     return [str(p) for p in rulebase.check(Layout.of(rules, facts))[1]]
 

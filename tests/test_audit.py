@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import FACTS, KB_ARGS, PROFILES, RULES, invoke
+from conftest import FACTS, KB_ARGS, PROFILES, RULES, invoke, retitle_cost_rule
 
 from mm_advisor import __version__
 from mm_advisor.audit import trace
@@ -402,13 +402,7 @@ def test_explain_names_every_rule_that_fired(tmp_path):
 def test_explain_markdown_keeps_rule_text_inert(tmp_path, kb_copy):
     """Regression: `<img onerror>` in a rule's title came out as live HTML in Markdown."""
     rules, facts = kb_copy
-    derived = rules / "1-derived.yaml"
-    derived.write_text(
-        derived.read_text().replace(
-            "title: Wanting to keep the cost low makes the person cost-sensitive",
-            "title: 'Cost <img src=x onerror=alert(1)> [click](http://x) | a'",
-        )
-    )
+    retitle_cost_rule(rules, "'Cost <img src=x onerror=alert(1)> [click](http://x) | a'")
     args = ("--rules", str(rules), "--facts", str(facts))
     path = str(tmp_path / "t.json")
     made = invoke("consult", *args, "--set", "wants_to_reduce_cost=yes", "--trace-out", path)

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from conftest import FACTS, RULES, SOURCES, invoke
+from conftest import FACTS, RULES, SOURCES, invoke, json_paths
 
 from mm_advisor.files import PACKAGE
 from mm_advisor.knowledge import conditions, invariants, layout, rulebase, scenarios, schema
@@ -107,21 +107,11 @@ def test_schemas_catch_what_an_editor_should_flag():
 OTHER_VALUES = [None, True, 0, -1, 2.5, "", "x", "yes", [], {}, ["x"], {"x": 1}, [{"x": 1}]]
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*prefix, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _paths(item, (*prefix, i))
-
-
 def _broken(doc, rng: random.Random):
     """`doc` after one slip of the kind an editor's schema is meant to catch: a key deleted,
     added or misnamed, a value of another type, or one moved from elsewhere in the file."""
     doc = copy.deepcopy(doc)
-    paths = list(_paths(doc))
+    paths = list(json_paths(doc))
     path = rng.choice(paths[1:])
     *parent_path, last = path
     parent = doc

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import KB_ARGS, PROFILES, invoke
+from conftest import KB_ARGS, PROFILES, invoke, retitle_cost_rule
 
 STEPPING = str(PROFILES / "stepping-stone.yaml")
 
@@ -119,13 +119,7 @@ def test_rule_text_never_reaches_the_terminal_raw(kb_copy):
     """Regression: U+009B and U+202E in a rule's title came out raw in `rules show` and in
     every --format json to a terminal."""
     rules, facts = kb_copy
-    derived = rules / "1-derived.yaml"
-    derived.write_text(
-        derived.read_text().replace(
-            "title: Wanting to keep the cost low makes the person cost-sensitive",
-            'title: "Cost \\u009b2J and \\u202e reversed"',
-        )
-    )
+    retitle_cost_rule(rules, '"Cost \\u009b2J and \\u202e reversed"')
     args = ("--rules", str(rules), "--facts", str(facts))
     text = invoke("rules", "show", *args, "cost-sensitive-by-goal").stdout
     assert text.splitlines()[0] == "cost-sensitive-by-goal: Cost \\x9b2J and \\u202e reversed"

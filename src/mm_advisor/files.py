@@ -105,6 +105,12 @@ def _decode(data: bytes, name: str, limit: int) -> str:
         raise InputError(f"{name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
+def someone_elses(info: os.stat_result) -> bool:
+    """Whether a file (as `os.stat` gives it) belongs to another user; never on systems
+    without owners."""
+    return hasattr(os, "getuid") and info.st_uid != os.getuid()
+
+
 def check_target(path: str, inputs: tuple[str, ...] = ()) -> None:
     """Refuse to write over something that is not a regular file (a FIFO, a device, a folder),
     over a SQLite database (a consultation log: an output would replace every consultation in

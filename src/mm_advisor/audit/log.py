@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import AdvisorError
+from ..files import someone_elses
 
 SCHEMA_VERSION = 3  # 1: before subjects, signatures and retention; 2: before the chain
 # (both read, and migrated on write: the entries already there are sealed and linked then)
@@ -495,7 +496,7 @@ def _refuse_if_not_private(path: str) -> None:
             raise LogError(f"{name}: cannot check the file: {exc.strerror}") from None
         if not stat.S_ISREG(info.st_mode):
             raise LogError(f"{name}: not a regular file; refusing to write personal data to it")
-        if hasattr(os, "getuid") and info.st_uid != os.getuid():  # POSIX: who owns it
+        if someone_elses(info):
             raise LogError(f"{name}: owned by another user; refusing to write personal data to it")
         if info.st_mode & 0o077:
             raise LogError(

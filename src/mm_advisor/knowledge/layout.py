@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import KnowledgeBaseError, Problem
-from ..files import PACKAGE, InputError, read_text
+from ..files import PACKAGE, InputError, read_text, someone_elses
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -253,7 +253,7 @@ def _refuse_if_not_trusted(folder: Path) -> None:
     folder, anyone could otherwise change the advice. Naming it (--kb, MM_ADVISOR_KB) trusts it."""
     for path in (folder / MARKER, folder):
         info = path.stat()
-        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        if someone_elses(info):
             why = "is owned by another user"
         elif info.st_mode & 0o002:
             why = "can be changed by anyone (world-writable)"
