@@ -354,3 +354,29 @@ def test_opening_a_current_log_to_write_reads_no_entry(tmp_path, monkeypatch):
     with ConsultationLog(str(log), write=True):
         pass
     assert said and not [s for s in said if "FROM consultations" in s]
+
+
+def test_a_writer_waits_while_another_holds_a_new_log(tmp_path, monkeypatch):
+    """Fixed bug (CI): processes creating one new log at once met "database is locked", since
+    SQLite does not wait for a busy file when switching it to write-ahead logging. (And a log
+    of schema version 1, without a subject column, could not be opened to write at all.)"""
+    log = tmp_path / "log.db"
+    other = sqlite3.connect(log, isolation_level=None)
+    other.execute(  # as the first writer left it, before write-ahead logging
+        "CREATE TABLE consultations (id INTEGER PRIMARY KEY, created_at, recommendation, "
+        "rulebase_digest, content_digest, trace)"
+    )
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the file
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:  # instead of sleeping, the other writer finishes
+        waits.append(seconds)
+        other.execute("COMMIT")
+
+    monkeypatch.setattr(log_mod.time, "sleep", wait)
+    os.chmod(log, 0o600)
+    with ConsultationLog(str(log), write=True) as kept:
+        assert kept.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert kept.head() == log_mod.GENESIS  # a log of schema version 1, now current
+        assert kept.db.execute("PRAGMA user_version").fetchone()[0] == log_mod.SCHEMA_VERSION
+    assert len(waits) == 1

@@ -26,6 +26,7 @@ import re
 import secrets
 import sqlite3
 import stat
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -52,13 +53,16 @@ CREATE TABLE IF NOT EXISTS consultations (
     link TEXT,
     erased TEXT
 );
-CREATE INDEX IF NOT EXISTS consultations_created ON consultations (created_at);
-CREATE INDEX IF NOT EXISTS consultations_subject ON consultations (subject);
 CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS consultations_created ON consultations (created_at)",
+    "CREATE INDEX IF NOT EXISTS consultations_subject ON consultations (subject)",
+)
 _COLUMNS = {"id", "created_at", "recommendation", "rulebase_digest", "content_digest", "trace"}
 _ADDED = ("subject", "key_id", "nonce", "seal", "link", "erased")  # after schema version 1
 GENESIS = "sha256:" + "0" * 64  # the link before the first entry
+BUSY_WAIT_MS = 30000  # how long a writer waits for another
 CHECKPOINT_WAIT_MS = 2000  # how long an erasure waits for readers before saying they hold it
 
 
@@ -100,26 +104,42 @@ class ConsultationLog:
             if write:
                 _refuse_if_not_private(path)
                 with _private_files():
-                    self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+                    self.db = sqlite3.connect(
+                        path, timeout=BUSY_WAIT_MS / 1000, isolation_level=None
+                    )
             else:
                 uri = Path(path).resolve().as_uri() + "?mode=ro"
-                self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA busy_timeout = 30000")
+                self.db = sqlite3.connect(
+                    uri, uri=True, timeout=BUSY_WAIT_MS / 1000, isolation_level=None
+                )
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
             version = self.db.execute("PRAGMA user_version").fetchone()[0]
             self._check(version)
             if write:
-                self.db.execute("PRAGMA journal_mode = WAL")
+                self._use_wal()
                 self.db.execute("PRAGMA secure_delete = ON")
                 with _private_files():
                     self.db.executescript(_CREATE)
                 if version < SCHEMA_VERSION:  # a new log, or one an older mm-advisor wrote
-                    self.columns = self._columns()
                     self._migrate()
                     self.columns = self._columns()
                 if self._setting("erasure_pending"):
                     self._checkpoint()  # an erasure a reader held up finishes now, if it can
         except sqlite3.DatabaseError as exc:
             raise LogError(f"{path}: not a consultation log ({exc})") from None
+
+    def _use_wal(self) -> None:
+        """Switch to write-ahead logging. SQLite does not wait for a busy file on this pragma
+        (writers creating the same new log at once met "database is locked"), so it is retried."""
+        deadline = time.monotonic() + BUSY_WAIT_MS / 1000
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
 
     def _check(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -140,11 +160,17 @@ class ConsultationLog:
         return {row[1] for row in self.db.execute("PRAGMA table_info(consultations)")}
 
     def _migrate(self) -> None:
-        for name in _ADDED:
-            if name not in self.columns:
-                self.db.execute(f"ALTER TABLE consultations ADD COLUMN {name} TEXT")
-        self.db.executescript(_CREATE)
-        with self._transaction():  # entries from before the chain are sealed and linked now
+        """Bring a log to the current schema in one transaction (another writer may be at it
+        too): add the columns, and seal and link the entries from before the chain."""
+        with self._transaction():
+            if self.db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+                return  # another writer has just done it
+            columns = self._columns()
+            for name in _ADDED:
+                if name not in columns:
+                    self.db.execute(f"ALTER TABLE consultations ADD COLUMN {name} TEXT")
+            for statement in _INDEXES:
+                self.db.execute(statement)
             unlinked = self.db.execute(
                 "SELECT id, trace FROM consultations WHERE link IS NULL ORDER BY id"
             ).fetchall()
@@ -290,7 +316,7 @@ class ConsultationLog:
         except sqlite3.DatabaseError as exc:
             raise LogError(f"{self.path}: cannot clean the consultation log: {exc}") from None
         finally:
-            self.db.execute("PRAGMA busy_timeout = 30000")
+            self.db.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
