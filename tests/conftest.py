@@ -42,9 +42,11 @@ def pytest_sessionstart(session):
     """Under mutation testing, each run is forked from a process that has read every file
     already: what it read is forgotten, so that the code under test reads it again."""
     if os.environ.get("MUTANT_UNDER_TEST"):
-        from mm_advisor.knowledge import yamlsrc
+        from mm_advisor.knowledge import rulebase, yamlsrc
 
         yamlsrc._READ.clear()
+        rulebase._CHECKED.clear()
+        rulebase._MEANINGS.clear()
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
 from ..errors import KnowledgeBaseError, Problem, did_you_mean
 from . import sources
@@ -17,6 +18,7 @@ from .schema import Citation, Schema, SchemaBuilder
 from .sources import Source
 from .yamlsrc import Mark, Node, check_keys, expect, load_file, text
 
+T = TypeVar("T")
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _RULE_KEYS = ("id", "title", "source", "salience", "when", "then")
 _THEN_KEYS = ("derive", "score", "conclude", "rule_out")
@@ -65,6 +67,17 @@ class RuleBase:
         raise KeyError(rule_id)
 
 
+def once(cache: dict[tuple, T], rulebase: RuleBase, build: Callable[[RuleBase], T]) -> T:
+    """What `build` makes of `rulebase`, made once per process for each content of a rule base
+    (the few latest kept in `cache`): a process that consults many times builds it once."""
+    key = (rulebase.digest, rulebase.rules)
+    if key not in cache:
+        if len(cache) >= 8:
+            cache.pop(next(iter(cache)))
+        cache[key] = build(rulebase)
+    return cache[key]
+
+
 def load(where: Layout) -> RuleBase:
     """Load, parse and type-check a knowledge base; KnowledgeBaseError lists every problem."""
     rulebase, problems = check(where)
@@ -74,20 +87,56 @@ def load(where: Layout) -> RuleBase:
     return rulebase
 
 
-def check(where: Layout) -> tuple[RuleBase, list[Problem]]:
-    """Load what can be loaded and return it with every problem found (for lint)."""
-    problems: list[Problem] = []
-    files: list[SourceFile] = []
-    read: list[tuple[str, bytes]] = []
-    document_problems: list[Problem] = []
-    documents = sources.load(where.sources, document_problems, read)
-    problems += document_problems
-    files += [SourceFile(logical, file_digest(data)) for logical, data in read]
+_CHECKED: dict[tuple, tuple[RuleBase, tuple[Problem, ...]]] = {}  # by everything they read
 
+
+def check(where: Layout) -> tuple[RuleBase, list[Problem]]:
+    """Load what can be loaded and return it with every problem found (for lint).
+
+    Every file is read, and its documents checked, on every call; the rules and facts are
+    parsed and type-checked again only when what was read differs from a call before (a
+    process that consults many times, such as a test suite or a service, pays for it once)."""
+    document_problems: list[Problem] = []
+    read: list[tuple[str, bytes]] = []
+    documents = sources.load(where.sources, document_problems, read)
     fact_problems: list[Problem] = []
+    fact_files = [(p, p.read_bytes()) for p in _yaml_files(where.facts, "facts", fact_problems)]
+    problems: list[Problem] = []
+    rule_files = [(p, p.read_bytes()) for p in _yaml_files(where.rules, "rules", problems)]
+    key = (
+        where,
+        os.getcwd(),  # problems name files as the user would type them, from here
+        tuple((logical, file_digest(data)) for logical, data in read),
+        tuple(document_problems),
+        tuple((path, file_digest(data)) for path, data in fact_files + rule_files),
+        tuple(fact_problems + problems),
+    )
+    if key not in _CHECKED:
+        if len(_CHECKED) >= 16:
+            _CHECKED.pop(next(iter(_CHECKED)))
+        _CHECKED[key] = _build(
+            where, documents, read, document_problems, fact_files, fact_problems, rule_files,
+            problems,
+        )  # fmt: skip
+    rulebase, found = _CHECKED[key]
+    return rulebase, list(found)
+
+
+def _build(
+    where: Layout,
+    documents: dict[str, Source],
+    read: list[tuple[str, bytes]],
+    document_problems: list[Problem],
+    fact_files: list[tuple[Path, bytes]],
+    fact_problems: list[Problem],
+    rule_files: list[tuple[Path, bytes]],
+    problems: list[Problem],
+) -> tuple[RuleBase, tuple[Problem, ...]]:
+    files = [SourceFile(logical, file_digest(data)) for logical, data in read]
+    problems += document_problems
     builder = SchemaBuilder(fact_problems)
-    for path in _yaml_files(where.facts, "facts", fact_problems):
-        builder.add_file(_load(path, fact_problems, files, "facts"), display_path(path))
+    for path, data in fact_files:
+        builder.add_file(_load(path, data, fact_problems, files, "facts"), display_path(path))
     schema = builder.build()
     problems += fact_problems
 
@@ -95,8 +144,8 @@ def check(where: Layout) -> tuple[RuleBase, list[Problem]]:
     # would have declared would be reported too, so the rules are only read, not checked; and
     # without its documents no citation can be checked.
     parser = RuleParser(schema, documents if not document_problems else None, problems)
-    for path in _yaml_files(where.rules, "rules", problems):
-        node = _load(path, problems, files, "rules")
+    for path, data in rule_files:
+        node = _load(path, data, problems, files, "rules")
         if not any(p.severity == "error" for p in fact_problems):
             parser.add_file(node, path.name)
     files.sort(key=lambda f: f.logical)
@@ -107,7 +156,7 @@ def check(where: Layout) -> tuple[RuleBase, list[Problem]]:
     rulebase = RuleBase(
         schema, tuple(parser.rules), tuple(files), f"sha256:{digest}", documents, where
     )
-    return rulebase, problems
+    return rulebase, tuple(problems)
 
 
 def _yaml_files(folder: Path, what: str, problems: list[Problem]) -> list[Path]:
@@ -129,8 +178,10 @@ def file_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
 
 
-def _load(path: Path, problems: list[Problem], files: list[SourceFile], kind: str) -> Node | None:
-    digest = file_digest(path.read_bytes())
+def _load(
+    path: Path, data: bytes, problems: list[Problem], files: list[SourceFile], kind: str
+) -> Node | None:
+    digest = file_digest(data)
     try:
         node = load_file(str(path), display_path(path))
     except KnowledgeBaseError as exc:

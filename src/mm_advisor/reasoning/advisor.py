@@ -68,7 +68,7 @@ class Advisor:
     def __init__(self, rulebase: RuleBase):
         self.rulebase = rulebase
         self.compiled = CompiledRuleBase.shared(rulebase)
-        self.fast = Evaluator(rulebase)
+        self.fast = Evaluator.shared(rulebase)
         self._replays: dict[tuple, tuple[Outcome, list[dict[str, Any]]]] = {}
 
     def replay(self, answers: Mapping[str, Any]) -> tuple[Outcome, list[dict[str, Any]]]:

@@ -19,7 +19,7 @@ from ..knowledge.conditions import (
     evaluate,
     facts_read,
 )
-from ..knowledge.rulebase import Rule, RuleBase
+from ..knowledge.rulebase import Rule, RuleBase, once
 from .compat import AS, MATCH, NOT, TEST, ExpertaRule, Fact, P
 from .speedups import FastEngine, enabled, prepare
 from .strategy import DeterministicStrategy
@@ -231,12 +231,7 @@ class CompiledRuleBase:
     def shared(cls, rulebase: RuleBase) -> "CompiledRuleBase":
         """The network for these rules, built once per process: a test suite, a long-running
         service or repeated consultations in one process reuse it (runs leave no state)."""
-        key = (rulebase.digest, rulebase.rules)
-        if key not in _COMPILED:
-            if len(_COMPILED) >= 8:
-                _COMPILED.pop(next(iter(_COMPILED)))
-            _COMPILED[key] = cls(rulebase)
-        return _COMPILED[key]
+        return once(_COMPILED, rulebase, cls)
 
     def run(self, answers: Mapping[str, Any]) -> Run:
         """Run the rules on `answers` (fact name -> typed value, None when unknown)."""

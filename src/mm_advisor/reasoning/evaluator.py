@@ -17,10 +17,11 @@ from typing import Any, Mapping
 
 from ..knowledge.conditions import DerivedTest, Not, derived_read, facts_read
 from ..knowledge.domains import Predicate, ValueClasses
-from ..knowledge.rulebase import Rule, RuleBase
+from ..knowledge.rulebase import Rule, RuleBase, once
 from .decision import Decision, decide
 
 _MEMO_LIMIT = 200_000
+_SHARED: dict[tuple, "Evaluator"] = {}
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ class Outcome:
 
 class Evaluator:
     """Runs one rule base on answers; `classes` may be finer than the rules need (the checker's)."""
+
+    @classmethod
+    def shared(cls, rulebase: RuleBase) -> "Evaluator":
+        """The evaluator of these rules, built once per process (it keeps no state but its
+        memo of outcomes)."""
+        return once(_SHARED, rulebase, cls)
 
     def __init__(self, rulebase: RuleBase, classes: ValueClasses | None = None):
         self.rulebase = rulebase
