@@ -380,3 +380,13 @@ def test_a_writer_waits_while_another_holds_a_new_log(tmp_path, monkeypatch):
         assert kept.head() == log_mod.GENESIS  # a log of schema version 1, now current
         assert kept.db.execute("PRAGMA user_version").fetchone()[0] == log_mod.SCHEMA_VERSION
     assert len(waits) == 1
+
+
+def test_the_traces_of_a_log_come_with_their_digests(tmp_path):
+    log = log_of(tmp_path, "S0", "S1", "S0")
+    with ConsultationLog(str(log)) as kept:
+        read = list(kept.traces([1, 2, 3]))
+    assert [(entry_id, edited) for entry_id, _, edited, _ in read] == [(1, []), (2, []), (3, [])]
+    assert [digest for _, doc, _, digest in read] == [
+        trace.content_digest(doc) for _, doc, _, _ in read
+    ]

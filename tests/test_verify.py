@@ -4,6 +4,11 @@ JSON of a verification, so that an auditor's report cannot drift unnoticed."""
 from __future__ import annotations
 
 import copy
+import json
+
+from conftest import cases
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mm_advisor.audit import signing, trace, verify
 from mm_advisor.knowledge.answers import FILE, Answers
@@ -196,3 +201,70 @@ def test_the_words_of_a_verification():
     ]:
         found = made(signature=status, key_id="ed25519:00ff")
         assert verify.report(found).splitlines()[1] == f"signature: {words}", status
+
+
+# The bulk reader's shortcut against `loads` and `content_digest`: the same document and
+# digest, or the same error, for texts as the log keeps them and for texts edited at random.
+
+SUBJECT_CUT = ', "subject": '
+EDITS = [
+    SUBJECT_CUT, ', "created_at": ', ', "subject": 1, ', '"subject": "x", ', '"trace_version": 2, ',
+    "{", "}", "[", "]", ",", ":", '"', "\\", "\\ud800", "\\u0041", "NaN", "1e400", "\ufeff", " ",
+    "\n", '{"a": 1}', '"recommendation": "phd", ', "9" * 5000,
+]  # fmt: skip
+
+
+def outcome(read, text: str):
+    try:
+        return read(text)
+    except Exception as exc:  # the type and words of the error must agree too
+        return type(exc).__name__, str(exc)
+
+
+def reference(text: str):
+    doc = trace.loads(text, "t")
+    return doc, trace.content_digest(doc)
+
+
+@given(st.data())
+@cases(600)
+def test_the_bulk_reader_reads_every_text_as_loads_does(kb, data):
+    doc = traced(kb)
+    texts = []
+    for subject in ("S0", "S1", None):
+        kept = trace.stamped({**doc, "subject": subject})
+        texts.append(json.dumps(kept, ensure_ascii=data.draw(st.booleans())))
+    texts.append(json.dumps(trace.stamped(doc), indent=data.draw(st.sampled_from([None, 2]))))
+    texts += [
+        texts[0].replace('"trace_version": 2', '"trace_version": 1'),  # created_at unsealed
+        '{"subject": "x", ' + texts[0][1:],  # a key twice at the top
+        "{" + SUBJECT_CUT + '"S0", "trace_version": 2}',  # nothing before the subject
+        texts[0].replace('"summary": "', '"summary": "\\udc00', 1),  # half a surrogate pair
+        texts[0].replace('"S0"', '"S0\\ud800"', 1),
+    ]
+    text = data.draw(st.sampled_from(texts))
+    for _ in range(data.draw(st.integers(0, 3))):
+        at = data.draw(
+            st.sampled_from([text.find(SUBJECT_CUT), data.draw(st.integers(0, len(text)))])
+        )
+        cut = data.draw(st.integers(0, 3))
+        text = text[:at] + data.draw(st.sampled_from(EDITS)) + text[at + cut :]
+    reader = trace.Reader()
+    for earlier in data.draw(st.lists(st.sampled_from(texts), max_size=3)):
+        outcome(lambda t: reader.read(t, "t"), earlier)  # what it kept from others changes nothing
+    expected = outcome(reference, text)
+    assert outcome(lambda t: reader.read(t, "t"), text) == expected
+    assert outcome(lambda t: reader.read(t, "t"), text) == expected  # read again, from what it kept
+
+
+def test_the_bulk_reader_reads_a_trace_once_and_its_like_from_what_it_kept(kb, monkeypatch):
+    doc = traced(kb)
+    texts = [json.dumps(trace.stamped({**doc, "subject": f"S{i}"})) for i in range(3)]
+    reader = trace.Reader()
+    decoded: list[str] = []
+    decode = trace._DECODER.decode
+    monkeypatch.setattr(trace._DECODER, "decode", lambda s: decoded.append(s) or decode(s))
+    found = [reader.read(text, "t") for text in texts]
+    assert found == [reference(text) for text in texts]
+    # the part before the subject once, then each trace's subject, time and seals
+    assert [len(s) > 1000 for s in decoded] == [True, False, False, False]

@@ -51,12 +51,12 @@ class _Worker:
 
     def chunk(self, ids: list[int]) -> list[tuple[int, Verification | str]]:
         out: list[tuple[int, Verification | str]] = []
-        for entry_id, doc, disagreeing in self.log.traces(ids):
+        for entry_id, doc, disagreeing, digest in self.log.traces(ids):
             if isinstance(doc, AdvisorError):
                 out.append((entry_id, str(doc)))
             else:
                 where = f"{self.log.path}#{entry_id}"
-                found = verify(doc, self.rulebase, self.advisor, where, self.verifier)
+                found = verify(doc, self.rulebase, self.advisor, where, self.verifier, digest)
                 found.log_columns = disagreeing
                 out.append((entry_id, found))
         found = {i for i, _ in out}

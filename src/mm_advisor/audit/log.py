@@ -31,10 +31,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ..errors import AdvisorError
 from ..files import someone_elses
+
+if TYPE_CHECKING:
+    from .trace import Reader
 
 SCHEMA_VERSION = 3  # 1: before subjects, signatures and retention; 2: before the chain
 # (both read, and migrated on write: the entries already there are sealed and linked then)
@@ -98,6 +101,7 @@ class ConsultationLog:
     def __init__(self, path: str, write: bool = False):
         self.path = path
         self.writable = write
+        self._reader: Reader | None = None
         if not write and not Path(path).is_file():
             raise LogError(f"{path}: no such consultation log")
         try:
@@ -417,10 +421,15 @@ class ConsultationLog:
             raise LogError(f"{self.path}: consultation {entry_id} was erased")
         return self.decode(entry_id, rows[0][0])
 
-    def traces(self, ids: list[int]) -> Iterator[tuple[int, Any, list[str]]]:
-        """(id, trace or LogError, what of the entry was edited) for each id, streamed in id
-        order: "trace" when the text does not match its seal, and each column (they repeat the
-        sealed trace for listing and searching) that says otherwise than the trace."""
+    def traces(self, ids: list[int]) -> Iterator[tuple[int, Any, list[str], str | None]]:
+        """(id, trace or LogError, what of the entry was edited, the digest of the trace's
+        canonical form) for each id, streamed in id order. What was edited: "trace" when the
+        text does not match its seal, and each column (they repeat the sealed trace for
+        listing and searching) that says otherwise than the trace."""
+        from .trace import Reader
+
+        if self._reader is None:
+            self._reader = Reader()  # kept: entries read later share what it has read
         subject = "subject" if self._has("subject") else "NULL"
         key_id = "key_id" if self._has("key_id") else "NULL"
         sealed = self._has("seal")
@@ -435,19 +444,29 @@ class ConsultationLog:
             for entry_id, text, nonce, kept_seal, *columns in self._read(query, chunk):
                 edited = ["trace"] if sealed and _seal(str(nonce), str(text)) != kept_seal else []
                 try:
-                    doc = self.decode(int(entry_id), text)
+                    doc, digest = self._decoded(int(entry_id), text, self._reader)
                 except LogError as exc:
-                    yield int(entry_id), exc, edited
+                    yield int(entry_id), exc, edited, None
                     continue
-                yield int(entry_id), doc, edited + _disagreeing(columns, doc, subject != "NULL")
+                yield (
+                    int(entry_id), doc, edited + _disagreeing(columns, doc, subject != "NULL"),
+                    digest,
+                )  # fmt: skip
 
     def decode(self, entry_id: int, text: Any) -> dict[str, Any]:
+        """An entry's trace; LogError when it is damaged."""
+        return self._decoded(entry_id, text, None)[0]
+
+    def _decoded(
+        self, entry_id: int, text: Any, reader: Reader | None
+    ) -> tuple[dict[str, Any], str | None]:
         from .trace import loads
 
         if not isinstance(text, str):
             raise LogError(f"{self.path}: consultation {entry_id} is damaged (no trace text)")
+        where = f"{self.path}: consultation {entry_id}"
         try:
-            return loads(text, f"{self.path}: consultation {entry_id}")
+            return reader.read(text, where) if reader else (loads(text, where), None)
         except AdvisorError as exc:
             raise LogError(f"{exc} (the entry is damaged)") from None
 

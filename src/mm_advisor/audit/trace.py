@@ -208,6 +208,9 @@ def content_digest(doc: dict[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical(doc)).hexdigest()
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def dumps(doc: dict[str, Any]) -> str:
     from ..explanation.render import json_text
 
@@ -242,7 +245,7 @@ def loads(text: str, where: str) -> dict[str, Any]:
         raise TraceError(f"{where}: not a trace: nested too deeply") from None
     except ValueError as exc:  # NaN or Infinity, or a number too long to be read
         raise TraceError(f"{where}: not a trace: {str(exc).split(';')[0]}") from None
-    if "\\u" in text and _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(doc):
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(doc):
         raise EditedTrace(
             f"{where}: TAMPERED: it holds half of a surrogate pair (\\ud800-\\udfff), "
             "which no text can contain"
@@ -280,6 +283,71 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
+class Reader:
+    """Reads many traces, as bulk verification does, each with its digest recomputed.
+
+    Everything a trace holds before its subject (the rules, answers, firings and reasons) is the
+    same for every consultation with the same answers under the same rules; only who, when
+    and the seals differ. That part is parsed, checked and put in canonical form once, and
+    whatever the shortcut cannot vouch for (a key twice, half a surrogate pair, which has no
+    canonical form, anything malformed) is read by `loads`, whose verdict stands. The
+    documents share what they have in common: they are read-only."""
+
+    SIZE = 4096  # the distinct leading parts kept
+    _CUTS = (', "subject": ', ', "created_at": ')
+
+    def __init__(self) -> None:
+        self._leads: dict[str, tuple[dict[str, Any], dict[str, bytes]]] = {}
+
+    def read(self, text: str, where: str) -> tuple[dict[str, Any], str]:
+        """(the trace, the digest of its canonical form): what `loads` and `content_digest`
+        give, or the error `loads` raises."""
+        found = self._shortcut(text)
+        if found is None:
+            doc = loads(text, where)
+            return doc, content_digest(doc)
+        return found
+
+    def _shortcut(self, text: str) -> tuple[dict[str, Any], str] | None:
+        cut = next((at for at in map(text.rfind, self._CUTS) if at > 0), -1)
+        if cut < 0:
+            return None
+        try:
+            lead = self._lead(text[:cut])
+            rest = _DECODER.decode("{" + text[cut + 2 :])
+            if lead is None or lead[0].keys() & rest.keys():
+                return None  # a key twice at the top: `loads` says so
+            doc = {**lead[0], **rest}
+            version = doc.get("trace_version")
+            if version not in VERSIONS:
+                return None
+            members = {**lead[1], **{key: _member(key, value) for key, value in rest.items()}}
+        except (ValueError, RecursionError):  # a UnicodeEncodeError too: no canonical form
+            return None
+        unsealed = _UNSEALED[version]
+        content = b",".join(members[key] for key in sorted(members) if key not in unsealed)
+        return doc, "sha256:" + hashlib.sha256(b"{" + content + b"}").hexdigest()
+
+    def _lead(self, head: str) -> tuple[dict[str, Any], dict[str, bytes]] | None:
+        """The members before the cut, parsed as an object of their own: when that is valid
+        JSON with at least one member, the trace's text begins with exactly those members."""
+        found = self._leads.get(head)
+        if found is None:
+            doc = _DECODER.decode(head + "}")
+            if not isinstance(doc, dict) or not doc:
+                return None
+            found = (doc, {key: _member(key, value) for key, value in doc.items()})
+            if len(self._leads) >= self.SIZE:
+                self._leads.clear()
+            self._leads[head] = found
+        return found
+
+
+def _member(key: str, value: Any) -> bytes:
+    """One member of a canonical object, as `canonical` writes it."""
+    return (json.dumps(key, ensure_ascii=False) + ":" + _CANONICAL.encode(value)).encode()
+
+
 def _has_lone_surrogate(value: Any) -> bool:
     if isinstance(value, str):
         return any("\ud800" <= c <= "\udfff" for c in value)
@@ -292,3 +360,6 @@ def _has_lone_surrogate(value: Any) -> bool:
 
 def _constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_constant, object_pairs_hook=_unique)  # as `loads`

@@ -100,14 +100,17 @@ class Verification:
         return EXIT[self.status]
 
 
-def integrity(doc: Any, where: str, verifier: signing.Verifier | None = None) -> Verification:
+def integrity(
+    doc: Any, where: str, verifier: signing.Verifier | None = None, digest: str | None = None
+) -> Verification:
     """The digest, signature and schema checks only: what explain needs before it reads.
+    (`digest`: the digest of the trace's canonical form, when its reader has computed it.)
 
     A trace whose digest matches and whose signature is valid is exactly what the key's holder
     signed, and mm-advisor signs only traces it built, so it is valid by construction: the
     schema check, the slowest part, is then skipped (this is what makes bulk checks fast)."""
     recorded = doc.get("content_digest") if isinstance(doc, dict) else None
-    digest_ok = isinstance(recorded, str) and trace.content_digest(doc) == recorded
+    digest_ok = isinstance(recorded, str) and (digest or trace.content_digest(doc)) == recorded
     signature = doc.get("signature") if isinstance(doc, dict) else None
     key = signature.get("key_id") if isinstance(signature, dict) else None
     if verifier is not None:
@@ -128,9 +131,10 @@ def verify(
     advisor: Advisor,
     where: str,
     verifier: signing.Verifier | None = None,
+    digest: str | None = None,
 ) -> Verification:
     """Check `doc` whole: integrity first, then a replay of its answers on today's rules."""
-    result = integrity(doc, where, verifier)
+    result = integrity(doc, where, verifier, digest)
     if result.invalid:
         return result
     result.recorded = doc["recommendation"]
@@ -168,30 +172,35 @@ def verify(
     )
     if result.same_rules:  # then everything the rules derive must be as recorded
         decision = outcome.decision
-        replayed = {
-            "derived facts": list(outcome.derived),
-            "the decision's reason": {
-                "reason": decision.reason,
-                "rule": decision.rule.id if decision.rule else None,
-                "ruled_out": list(decision.ruled_out),
-            },
-            "why the other rules did not fire": _placeless(not_fired),
+        reason = {
+            "reason": decision.reason,
+            "rule": decision.rule.id if decision.rule else None,
+            "ruled_out": list(decision.ruled_out),
         }
-        recorded = {
-            "derived facts": doc["derived"],
-            "the decision's reason": doc["decision"],
-            "why the other rules did not fire": _placeless(doc["not_fired"]),
-        }
-        result.other_changes = [name for name in replayed if recorded[name] != replayed[name]]
+        result.other_changes = [
+            name
+            for name, recorded, replayed in (
+                ("derived facts", doc["derived"], list(outcome.derived)),
+                ("the decision's reason", doc["decision"], reason),
+                ("why the other rules did not fire", doc["not_fired"], not_fired),
+            )
+            if recorded != replayed and _placeless(recorded) != _placeless(replayed)
+        ]
     return result
 
 
 REFORMATTED = "comments or layout only"
 
 
-def _placeless(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Why-not records without the rule's line in its file, which a comment moves."""
-    return [{k: v for k, v in r.items() if k != "location"} for r in records]
+def _placeless(records: Any) -> Any:
+    """Why-not records without the rule's line in its file, which a comment moves (compared
+    only when the records differ: most often nothing moved)."""
+    if not isinstance(records, list):
+        return records
+    return [
+        {k: v for k, v in r.items() if k != "location"} if isinstance(r, dict) else r
+        for r in records
+    ]
 
 
 def _change(recorded: dict[str, Any], current: Any) -> str:

@@ -244,7 +244,7 @@ def _logged(log_path: str) -> Iterator[Any]:
 
     with ConsultationLog(log_path) as log:
         ids = [entry.id for entry in log.entries()]
-        for entry_id, doc, _ in log.traces(ids):
+        for entry_id, doc, _, _ in log.traces(ids):
             if isinstance(doc, Exception):
                 yield Row(entry_id, str(entry_id), None, str(doc))
                 continue
