@@ -380,6 +380,35 @@ def test_rules_diff_against_a_git_revision_says_each_change_in_words(own_kb):
     ]
 
 
+def test_a_revision_is_read_for_its_knowledge_base_only(own_kb, tmp_path):
+    """Regression: `--base REV` extracted the whole repository (any size, any file) to read
+    the knowledge base; now only its marker and folders, and no link."""
+    from mm_advisor.knowledge import revisions
+
+    (own_kb / "data").mkdir()
+    (own_kb / "data" / "cohort.csv").write_text("id,budget\n1,low\n")
+    (own_kb / "rules" / "link.yaml").symlink_to("/etc/passwd")
+    git(own_kb, "init", "-q")
+    git(own_kb, "add", "-A")
+    git(own_kb, "commit", "-q", "-m", "start")
+    into = tmp_path / "base"
+    into.mkdir()
+    base = revisions.at_revision(layout.read(own_kb, "t"), "HEAD", into)
+    written = sorted(p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_file())
+    assert written == sorted(
+        p.relative_to(own_kb).as_posix()
+        for p in own_kb.rglob("*")
+        if p.is_file() and not p.is_symlink() and p.parts[len(own_kb.parts)] in
+        ("mm-advisor.toml", "rules", "facts", "sources")
+    )  # fmt: skip
+    assert base.found == "git revision HEAD" and base.root == into
+    missing = invoke("rules", "diff", "--base", "HEAD~3")
+    assert (missing.exit_code, missing.stderr.splitlines()[-1][:25]) == (
+        2,
+        "Error: git rev-parse: fat",
+    )
+
+
 def test_rules_diff_of_two_folders(own_kb, tmp_path):
     add_credit_policy(own_kb)
     out = invoke("rules", "diff", str(REPO), str(own_kb)).stdout

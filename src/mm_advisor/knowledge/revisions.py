@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import subprocess
 import tarfile
 import tempfile
@@ -28,32 +27,62 @@ def from_folder(folder: Path) -> Layout:
 
 
 def at_revision(current: Layout, revision: str, into: Path) -> Layout:
-    """The current knowledge base as it was at git `revision`, written under `into`."""
+    """The current knowledge base as it was at git `revision`, written under `into`: its
+    marker and folders only, streamed from `git archive` (never the whole repository)."""
     if revision.startswith("-"):
         raise AdvisorError(f"{revision!r} is not a git revision")
     try:
-        top = _git(current.root, "rev-parse", "--show-toplevel").strip()
-        data = _git_bytes(Path(top), "archive", "--format=tar", revision)
+        top = Path(_git(current.root, "rev-parse", "--show-toplevel").strip()).resolve()
+        commit = _git(top, "rev-parse", "--verify", "--end-of-options", f"{revision}^{{commit}}")
+        wanted = [p for p in _kb_paths(current, top) if _holds(top, commit.strip(), p)]
+        if not wanted:
+            raise AdvisorError(f"revision {revision} has no knowledge base at {current.root}")
+        archive = subprocess.Popen(
+            ["git", "-C", str(top), "archive", "--format=tar", commit.strip(), "--", *wanted],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
     except FileNotFoundError:
         raise AdvisorError("git is not installed: give the base as a folder instead") from None
+    assert archive.stdout is not None
     try:
-        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-            _extract(archive, Path(into))
+        with archive, tarfile.open(fileobj=archive.stdout, mode="r|") as stream:
+            _extract(stream, Path(into))
     except (tarfile.TarError, OSError) as exc:
         raise AdvisorError(f"cannot read revision {revision}: {exc}") from None
-    inside = Path(into) / current.root.resolve().relative_to(Path(top).resolve())
+    if archive.returncode != 0:
+        raise AdvisorError(f"cannot read revision {revision}: git archive failed")
+    inside = Path(into) / current.root.resolve().relative_to(top)
     return replace(from_folder(inside), found=f"git revision {revision}")
 
 
+def _kb_paths(current: Layout, top: Path) -> list[str]:
+    """The knowledge base's marker and folders, as paths in the repository: where they are
+    now, and where a revision without a marker would keep them."""
+    root = current.root.resolve()
+    places = [root / layout.MARKER, *(root / name for name in layout.DEFAULTS.values())]
+    places += [Path(getattr(current, name)).resolve() for name in layout.FOLDERS]
+    found = []
+    for place in places:
+        if place.is_relative_to(top):
+            found.append(place.relative_to(top).as_posix())
+    return sorted(set(found))
+
+
+def _holds(top: Path, commit: str, path: str) -> bool:
+    result = subprocess.run(
+        ["git", "-C", str(top), "cat-file", "-e", f"{commit}:{path}"], capture_output=True
+    )
+    return result.returncode == 0
+
+
 def _extract(archive: tarfile.TarFile, into: Path) -> None:
-    """Extract plain files and folders only, and only inside `into`."""
-    if hasattr(tarfile, "data_filter"):
-        archive.extractall(into, filter="data")
-        return
-    for member in archive.getmembers():  # Python 3.10 before 3.10.12
+    """Extract plain files and folders only, and only inside `into`, as they stream by."""
+    safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}  # 3.10.12 and later
+    for member in archive:
         target = (into / member.name).resolve()
         if (member.isfile() or member.isdir()) and target.is_relative_to(into.resolve()):
-            archive.extract(member, into)
+            archive.extract(member, into, set_attrs=False, **safe)
 
 
 def temporary() -> tempfile.TemporaryDirectory:
