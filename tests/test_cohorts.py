@@ -240,11 +240,22 @@ def test_impact_against_a_git_revision_over_the_log(changed_kb, tmp_path):
         f"{log}):",
         "  1 recommendation changes (14.3%).",
     ]
-    assert lines[9:11] == [
+    assert lines[9:] == [
         "micromasters_pathway -> undetermined: 1 profile",
         "  because of stepping-stone (changed: weight for micromasters_pathway changed from +6 "
         "to -3): 1",
+        "",
+        "Examples are left out: they would show the answers of the people in the log "
+        "(--show-answers shows them).",
     ]
+    args = ("impact", "--kb", str(changed_kb), "--base", "HEAD", "--log", str(log))
+    markdown = invoke(*args, "--format", "markdown").stdout
+    assert "```" not in markdown and "consult --no-input" not in markdown
+    assert markdown.endswith("(--show-answers shows them).\n")
+    data = json.loads(invoke(*args, "--format", "json").stdout)
+    assert (data["answers_shown"], data["transitions"][0]["examples"]) == (False, [])
+    shown = invoke(*args, "--format", "markdown", "--show-answers").stdout
+    assert "```sh\nmm-advisor consult --no-input --set " in shown and "left out" not in shown
 
 
 def test_impact_needs_one_source_of_profiles(changed_kb):

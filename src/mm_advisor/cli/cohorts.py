@@ -186,6 +186,12 @@ def _output(out: str | None) -> Iterator[IO[str]]:
     help="Output format (markdown: to paste into a review).",
 )
 @click.option("--fail-on-change", is_flag=True, help="Exit 1 when any recommendation changes.")
+@click.option(
+    "--show-answers",
+    is_flag=True,
+    help="With --log: show example answers of people whose recommendation changes (left out "
+    "otherwise: they are personal).",
+)
 def impact(
     where: Layout,
     base: str,
@@ -193,6 +199,7 @@ def impact(
     log_path: str | None,
     fmt: str,
     fail_on_change: bool,
+    show_answers: bool,
 ) -> None:
     """Say whose recommendation a change would change: run this knowledge base and a base (a
     git revision of it, or another folder) over a cohort or the consultation log, and show how
@@ -222,10 +229,13 @@ def impact(
         if cohort_path != "-":
             stream.close()
     else:
-        found = impact_mod.measure(old, current, _logged(log_path))
+        found = impact_mod.measure(old, current, _logged(log_path), examples=show_answers)
         cohort = f"the log {log_path}"
     options = [*current.schema.options, "undetermined"]
-    report = impact_mod.to_json(found, base_where.found, where.describe(), cohort, options)
+    shown_answers = log_path is None or show_answers
+    report = impact_mod.to_json(
+        found, base_where.found, where.describe(), cohort, options, shown_answers
+    )
     announce(where, machine=fmt != "text")
     if fmt == "json":
         echo_json(report)

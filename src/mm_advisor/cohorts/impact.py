@@ -21,6 +21,10 @@ from .batch import parse
 from .rows import Row
 
 EXAMPLES = 5
+HIDDEN = (
+    "Examples are left out: they would show the answers of the people in the log "
+    "(--show-answers shows them)."
+)
 
 
 @dataclass
@@ -50,8 +54,11 @@ class Impact:
         return sorted(self.transitions.values(), key=lambda t: (-t.count, t.before, t.after))
 
 
-def measure(base: RuleBase, current: RuleBase, rows: Iterable[Row]) -> Impact:
-    """Run both knowledge bases over `rows` and gather what changed."""
+def measure(
+    base: RuleBase, current: RuleBase, rows: Iterable[Row], examples: bool = True
+) -> Impact:
+    """Run both knowledge bases over `rows` and gather what changed (with a few of the rows
+    whose recommendation changes as `examples`, unless they are not to be shown)."""
     changes = {c.name: c for c in diff.compare(base, current) if c.kind == "rule"}
     impact = Impact(base.digest, current.digest)
     impact.rule_changes = {name: _words(change) for name, change in changes.items()}
@@ -74,7 +81,7 @@ def measure(base: RuleBase, current: RuleBase, rows: Iterable[Row]) -> Impact:
         fired = {r.id for r in before.fired} | {r.id for r in after.fired}
         for rule_id in sorted(fired & changes.keys()) or ["(no rule)"]:
             transition.causes[rule_id] += 1
-        if len(transition.examples) < EXAMPLES:
+        if examples and len(transition.examples) < EXAMPLES:
             transition.examples.append(set_line(after_answers.values, current.schema))
     return impact
 
@@ -105,12 +112,18 @@ def matrix(impact: Impact, options: list[str]) -> dict[str, dict[str, int]]:
 
 
 def to_json(
-    impact: Impact, base_name: str, current_name: str, cohort: str, options: list[str]
+    impact: Impact,
+    base_name: str,
+    current_name: str,
+    cohort: str,
+    options: list[str],
+    answers_shown: bool = True,
 ) -> dict[str, Any]:
     return {
         "base": {"name": base_name, "digest": impact.base},
         "current": {"name": current_name, "digest": impact.current},
         "cohort": cohort,
+        "answers_shown": answers_shown,
         "profiles": impact.profiles,
         "changed": impact.changed,
         "not_compared": len(impact.problems),
@@ -163,8 +176,11 @@ def to_text(report: dict[str, Any]) -> str:
                 else f"{cause['rule']}{change}"
             )
             lines.append(f"  because of {what}: {cause['profiles']:,}")
-        lines.append("  for example:")
-        lines += [f"    {example}" for example in t["examples"]]
+        if t["examples"]:
+            lines.append("  for example:")
+            lines += [f"    {example}" for example in t["examples"]]
+    if report["transitions"] and not report["answers_shown"]:
+        lines += ["", HIDDEN]
     return "\n".join(lines) + "\n"
 
 
@@ -201,6 +217,9 @@ def to_markdown(report: dict[str, Any]) -> str:
             causes = ", ".join(f"`{c['rule']}` ({c['profiles']:,})" for c in t["causes"])
             lines.append(f"| {t['from']} | {t['to']} | {t['count']:,} | {causes} |")
         for t in report["transitions"]:
-            lines += ["", f"**{t['from']} → {t['to']}**, for example:", "", "```sh"]
-            lines += t["examples"] + ["```"]
+            if t["examples"]:
+                lines += ["", f"**{t['from']} → {t['to']}**, for example:", "", "```sh"]
+                lines += t["examples"] + ["```"]
+        if not report["answers_shown"]:
+            lines += ["", HIDDEN]
     return "\n".join(lines) + "\n"
