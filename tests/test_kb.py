@@ -425,6 +425,32 @@ def test_rules_diff_of_two_folders(own_kb, tmp_path):
     assert missing.exit_code == 2 and missing.stderr.startswith("Error: git ")
 
 
+def test_a_knowledge_base_file_that_is_a_link_is_refused_without_being_read(own_kb, tmp_path):
+    """Regression: a rule, scenario or profile file linked to a file outside the knowledge base
+    was read, and its content could reach an error message (and CI logs, through the hook)."""
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("token-0123456789: {\n")
+    for link in ("rules/zz.yaml", "facts/scenarios/zz.yaml", "facts/profiles/zz.yaml"):
+        (own_kb / link).symlink_to(secret)
+    said = (
+        ": is a symbolic link: a knowledge base's files are read from inside it only "
+        "(put the file itself here)"
+    )
+    linted = invoke("rules", "lint")
+    assert (linted.exit_code, linted.stdout) == (1, f"rules/zz.yaml:1:1: error{said} [link]\n")
+    consulted = invoke("consult", "--no-input")
+    assert (consulted.exit_code, consulted.stderr) == (2, f"Error: rules/zz.yaml:1:1{said}\n")
+    (own_kb / "rules/zz.yaml").unlink()
+    linted = invoke("rules", "lint")
+    assert linted.stdout.splitlines() == [
+        f"facts/profiles/zz.yaml:1:1: error{said} [link]",
+        f"facts/scenarios/zz.yaml:1:1: error{said} [link]",
+    ]
+    tested = invoke("rules", "test")
+    assert (tested.exit_code, tested.stderr) == (2, f"Error: facts/scenarios/zz.yaml:1:1{said}\n")
+    assert "token" not in linted.output + tested.output + consulted.output
+
+
 def test_a_source_that_is_a_link_or_too_large_is_refused_without_being_read(own_kb, tmp_path):
     """Regression: a source linked to a private file, and a rule citing it under a wrong
     section, made lint and consult print the private file's first line; a 300 MB source made

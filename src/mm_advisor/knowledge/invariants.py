@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import KnowledgeBaseError, Problem, did_you_mean
 from .conditions import Condition, ConditionParser, derived_read, facts_read
+from .layout import not_linked
 from .rulebase import RULE_ID, RuleBase, citation, display_path
 from .schema import CHOICE, NUMBER, UNDETERMINED, Citation
 from .yamlsrc import Mark, Node, check_keys, expect, load_file, text
@@ -52,8 +53,11 @@ class Invariant:
 
 
 def default_files(folder: Path) -> list[Path]:
-    """The invariant files of a knowledge base's invariants folder."""
-    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    """The invariant files of a knowledge base's invariants folder (none may be a link)."""
+    found, linked = not_linked(sorted(folder.glob("*.yaml")) if folder.is_dir() else [])
+    if linked:
+        raise KnowledgeBaseError(linked)
+    return found
 
 
 def load(paths: list[Path], rb: RuleBase) -> list[Invariant]:

@@ -94,6 +94,27 @@ class Layout:
         return changed
 
 
+def not_linked(paths: list[Path]) -> tuple[list[Path], list[Problem]]:
+    """`paths` without the symbolic links among them, and a problem for each: a knowledge base
+    is read from inside it only (a link could show, in an error, a file that is not its own)."""
+    kept, problems = [], []
+    for path in paths:
+        if path.is_symlink():
+            problems.append(
+                Problem(
+                    display_path(path),
+                    1,
+                    1,
+                    "is a symbolic link: a knowledge base's files are read from inside it "
+                    "only (put the file itself here)",
+                    "link",
+                )  # fmt: skip
+            )
+        else:
+            kept.append(path)
+    return kept, problems
+
+
 def display_path(path: Path) -> str:
     """A path as the user would type it: relative to the working directory when below it."""
     try:

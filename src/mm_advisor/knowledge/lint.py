@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..errors import Problem
+from ..errors import KnowledgeBaseError, Problem
 from . import rulebase as rulebase_mod
 from .conditions import DerivedTest, Not, derived_read, evaluate, facts_read
 from .domains import ValueClasses
-from .layout import Layout
+from .layout import Layout, not_linked
 from .rulebase import Rule, RuleBase
 
 _MAX_ASSIGNMENTS = 50_000
@@ -321,11 +321,17 @@ def lint(where: Layout) -> Findings:
     rb, problems = rulebase_mod.check(where)
     if any(p.severity == "error" for p in problems):
         return Findings(problems, [])
-    problems += invariants.check(invariants.default_files(where.invariants), rb)[1]
-    problems += scenarios.check(scenarios.default_files(where.scenarios), rb)[1]
-    if where.profiles.is_dir():
-        for path in sorted(where.profiles.glob("*.yaml")):
-            problems += answers.check_file(path, rb.schema)
+    for kind, folder in ((invariants, where.invariants), (scenarios, where.scenarios)):
+        try:
+            problems += kind.check(kind.default_files(folder), rb)[1]
+        except KnowledgeBaseError as exc:  # a link among them
+            problems += exc.problems
+    profiles, linked = not_linked(
+        sorted(where.profiles.glob("*.yaml")) if where.profiles.is_dir() else []
+    )
+    problems += linked
+    for path in profiles:
+        problems += answers.check_file(path, rb.schema)
     problems += [p for _, check in CHECKS for p in check(rb)]
     kept, ignored = [], []
     lines: dict[str, list[str]] = {}

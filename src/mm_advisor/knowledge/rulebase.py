@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, TypeVar
 from ..errors import KnowledgeBaseError, Problem, did_you_mean
 from . import sources
 from .conditions import Condition, ConditionParser
-from .layout import Layout, display_path
+from .layout import Layout, display_path, not_linked
 from .schema import Citation, Schema, SchemaBuilder
 from .sources import Source
 from .yamlsrc import Mark, Node, check_keys, expect, load_file, text
@@ -165,8 +165,11 @@ def _yaml_files(folder: Path, what: str, problems: list[Problem]) -> list[Path]:
             Problem(display_path(folder), 1, 1, f"the {what} folder does not exist", "missing-file")
         )
         return []
-    found = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
-    if not found:
+    found, linked = not_linked(
+        sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    )
+    problems += linked
+    if not found and not linked:
         problems.append(
             Problem(display_path(folder), 1, 1, f"no {what} files (*.yaml) here", "missing-file")
         )

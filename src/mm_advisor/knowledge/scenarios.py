@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import KnowledgeBaseError, Problem, did_you_mean
 from .answers import from_node
-from .layout import display_path
+from .layout import display_path, not_linked
 from .rulebase import RuleBase
 from .schema import UNDETERMINED
 from .yamlsrc import Mark, Node, check_keys, expect, load_file, text
@@ -30,8 +30,11 @@ class Scenario:
 
 
 def default_files(folder: Path) -> list[Path]:
-    """The scenario files of a knowledge base's scenarios folder."""
-    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    """The scenario files of a knowledge base's scenarios folder (none may be a link)."""
+    found, linked = not_linked(sorted(folder.glob("*.yaml")) if folder.is_dir() else [])
+    if linked:
+        raise KnowledgeBaseError(linked)
+    return found
 
 
 def load(paths: list[Path], rb: RuleBase) -> list[Scenario]:
