@@ -14,6 +14,7 @@ from conftest import KB_ARGS, PROFILES, invoke
 
 from mm_advisor.audit import trace
 from mm_advisor.audit.log import ConsultationLog
+from mm_advisor.knowledge import rulebase
 
 STEPPING = str(PROFILES / "stepping-stone.yaml")
 
@@ -333,6 +334,10 @@ def test_bulk_reverification_after_a_rule_change(tmp_path, kb_copy):
     assert [f["id"] for f in data["findings"]] == [1, 2, 3]
     some = json.loads(invoke("audit", "verify", *args, "4", "--format", "json").stdout)
     assert some["checked"] == 1 and some["summary"]["reproduced"] == 1
+    # what the log was replayed on is named, with the digest of today's rules
+    changed = rulebase.load(rulebase.Layout.of(rules, facts))
+    named = {"name": ". (mm-advisor.toml found, with --rules/--facts)", "digest": changed.digest}
+    assert data["knowledge_base"] == some["knowledge_base"] == named
 
 
 def test_a_damaged_entry_is_named_and_skipped(tmp_path):

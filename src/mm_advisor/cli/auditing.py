@@ -186,7 +186,7 @@ def audit_verify(
     if head is not None and not (log_path and every):
         raise UserError("--head goes with --log DB --all: it checks the whole chain")
     if log_path and (targets or every or since):
-        _verify_log(where, targets, log_path, since, head, public_key, jobs, quiet, fmt)
+        _verify_log(where, rb, targets, log_path, since, head, public_key, jobs, quiet, fmt)
         return
     if len(targets) != 1 or every or since:
         raise UserError("give one trace file (or -), or --log DB with IDs, --all or --since")
@@ -194,15 +194,21 @@ def audit_verify(
     named = shown(targets[0])
     found = verify.verify(doc, rb, Advisor(rb), named, _verifier(public_key, where))
     if fmt == "json":
-        echo_json(verify.as_json(found))
+        echo_json({**verify.as_json(found), "knowledge_base": _named(where, rb)})
     else:
         announce(where)
         click.echo(verify.report(found), nl=False)
     raise click.exceptions.Exit(found.exit_code)
 
 
+def _named(where: Layout, rb: Any) -> dict[str, str]:
+    """The knowledge base a verification replayed on, as JSON names it."""
+    return {"name": where.describe(), "digest": rb.digest}
+
+
 def _verify_log(
     where: Layout,
+    rb: Any,
     targets: tuple[str, ...],
     log_path: str,
     since: str | None,
@@ -242,6 +248,7 @@ def _verify_log(
         echo_json(
             {
                 "log": log_path,
+                "knowledge_base": _named(where, rb),
                 "checked": len(ids),
                 "summary": {status: summary.counts[status] for status in verify.EXIT},
                 "damaged": [{"id": i, "problem": why} for i, why in summary.damaged],
