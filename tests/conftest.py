@@ -90,13 +90,13 @@ def advisor(kb) -> Advisor:
 KB_ARGS = ("--rules", str(RULES), "--facts", str(FACTS))
 
 
-def invoke(*args: str, input: str | None = None, kb_line: bool = False):
+def invoke(*args: str, input: str | None = None, kb_line: bool = False, env: dict | None = None):
     """Run the CLI in-process; stdout and stderr are kept apart.
 
     Every command first says which knowledge base it uses; tests about something else read the
     output without that line (`kb_line=True` keeps it).
     """
-    result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    result = CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
     if not kb_line:
         for stream in ("stdout_bytes", "stderr_bytes"):
             data = getattr(result, stream)

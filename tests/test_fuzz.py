@@ -1,5 +1,6 @@
-"""Our own fuzz suite: hostile answers documents, `--set` values, rule and fact files and traces,
-driven through the CLI in process. Every case must keep the promise the README makes:
+"""Our own fuzz suite: hostile answers documents, `--set` values, rule and fact files, traces,
+interview replies, cohorts, key files, knowledge-base markers and trees, the log's settings and
+`impact --base`, driven through the CLI in process. Every case must keep the promise the README makes:
 
 - the exit code is one of the documented ones, and no exception escapes (no traceback);
 - a mistake (exit 2) is one line on stderr starting "Error: " (`rules test` gives one such line
@@ -9,13 +10,15 @@ driven through the CLI in process. Every case must keep the promise the README m
   bidirectional override in stdout or stderr, and both are valid UTF-8;
 - a JSON result is JSON, and a re-sealed trace that breaks its schema is never accepted.
 
-CI runs the "ci" profile: derandomised (the same cases on every run), 10,000 cases in all.
+CI runs the "ci" profile: derandomised (the same cases on every run), 20,000 cases in all.
 `MM_ADVISOR_FUZZ=long pytest tests/test_fuzz.py` runs twenty times as many, with fresh seeds.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import re
 from pathlib import Path
 
@@ -402,3 +405,194 @@ def test_any_cohort_keeps_the_promise(tmp_path_factory, cohort):
         if fmt == rows.CSV:
             for line in list(csv.reader(io.StringIO(out.getvalue())))[1:]:
                 assert line[0][:1] not in ("=", "+", "-", "@"), line
+
+
+# --- keys, knowledge-base markers and trees, the log's settings, cohort files, impact -------
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory) -> dict[str, Path]:
+    """A key pair, a trace signed with it, and a log of three consultations."""
+    folder = tmp_path_factory.mktemp("keyed")
+    assert invoke("keys", "generate", str(folder / "keys")).exit_code == 0
+    signed = folder / "signed.json"
+    private = folder / "keys" / "mm-advisor-signing.key"
+    log = folder / "log.db"
+    for subject in ("S0", "S1", "S2"):
+        result = invoke("consult", "--no-input", "--set", "budget=low", "--sign-key",
+                        str(private), "--trace-out", str(signed), "--log", str(log),
+                        "--subject", subject)  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+    public = (folder / "keys" / "mm-advisor-signing.pub").read_text()
+    return {"folder": folder, "signed": signed, "log": log, "public": public,
+            "private": private.read_text()}  # fmt: skip
+
+
+key_texts = st.one_of(
+    st.binary(max_size=120).map(lambda b: b.decode("latin-1")),
+    st.sampled_from(NASTY),
+    st.sampled_from(["-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n", ""]),
+)
+
+
+@pytest.mark.slow
+@fuzz(2000)
+@given(st.data(), st.sampled_from(["verify", "sign"]), st.booleans())
+def test_any_key_file_keeps_the_promise(keyed, data, command, passphrase):
+    """A key file of any content: verify with it as the public key, or sign with it."""
+    kind = data.draw(st.sampled_from(["public", "private", "junk"]))
+    text = keyed[kind] if kind != "junk" else data.draw(key_texts)
+    if kind != "junk" and data.draw(st.booleans()):
+        text = data.draw(mutations(text))
+    key = keyed["folder"] / "fuzzed.key"
+    key.write_text(text, encoding="utf-8", errors="surrogatepass")
+    env = {}
+    if passphrase:  # any value an environment can hold: no NUL, no half surrogate pair
+        allowed = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")
+        env["MM_ADVISOR_KEY_PASSPHRASE"] = data.draw(st.text(allowed, max_size=8))
+    if command == "verify":
+        args = ["audit", "verify", str(keyed["signed"]), "--public-key", str(key)]
+        keeps_the_promise(invoke(*args, env=env), {0, 1, 2, 3, 4, 5})
+    else:
+        args = ["consult", "--no-input", "--set", "budget=low", "--sign-key", str(key)]
+        args += ["--trace-out", str(keyed["folder"] / "out.json")]
+        keeps_the_promise(invoke(*args, env=env), {0, 2})
+
+
+when_values = st.one_of(
+    st.text(max_size=24),
+    st.sampled_from(NASTY),
+    st.sampled_from(["90d", "12h", "2w", "0d", "-1d", "2026-11-01", "2026-13-40", "9" * 30,
+                     "2026-11-01T09:30:00", "1e9d", "now", "today", "", " ", "off", "0", "-5"]),
+)  # fmt: skip
+
+
+@pytest.mark.slow
+@fuzz(2500)
+@given(st.sampled_from(["retention", "list-since", "list-subject", "forget", "show", "export"]),
+       when_values)  # fmt: skip
+def test_any_log_setting_or_selection_keeps_the_promise(keyed, command, value):
+    """The log's settings and selections with any value: set, listed, or refused in one line
+    (forget only looks: --dry-run; prune reads its --before as list reads --since)."""
+    log = ["--log", str(keyed["log"])]
+    args = {
+        "retention": ["audit", "retention", value, *log],
+        "list-since": ["audit", "list", "--since", value, *log, "--format", "json"],
+        "list-subject": ["audit", "list", "--subject", value, *log],
+        "forget": ["audit", "forget", "--subject", value, "--dry-run", *log],
+        "show": ["audit", "show", value, *log],
+        "export": ["audit", "export", value, *log],
+    }[command]
+    result = invoke(*args)
+    keeps_the_promise(result, {0, 2}, json_out=command == "list-since")
+    if command == "retention":
+        invoke("audit", "retention", "off", *log)
+
+
+MARKERS: dict[Path, str] = {}
+TOML_NASTY = ['rules = "../../etc"', 'rules = "/"', "[trust]", 'keys = ["x.pub"]',
+              "[knowledge-base]", 'facts = ""', "ignore = [1, 2]", "[lint]", "x = 1e999",
+              '"\\u0000" = 1', "= 1", "[[a]]", 'sources = "sources/../../.."']  # fmt: skip
+
+
+@pytest.mark.slow
+@fuzz(1500)
+@given(st.data(), st.sampled_from(["lint", "consult", "discover"]))
+def test_any_marker_or_knowledge_base_tree_keeps_the_promise(scratch_kb, data, command):
+    """An mm-advisor.toml of any content, a folder that is a link or writable by anyone: the
+    knowledge base is read, or refused in one line, whether named (--kb) or discovered."""
+    marker = scratch_kb / "mm-advisor.toml"
+    original = MARKERS.setdefault(marker, marker.read_text())  # as `init` wrote it
+    text = data.draw(mutations(original))
+    for _ in range(data.draw(st.integers(0, 2))):
+        text += "\n" + data.draw(st.sampled_from(TOML_NASTY + NASTY))
+    marker.write_text(text, encoding="utf-8", errors="surrogatepass")
+    tree = data.draw(st.sampled_from(["as is", "writable marker", "writable folder", "linked"]))
+    sources = scratch_kb / "sources"
+    moved = scratch_kb.parent / "elsewhere"
+    if tree == "writable marker":
+        marker.chmod(0o666)
+    elif tree == "writable folder":
+        scratch_kb.chmod(0o777)
+    elif tree == "linked":
+        sources.rename(moved)
+        sources.symlink_to(moved)
+    cwd = os.getcwd()
+    try:
+        if command == "lint":
+            keeps_the_promise(invoke("rules", "lint", "--kb", str(scratch_kb)), {0, 1, 2})
+        elif command == "consult":
+            args = ["consult", "--kb", str(scratch_kb), "--no-input", "--set", "budget=low"]
+            keeps_the_promise(invoke(*args), {0, 2})
+        else:
+            os.chdir(scratch_kb / "rules")
+            keeps_the_promise(invoke("consult", "--no-input", "--format", "json"), {0, 2}, True)
+    finally:
+        os.chdir(cwd)
+        marker.write_text(original)
+        marker.chmod(0o644)
+        scratch_kb.chmod(0o755)
+        if tree == "linked":
+            sources.unlink()
+            moved.rename(sources)
+
+
+def _encoded(text: str, encoding: str) -> bytes:
+    if encoding == "utf-8-sig":
+        return b"\xef\xbb\xbf" + text.encode("utf-8", "surrogatepass")
+    return text.encode(encoding, "replace" if encoding != "utf-8" else "surrogatepass")
+
+
+@pytest.mark.slow
+@fuzz(1900)
+@given(
+    st.one_of(csv_tables.map(lambda t: ("csv", t)), st.lists(jsonl_rows, max_size=5).map(
+        lambda r: ("jsonl", r))),
+    st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "latin-1"]),
+    st.lists(st.tuples(st.integers(0, 400), st.sampled_from(["\x00", "\r", "\ufeff", '"', "\n"])),
+             max_size=2),
+    st.sampled_from(["csv", "jsonl"]),
+)  # fmt: skip
+def test_any_cohort_file_keeps_the_promise_through_batch(
+    tmp_path_factory, cohort, encoding, splices, out_format
+):
+    """A cohort file as bytes (encodings, BOMs, NULs, stray quotes and line breaks): batch
+    gives a result or an error row for each row, or refuses the file in one line."""
+    import csv
+
+    kind, content = cohort
+    if kind == "csv":
+        header, body = content
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(body)
+        text = buffer.getvalue()
+    else:
+        text = "\n".join(content) + "\n"
+    for at, what in splices:
+        text = text[:at] + what + text[at:]
+    path = tmp_path_factory.getbasetemp() / f"cohort.{kind}"
+    path.write_bytes(_encoded(text, encoding))
+    result = invoke("batch", str(path), "--format", out_format, "--jobs", "1", "--quiet")
+    keeps_the_promise(result, {0, 1, 2})  # 1: some rows are error rows
+    if result.exit_code != 2 and out_format == "jsonl":
+        for line in result.stdout.splitlines():
+            assert set(json.loads(line)) >= {"id"}, line
+
+
+@pytest.mark.slow
+@fuzz(600)
+@given(
+    st.one_of(st.sampled_from(["HEAD", "HEAD~1000", "-rf", " ", "/", str(REPO), "no-such-rev",
+                               "HEAD:rules", "..", "@{-1}", "HEAD^{tree}"]),
+              st.text(max_size=16), st.sampled_from(NASTY)),
+    st.sampled_from(["text", "json", "markdown"]),
+    st.booleans(),
+)  # fmt: skip
+def test_any_impact_base_keeps_the_promise(keyed, base, fmt, fail_on_change):
+    """impact with any --base: a report (exit 0, or 1 when told to fail on a change), or one
+    line."""
+    args = ["impact", "--base", base, "--log", str(keyed["log"]), "--format", fmt]
+    result = invoke(*args, *(["--fail-on-change"] if fail_on_change else []))
+    keeps_the_promise(result, {0, 1, 2}, json_out=fmt == "json")

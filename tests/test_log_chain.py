@@ -390,3 +390,27 @@ def test_the_traces_of_a_log_come_with_their_digests(tmp_path):
     assert [digest for _, doc, _, digest in read] == [
         trace.content_digest(doc) for _, doc, _, _ in read
     ]
+
+
+def test_an_id_too_large_for_the_log_is_one_line(tmp_path):
+    """Fixed bug (found by the fuzz suite): `audit show 999999999999999999999999999999` and
+    `verify --log DB` with such an id gave an OverflowError traceback."""
+    log = log_of(tmp_path, "S0")
+    huge = "9" * 30
+    for command in ("show", "export"):
+        shown = invoke("audit", command, huge, "--log", str(log))
+        assert (shown.exit_code, shown.stderr) == (
+            2,
+            f"Error: Invalid value for 'ID': {huge} is not in the range 1<=x<=9223372036854775807."
+            f" (see 'cli audit {command} --help')\n",  # 'cli': the test runner's name
+        )
+    for given in (huge, "9" * 4400, "²"):
+        checked = invoke("audit", "verify", "--log", str(log), given)
+        assert (checked.exit_code, checked.stderr) == (
+            2,
+            "Error: with --log, give consultation ids (whole numbers up to 9223372036854775807), "
+            "--all or --since\n",
+        )
+    kept = invoke("audit", "retention", "9" * 4400, "--log", str(log))
+    assert kept.exit_code == 2
+    assert kept.stderr.endswith("9': give a number of days from 1 to 36500, or off\n")

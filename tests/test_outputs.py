@@ -58,6 +58,13 @@ def test_impact_with_an_empty_base_is_an_error_not_a_pass(tmp_path):
             2,
             "Error: --base is empty: give a git revision, or another knowledge base's folder\n",
         )
+    # Fixed bug (found by the fuzz suite): a NUL in --base reached git: ValueError traceback.
+    for base in ("\x00", "HEAD\x1b[2J"):
+        result = invoke("impact", *KB_ARGS, "--base", base, "--cohort", str(cohort))
+        shown = base.replace("\x00", "\\x00").replace("\x1b", "\\x1b")
+        assert (result.exit_code, result.stderr) == (
+            2, f"Error: '{shown}' is not a git revision\n"
+        )  # fmt: skip
 
 
 HOSTILE = (

@@ -32,6 +32,8 @@ from .base import (
     log_option,
 )
 
+MAX_ID = 2**63 - 1  # the largest id SQLite can hold
+ENTRY_ID = click.IntRange(1, MAX_ID)
 VERIFY_CODES = {
     1: "tampered: the digest, the signature, the log's chain or columns fail, the trace is not "
     "valid, or the same rules reach anything else than it records",
@@ -201,6 +203,11 @@ def audit_verify(
     raise click.exceptions.Exit(found.exit_code)
 
 
+def _whole(text: str) -> bool:
+    """Whether `text` is a whole number int() reads at once (ASCII digits, not too many)."""
+    return text.isascii() and text.isdigit() and len(text) <= 30
+
+
 def _named(where: Layout, rb: Any) -> dict[str, str]:
     """The knowledge base a verification replayed on, as JSON names it."""
     return {"name": where.describe(), "digest": rb.digest}
@@ -221,8 +228,10 @@ def _verify_log(
     from ..audit import bulk, verify
     from ..audit.log import ConsultationLog
 
-    if not all(t.isdigit() for t in targets):
-        raise UserError("with --log, give consultation ids (whole numbers), --all or --since")
+    if not all(_whole(t) and int(t) <= MAX_ID for t in targets):
+        raise UserError(
+            f"with --log, give consultation ids (whole numbers up to {MAX_ID}), --all or --since"
+        )
     _verifier(public_key, where)  # a bad key is said before any work
     with ConsultationLog(log_path) as log:
         chosen = [int(t) for t in targets] or None
@@ -347,7 +356,7 @@ def audit_list(
 @audit.command("show")
 @kb_options
 @log_option("The consultation log to read.")
-@click.argument("entry_id", metavar="ID", type=int)
+@click.argument("entry_id", metavar="ID", type=ENTRY_ID)
 @click.option("--detail", is_flag=True, help="Show the full reasoning, every rule that fired.")
 @format_option("text", "json")
 def audit_show(where: Layout, log_path: str | None, entry_id: int, detail: bool, fmt: str) -> None:
@@ -370,7 +379,7 @@ def audit_show(where: Layout, log_path: str | None, entry_id: int, detail: bool,
 
 @audit.command("export")
 @log_option("The consultation log to read.")
-@click.argument("entry_id", metavar="ID", type=int)
+@click.argument("entry_id", metavar="ID", type=ENTRY_ID)
 def audit_export(log_path: str | None, entry_id: int) -> None:
     """Print one logged consultation's trace JSON (which `audit verify` accepts)."""
     with _open_log(log_path) as log:
@@ -438,7 +447,7 @@ def _said(erasure, what: str, log_path: str) -> None:
 @click.argument("days", metavar="DAYS|off")
 def audit_retention(log_path: str | None, days: str) -> None:
     """Keep consultations only DAYS days: every write to the log then deletes older ones."""
-    if days != "off" and not (days.isdigit() and 1 <= int(days) <= 36500):
+    if days != "off" and not (_whole(days) and 1 <= int(days) <= 36500):
         raise UserError(f"{render.safe(days)!r}: give a number of days from 1 to 36500, or off")
     with _open_log(log_path, write=True) as log:
         log.set_retention(None if days == "off" else int(days))

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..errors import AdvisorError
+from ..explanation import render
 from . import layout
 from .layout import Layout
 
@@ -29,8 +30,8 @@ def from_folder(folder: Path) -> Layout:
 def at_revision(current: Layout, revision: str, into: Path) -> Layout:
     """The current knowledge base as it was at git `revision`, written under `into`: its
     marker and folders only, streamed from `git archive` (never the whole repository)."""
-    if revision.startswith("-"):
-        raise AdvisorError(f"{revision!r} is not a git revision")
+    if revision.startswith("-") or not revision.isprintable():
+        raise AdvisorError(f"'{render.line(revision)}' is not a git revision")
     try:
         top = Path(_git(current.root, "rev-parse", "--show-toplevel").strip()).resolve()
         commit = _git(top, "rev-parse", "--verify", "--end-of-options", f"{revision}^{{commit}}")
