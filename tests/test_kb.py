@@ -469,10 +469,11 @@ def test_a_source_that_is_a_link_or_too_large_is_refused_without_being_read(own_
     )
     article.unlink()
     article.write_text(text + "x" * sources.MAX_SOURCE)
+    size = article.stat().st_size
     result = invoke("rules", "lint")
     assert result.stdout == (
-        "sources/sources.yaml:8:11: error: 'are-micromasters-worth-it.txt' is larger than 10 MB, "
-        "the most a source document may be [bad-source]\n"
+        f"sources/sources.yaml:8:11: error: 'are-micromasters-worth-it.txt' is {size:,} bytes, "
+        "larger than 10 MB, the most a source document may be [bad-source]\n"
     )
 
 

@@ -243,7 +243,9 @@ def _source(
     with open(path, "rb") as fh:
         data = fh.read(MAX_SOURCE + 1)
     if len(data) > MAX_SOURCE:
-        problems.append(node.value["file"].mark.problem(f"'{name}' {_too_big()}", "bad-source"))
+        problems.append(  # it grew while being read
+            node.value["file"].mark.problem(f"'{name}' {_too_big(len(data), True)}", "bad-source")
+        )
         return None
     if files is not None:
         files.append((f"sources/{name}", data))
@@ -258,14 +260,18 @@ def _source(
 MAX_SOURCE = 10 * 2**20  # bytes in a source document (the article is 20 KB)
 
 
-def _too_big() -> str:
-    return f"is larger than {MAX_SOURCE // 2**20} MB, the most a source document may be"
+def _too_big(size: int, at_least: bool = False) -> str:
+    return (
+        f"is {'at least ' if at_least else ''}{size:,} bytes, larger than {MAX_SOURCE // 2**20} MB, the most a source document "
+        "may be"
+    )
 
 
 def _unreadable(path: Path) -> str | None:
     """Why a source document is not read: a link, or a file too large; None when it is fine."""
     if path.is_symlink():
         return "is a symbolic link; a source document must be a file in the sources folder"
-    if path.stat().st_size > MAX_SOURCE:
-        return _too_big()
+    size = path.stat().st_size
+    if size > MAX_SOURCE:
+        return _too_big(size)
     return None
