@@ -147,5 +147,31 @@ def test_the_report_in_a_real_browser(tmp_path, profile, kb):
                 assert requests == [page_path.as_uri()]
                 page.screenshot(path=str(shots / f"{profile}-{width}-{scheme}.png"), full_page=True)
                 page.close()
+        # Printed (or saved as PDF), the full reasoning shows, though on screen it is folded.
+        page = browser.new_page()
+        page.goto(page_path.as_uri())
+        reasoning = page.locator("details h3").first
+        assert not reasoning.is_visible()
+        page.emulate_media(media="print")
+        assert reasoning.is_visible() and page.locator("details li").last.is_visible()
         browser.close()
     assert (shots / f"{profile}-390-dark.png").stat().st_size > 10_000
+
+
+def test_the_footer_says_how_to_verify_the_trace_it_kept_or_that_none_was_kept(tmp_path):
+    """Regression: the footer said "keep its trace and run audit verify TRACE" and showed a
+    trace digest when no trace had been written (running again gives another digest)."""
+    footer = report_of(tmp_path, *KB_ARGS, "--answers", STEPPING).split("<footer>")[1]
+    assert "No trace of this consultation was kept, so it cannot be verified later" in footer
+    assert (
+        "Trace <code>" not in footer and "It follows <em>Are MicroMasters Worth It?</em>" in footer
+    )
+    trace_path, log = tmp_path / "my trace.json", tmp_path / "log.db"
+    args = ("--answers", STEPPING, "--trace-out", str(trace_path), "--log", str(log))
+    footer = report_of(tmp_path, *KB_ARGS, *args).split("<footer>")[1]
+    digest = json.loads(trace_path.read_text())["content_digest"]
+    assert (
+        f"<p>Its trace, <code>{digest}</code>, is kept: check it later with "
+        f"<code>mm-advisor audit verify &#x27;{trace_path}&#x27;</code> or "
+        f"<code>mm-advisor audit verify --log {log} 1</code>.</p>"
+    ) in footer

@@ -4,6 +4,7 @@ class, so a consultation is recorded the same way wherever it was made."""
 
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING, Any
 
 from ..files import write_atomic
@@ -49,7 +50,10 @@ class Keeper:
             from ..explanation import report
 
             assert advisor is not None, "a report needs the advisor that reached the result"
-            write_atomic(report_to, report.build(stamped, advisor))
+            kept = [shlex.quote(trace_to)] if trace_to else []
+            if self.log is not None:
+                kept.append(f"--log {shlex.quote(self.log.path)} {entry}")
+            write_atomic(report_to, report.build(stamped, advisor, kept))
         return entry
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,8 @@ def explain(
     if fmt == "html":
         from ..explanation import report
 
-        click.echo(report.build(doc, advisor), nl=False)
+        kept = [shlex.quote(trace_file) if trace_file != "-" else "TRACE"]
+        click.echo(report.build(doc, advisor, kept), nl=False)
         return
     explainer = Explainer(doc, advisor)
     sections = explainer.sections(rule_id)

@@ -70,6 +70,8 @@ code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
   h2 { break-after: avoid; }
   section, li, tr, blockquote { break-inside: avoid; }
   details { border: 0; padding: 0; }
+  details::details-content { content-visibility: visible; display: block; }
+  summary { list-style: none; font-weight: 600; }
 }
 """
 
@@ -88,8 +90,10 @@ def _reason(reason: Reason, weight: bool = False) -> str:
     )
 
 
-def build(doc: dict[str, Any], advisor: Advisor) -> str:
-    """The report of the consultation in `doc` (what-if uses `advisor`'s current rules)."""
+def build(doc: dict[str, Any], advisor: Advisor, kept: list[str] | None = None) -> str:
+    """The report of the consultation in `doc` (what-if uses `advisor`'s current rules).
+    `kept`: where its trace is kept, as `audit verify` takes it (a file, or --log DB ID);
+    none when no trace was kept, which the report then says."""
     view = plain.build(doc, advisor)
     explainer = Explainer(doc, advisor)
     parts = [
@@ -134,7 +138,7 @@ def build(doc: dict[str, Any], advisor: Advisor) -> str:
         parts.append(f"<h3>{e(section.title)}</h3>")
         parts.append(_nested(section.lines))
     parts.append("</details></section>")
-    parts += _footer(doc)
+    parts += _footer(doc, kept or [])
     parts.append("</main></body></html>")
     return "\n".join(parts) + "\n"
 
@@ -264,15 +268,27 @@ def _nested(lines: list[tuple[int, str]]) -> str:
     return "".join(out)
 
 
-def _footer(doc: dict[str, Any]) -> list[str]:
+def _footer(doc: dict[str, Any], kept: list[str]) -> list[str]:
     when = _when(doc.get("created_at"))
-    return [
+    sources = doc["rulebase"].get("sources") or {}
+    titles = [s["title"] for s in sources.values() if isinstance(s, dict) and s.get("title")]
+    follows = ", ".join(f"<em>{e(t)}</em>" for t in titles) or "its sources"
+    lines = [
         "<footer>",
-        f"<p>Consultation made {e(when)} with mm-advisor {e(__version__)}. It follows the "
-        "article <em>Are MicroMasters Worth It?</em>; every reason above quotes it.</p>",
-        f"<p>Rule base <code>{e(doc['rulebase']['digest'])}</code><br>",
-        f"Trace <code>{e(doc['content_digest'])}</code></p>",
-        "<p>To check this report's consultation later: keep its trace and run "
-        "<code>mm-advisor audit verify TRACE</code>.</p>",
-        "</footer>",
+        f"<p>Consultation made {e(when)} with mm-advisor {e(__version__)}. It follows "
+        f"{follows}; every reason above quotes it.</p>",
+        f"<p>Rule base <code>{e(doc['rulebase']['digest'])}</code></p>",
     ]
+    if kept:
+        lines.append(
+            f"<p>Its trace, <code>{e(doc['content_digest'])}</code>, is kept: check it later "
+            "with "
+            + " or ".join(f"<code>mm-advisor audit verify {e(k)}</code>" for k in kept)
+            + ".</p>"
+        )
+    else:
+        lines.append(
+            "<p>No trace of this consultation was kept, so it cannot be verified later: consult "
+            "with <code>--trace-out FILE</code> or <code>--log DB</code> to keep one.</p>"
+        )
+    return [*lines, "</footer>"]
