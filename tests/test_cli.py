@@ -414,9 +414,11 @@ README = (PROFILES.parents[1] / "README.md").read_text()
 def test_the_readme_shows_what_a_person_really_reads(profile, monkeypatch):
     monkeypatch.chdir(PROFILES.parents[1])  # a clone's root, as the README's reader stands
     answers = f"facts/profiles/{profile}.yaml"
-    out = invoke("consult", "--answers", answers, kb_line=True).stdout
-    assert out.startswith("Knowledge base: . (mm-advisor.toml found)\n")
-    assert f"```\n{out}```\n" in README
+    result = invoke("consult", "--answers", answers, kb_line=True)
+    # The terminal shows both streams: which knowledge base on stderr, then the advice alone on
+    # stdout (so that `consult ... > advice.txt` keeps only the advice).
+    assert result.stderr == "Knowledge base: . (mm-advisor.toml found)\n"
+    assert f"```\n{result.stderr}{result.stdout}```\n" in README
 
 
 def test_what_would_change_it_says_numbers_as_ranges_in_words():

@@ -43,6 +43,21 @@ def test_outside_any_knowledge_base_the_shipped_one_is_used(tmp_path, monkeypatc
     assert first_line("kb").endswith("(shipped with mm-advisor)")
 
 
+def test_the_knowledge_base_is_named_on_stderr_and_only_when_it_is_not_the_shipped_one(
+    own_kb, tmp_path, monkeypatch
+):
+    """The person consulting the shipped knowledge base reads the advice alone, and
+    `consult ... > advice.txt` keeps only the advice; an advisor trying their own knowledge
+    base sees, on the terminal, that it is theirs."""
+    args = ("consult", "--no-input", "--set", "budget=low")
+    own = invoke(*args, kb_line=True)
+    assert own.stderr == "Knowledge base: . (mm-advisor.toml found)\n"
+    assert own.stdout.startswith("Not enough to decide yet.\n")
+    monkeypatch.chdir(tmp_path)
+    shipped = invoke(*args, kb_line=True)
+    assert (shipped.stderr, shipped.stdout) == ("", own.stdout)
+
+
 def test_a_long_path_is_named_on_one_line_and_never_wrapped(tmp_path, monkeypatch):
     """CI installs the package under a long site-packages path: the line once wrapped there."""
     deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 6)

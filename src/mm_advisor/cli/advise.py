@@ -133,6 +133,7 @@ def consult(
         from ..reasoning.relevance import Planner
         from .interview import Interview, Stopped
 
+        announce(where)  # before the first question
         try:
             Interview(rb, Planner(rb), given, ask_all=ask_all, save_to=save_answers).run()
         except Stopped:
@@ -149,12 +150,14 @@ def consult(
     advisor = Advisor(rb)
     result = advisor.consult(answers.values)
     doc = trace.build(rb, answers, result, subject)
+    entry = None
     if trace_out or log_path or report:
         with Keeper(signer, log_path) as keeper:
             entry = keeper.keep(doc, trace_out, report, advisor)
-        if entry is not None:
-            click.echo(render.line(f"Logged as consultation {entry} in {log_path}."), err=True)
-    announce(where, machine=fmt == "json")
+    if not ask:
+        announce(where)  # with the result: a mistake before it stays one line
+    if entry is not None:
+        click.echo(render.line(f"Logged as consultation {entry} in {log_path}."), err=True)
     if fmt == "json":
         click.echo(trace.dumps(doc), nl=False)
     else:
@@ -171,7 +174,7 @@ def stdin_is_terminal() -> bool:
 def questions(where: Layout, fmt: str) -> None:
     """List the fact vocabulary: every question, its type and allowed answers."""
     schema = rulebase_mod.load(where).schema
-    announce(where, machine=fmt == "json")
+    announce(where)
     if fmt == "json":
         echo_json(
             [

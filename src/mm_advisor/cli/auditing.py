@@ -124,7 +124,7 @@ def explain(
             click.echo("Not explained; --force explains it anyway.", err=True)
             raise click.exceptions.Exit(1)
     advisor = Advisor(rulebase_mod.load(where))
-    announce(where, machine=fmt != "text")
+    announce(where)
     if warning:
         click.echo(render.para(warning, 0), err=fmt != "text")
     if fmt == "html":

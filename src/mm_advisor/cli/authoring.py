@@ -42,7 +42,7 @@ def kb_command(where: Layout, fmt: str) -> None:
     if fmt == "json":
         echo_json(facts)
         return
-    announce(where)
+    click.echo(render.line(f"Knowledge base: {where.describe()}"))
     click.echo(f"Digest:     {rb.digest}")
     for name in ("rules", "questions", "sources", "scenarios", "invariants", "profiles"):
         click.echo(f"{name.capitalize() + ':':<11} {facts[name]}")
@@ -84,7 +84,7 @@ def rules() -> None:
 def rules_list(where: Layout, fmt: str) -> None:
     """List the rules with id, title and source."""
     rb = rulebase_mod.load(where)
-    announce(where, machine=fmt == "json")
+    announce(where)
     if fmt == "json":
         echo_json(
             [
@@ -134,7 +134,7 @@ def rules_lint(where: Layout, strict: bool, show_ignored: bool, fmt: str) -> Non
     gaps. Each problem is printed as path:line:col: severity: message [code]."""
     from ..knowledge import lint
 
-    announce(where, machine=True)
+    announce(where)
     found = lint.lint(where)
     problems = found.problems
     shown = [(p, False) for p in problems] + [(p, True) for p in found.ignored if show_ignored]
@@ -232,7 +232,7 @@ def rules_graph(where: Layout, fmt: str) -> None:
     from ..explanation import graph
 
     rb = rulebase_mod.load(where)
-    announce(where, machine=True)
+    announce(where)
     click.echo((graph.dot if fmt == "dot" else graph.mermaid)(rb), nl=False)
 
 
@@ -245,7 +245,7 @@ def rules_show(where: Layout, rule_id: str, fmt: str) -> None:
     from ..explanation import graph
 
     rb = rulebase_mod.load(where)
-    announce(where, machine=fmt == "json")
+    announce(where)
     try:
         rule = rb.rule(rule_id)
     except KeyError:
@@ -281,7 +281,7 @@ def rules_check(where: Layout, files: tuple[Path, ...], fmt: str) -> None:
     if not paths:
         raise UserError("no invariant files: give FILES or add facts/invariants/*.yaml")
     report = checker.Checker(rb, invariants.load(paths, rb)).run()
-    announce(where, machine=fmt != "text")
+    announce(where)
     if fmt == "json":
         echo_json(invariant_report.to_json(report, rb))
     elif fmt == "github":
@@ -329,7 +329,7 @@ def rules_mutate(where: Layout, kinds: tuple[str, ...], min_score: float | None,
     loaded = scenarios.load(scenarios.default_files(where.scenarios), rb)
     proofs = invariants.load(invariants.default_files(where.invariants), rb)
     verdicts = mutation.run(rb, loaded, proofs, kinds or mutation.KINDS)
-    announce(where, machine=fmt != "text")
+    announce(where)
     if fmt == "json":
         echo_json(mutation_report.to_json(verdicts, rb.schema))
     elif fmt == "github":

@@ -176,12 +176,15 @@ def kb_options(command: Callable) -> Callable:
     return wrapper
 
 
-def announce(where: layout.Layout, machine: bool = False) -> None:
-    """Say which knowledge base a command uses: the first line of its text output, or a line on
-    stderr when its output is for a program."""
+def announce(where: layout.Layout) -> None:
+    """Say which knowledge base a command uses, on stderr (what goes to stdout, or to a file,
+    is the result alone), unless it is the one shipped with mm-advisor: the person consulting
+    it needs no word of it, an advisor trying their own needs to see it is theirs."""
+    if where.found == layout.SHIPPED:
+        return
     line = render.line(f"Knowledge base: {where.describe()}")  # one line, never wrapped
-    colour = render.use_color(sys.stderr if machine else sys.stdout)
-    click.echo(click.style(line, dim=True) if colour else line, err=machine, color=colour)
+    colour = render.use_color(sys.stderr)
+    click.echo(click.style(line, dim=True) if colour else line, err=True, color=colour)
 
 
 def format_option(*choices: str) -> Callable:

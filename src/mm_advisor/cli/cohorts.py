@@ -121,7 +121,7 @@ def batch(
             raise UserError(f"{traces_dir}: cannot create the folder: {exc.strerror}") from None
     keeper = Keeper(signer, log_path)
     rows, size, stream = rows_mod.read(input_path, input_format)
-    announce(where, machine=True)
+    announce(where)
     keep_traces = traces_dir is not None or log_path is not None
     results = batch_mod.run(rows, where, jobs, keep_traces, subject_column)
 
@@ -236,7 +236,7 @@ def impact(
     report = impact_mod.to_json(
         found, base_where.found, where.describe(), cohort, options, shown_answers
     )
-    announce(where, machine=fmt != "text")
+    announce(where)
     if fmt == "json":
         echo_json(report)
     elif fmt == "markdown":
@@ -290,7 +290,7 @@ def sample(where: Layout, count: int, seed: int, out: str | None, fmt: str | Non
     if out:
         check_target(out)
     schema = rulebase_mod.load(where).schema
-    announce(where, machine=True)
+    announce(where)
     profiles = itertools.islice(synthetic.profiles(schema, seed), count)
     with _output(out) as target:
         rows_mod.write_profiles(target, fmt, schema, profiles)

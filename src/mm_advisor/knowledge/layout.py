@@ -23,6 +23,7 @@ else:  # pragma: no cover - exercised on Python 3.10
     import tomli as tomllib
 
 MARKER = "mm-advisor.toml"
+SHIPPED = "shipped with mm-advisor"  # how the knowledge base that comes with the tool is found
 ENV = "MM_ADVISOR_KB"
 SECTION = "knowledge-base"
 FOLDERS = ("rules", "facts", "sources", "scenarios", "invariants", "profiles")
@@ -235,8 +236,8 @@ def shipped() -> Layout:
     """The knowledge base shipped with the package (the source tree's, in a checkout)."""
     packaged = Path(PACKAGE) / "kb"
     if (packaged / MARKER).is_file():
-        return read(packaged, "shipped with mm-advisor")
-    return read(Path(__file__).resolve().parents[3], "shipped with mm-advisor")
+        return read(packaged, SHIPPED)
+    return read(Path(__file__).resolve().parents[3], SHIPPED)
 
 
 def discover(start: Path) -> Path | None:
