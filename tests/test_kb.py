@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 import yaml
 from conftest import REPO, invoke
 
+from mm_advisor import __version__
 from mm_advisor.knowledge import layout, sources
 from mm_advisor.knowledge.layout import MARKER
 
@@ -127,6 +129,34 @@ def test_init_gives_a_clean_knowledge_base_whose_schemas_resolve(own_kb):
     assert named >= 14
     assert (own_kb / "README.md").read_text().startswith("# Our mm-advisor knowledge base")
     assert "id: mm-advisor-lint" in (own_kb / ".pre-commit-config.yaml").read_text()
+
+
+def test_the_readme_init_writes_names_only_what_is_there(own_kb):
+    """Regression: the README `init` wrote sent the advisor to `docs/authoring.md`, which the
+    installed package does not hold; the guide is now written beside it."""
+    readme = (own_kb / "README.md").read_text()
+    named = set(re.findall(r"`([\w./-]+(?:/|\.md|\.yaml))`", readme))
+    assert {"GUIDE.md", "rules/", "sources/", "facts/questions.yaml", "schemas/"} <= named
+    assert [n for n in named if not (own_kb / n).exists()] == []
+    assert (own_kb / "GUIDE.md").read_text() == (REPO / "docs" / "authoring.md").read_text()
+
+
+DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "CHANGELOG.md"]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
+def test_every_path_the_docs_name_exists_and_every_pin_is_this_version(document):
+    """Regression: the README named `facts/article.txt` (the article is in sources/), and the
+    docs pinned `rev:` and `--base` to tags that do not exist."""
+    text = document.read_text()
+    paths = re.findall(r"(?<![\w/.-])((?:docs|facts|rules|sources|benchmarks|tests|src|\.ci)/"
+                       r"[\w./*-]*[\w*])", text)  # fmt: skip
+    placeholders = re.compile(r"[A-Z]{3,}|\.\.\.")  # benchmarks/NAME.py, rules/2-...5-*.yaml
+    missing = [p for p in paths if not placeholders.search(p) and not list(REPO.glob(p))]
+    assert missing == []
+    if document.name != "CHANGELOG.md":  # which tells of earlier releases
+        for pin in re.findall(r"(?:rev: |--base )(v\d[\w.]*)", text):
+            assert pin == f"v{__version__}", pin
 
 
 def test_init_refuses_a_folder_that_is_not_empty(tmp_path):

@@ -91,7 +91,7 @@ folder below, uses these files (`mm-advisor kb` says so); nothing else needs con
 |---|---|
 | `rules/` | the rules: conditions on answers, what they weigh, and the passage each cites |
 | `facts/questions.yaml`, `facts/background.yaml` | the questions, and the options with their figures |
-| `sources/` | the documents rules cite (`sources.yaml` lists them; add your own) |
+| `sources/` | the documents rules cite (`sources/sources.yaml` lists them; add your own) |
 | `facts/scenarios/`, `facts/invariants/` | scenario tests, and what must hold for every answer |
 | `facts/profiles/` | example answers |
 | `schemas/` | the JSON Schemas each file names on its first line, for your editor |
@@ -105,8 +105,10 @@ mm-advisor rules test               # the scenarios give what they expect
 mm-advisor rules check              # the invariants hold for every possible answer
 ```
 
-Then try it: `mm-advisor consult`. The full guide is mm-advisor's `docs/authoring.md`.
+Then try it: `mm-advisor consult`. The full guide, for the mm-advisor that wrote this folder,
+is `GUIDE.md`, here.
 """
+GUIDE = "GUIDE.md"  # the advisor's guide (docs/authoring.md), written beside the README
 
 
 def create(target: Path, force: bool = False) -> Layout:
@@ -135,6 +137,8 @@ def create(target: Path, force: bool = False) -> Layout:
     write_atomic(str(target / MARKER), MARKER_TEXT, private=False)
     write_atomic(str(target / ".pre-commit-config.yaml"), PRE_COMMIT, private=False)
     write_atomic(str(target / "README.md"), README, private=False)
+    guide = (source.root / "docs" / "authoring.md").read_text(encoding="utf-8")
+    write_atomic(str(target / GUIDE), guide, private=False)
     return read(target.resolve(), "created")
 
 
