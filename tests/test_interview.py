@@ -143,9 +143,21 @@ def test_back_changes_the_previous_answer(kb):
         "wants_complete_degree",
     ]
     assert result.stderr.count("\n2. Does your career path or academic aspiration") == 2
-    assert "  Back to question 2; you had answered: yes.\n" in result.stderr
+    assert "  Back to question 2; you had answered: yes (Enter keeps it).\n" in result.stderr
     doc = yaml.safe_load(result.stdout)
     assert doc["answers"]["career_requires_masters_degree"]["value"] is False
+
+
+def test_after_back_enter_keeps_the_earlier_answer(kb):
+    """Regression: after `back`, Enter (which means "not sure" for a new question) cleared the
+    earlier answer instead of keeping it."""
+    result = invoke(
+        "consult", *KB_ARGS, "--format", "json", input=replies("yes", "yes", "back", "") + "\n" * 20
+    )  # fmt: skip
+    assert "[yes/no; Enter: keep yes; why, back, help, quit]" in result.stderr
+    assert result.stderr.count("[yes/no; Enter: not sure; why, back, help, quit]") >= 2
+    doc = yaml.safe_load(result.stdout)
+    assert doc["answers"]["career_requires_masters_degree"]["value"] is True
 
 
 def test_back_at_the_first_question_says_so():
@@ -229,6 +241,15 @@ def test_quit_stops_like_ctrl_c_and_keeps_the_answers(tmp_path, monkeypatch):
     }
     plain = invoke("consult", *KB_ARGS, input=replies("q"))
     assert (plain.exit_code, plain.stderr.splitlines()[-1]) == (130, "Stopped.")
+
+
+def test_in_the_review_enter_keeps_the_answer_being_changed(kb):
+    result = invoke(
+        "consult", *KB_ARGS, "--format", "json", input=replies(*STEPPING, "1", "") + "\n" * 20
+    )  # fmt: skip
+    after = result.stderr[result.stderr.index("Your answers:") :]
+    assert "\n   [yes/no; Enter: keep yes; why, back, help, quit]" in after
+    assert yaml.safe_load(result.stdout)["answers"]["program_offers_credit_pathway"]["value"]
 
 
 def test_answers_from_a_file_can_be_changed_in_the_review(tmp_path, monkeypatch):

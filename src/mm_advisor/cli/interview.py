@@ -17,6 +17,7 @@ from ..knowledge.schema import UNDETERMINED, FactSpec
 from ..reasoning.relevance import Planner
 from ..reasoning.session import Session
 
+NO_ANSWER = object()  # a question asked afresh: Enter means not sure
 NOT_SURE = {"", "unknown", "skip", "not sure", "don't know", "dont know", "don’t know", "idk"}
 HINT = "why, back, help, quit"
 
@@ -80,16 +81,19 @@ class Interview:
         finally:
             self.save()
 
-    def ask_until_settled(self, forced: str | None = None) -> None:
+    def ask_until_settled(self, forced: tuple[str, Any] | None = None) -> None:
+        """Ask until nothing more can change the result; `forced`: (a question to ask first,
+        the answer it had, which Enter keeps)."""
         while True:
-            fact = forced or self.session.next_fact()
+            fact, had = forced or (self.session.next_fact(), NO_ANSWER)
             forced = None
             if fact is None:
                 return
-            forced = self.ask(fact)
+            forced = self.ask(fact, had)
 
-    def ask(self, fact: str) -> str | None:
-        """Ask one question until it is answered; return a fact to ask next when going back."""
+    def ask(self, fact: str, had: Any = NO_ANSWER) -> tuple[str, Any] | None:
+        """Ask one question until it is answered (Enter keeps the answer it `had`, if any);
+        return the question to ask next, and its answer, when going back."""
         if not self.asked_any:
             self.asked_any = True
             self.out(
@@ -111,9 +115,10 @@ class Interview:
         rest = "\n".join([rest, *lines[1:]])
         question = f"{first} {click.style(rest, bold=True) if use_color() else rest}"
         while True:
+            enter = "not sure" if had is NO_ANSWER else f"keep {self.words(fact, had)}"
             raw = click.prompt(
                 f"\n{question}\n"
-                + wrap(f"[{allowed(spec)}; Enter: not sure; {HINT}]", 3, 1, room=8),
+                + wrap(f"[{allowed(spec)}; Enter: {enter}; {HINT}]", 3, 1, room=8),
                 default="",
                 show_default=False,
                 err=True,
@@ -135,15 +140,21 @@ class Interview:
                 self.out(
                     wrap(
                         f"Back to question {self.session.number(previous)}; you had answered: "
-                        f"{self.words(previous, was)}."
+                        f"{self.words(previous, was)} (Enter keeps it)."
                     )
                 )
-                return previous
+                return previous, was
             else:
                 try:
-                    value = None if word in NOT_SURE else spec.parse(raw)
+                    if not word and had is not NO_ANSWER:
+                        value = had
+                    else:
+                        value = None if word in NOT_SURE else spec.parse(raw)
                 except ValueError as exc:
-                    self.out(wrap(f"Not accepted: {exc}."))
+                    why = str(exc)
+                    if spec.type == "yesno":  # in the words of the prompt, which offers Enter
+                        why = f"{safe(repr(raw.strip()))} is not yes or no; press Enter if you are not sure"
+                    self.out(wrap(f"Not accepted: {why}."))
                     continue
                 self.session.answer(fact, value)
                 self.save()
@@ -207,8 +218,9 @@ class Interview:
                 raise Stopped
             if word.isdigit() and 1 <= int(word) <= len(entries):
                 fact = entries[int(word) - 1]
+                had = self.given.values[fact]
                 self.session.reopen(fact)
-                self.ask_until_settled(forced=fact)
+                self.ask_until_settled(forced=(fact, had))
                 return True
             self.out(wrap(f"Not accepted: type a number from 1 to {len(entries)}, or press Enter."))
 
