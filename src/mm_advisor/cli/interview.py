@@ -153,7 +153,8 @@ class Interview:
                 except ValueError as exc:
                     why = str(exc)
                     if spec.type == "yesno":  # in the words of the prompt, which offers Enter
-                        why = f"{safe(repr(raw.strip()))} is not yes or no; press Enter if you are not sure"
+                        said = safe(repr(raw.strip()))
+                        why = f"{said} is not yes or no; press Enter if you are not sure"
                     self.out(wrap(f"Not accepted: {why}."))
                     continue
                 self.session.answer(fact, value)
