@@ -147,7 +147,7 @@ def retitle_cost_rule(rules: Path, title: str) -> None:
     derived = rules / "1-derived.yaml"
     derived.write_text(
         derived.read_text().replace(
-            "title: Wanting to keep the cost low makes the person cost-sensitive",
+            "title: Wanting to keep the cost low makes you cost-sensitive",
             f"title: {title}",
         )
     )

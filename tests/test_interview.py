@@ -107,9 +107,9 @@ def test_why_names_what_this_answer_decides_with_the_articles_words():
     assert "[yes/no; Enter: not sure; why, back, help, quit]" in err
     assert (
         "  Your answer decides whether these can still count:\n"
-        "    - The MicroMasters' credit counts toward the master's degree the person aims\n"
-        '      for. The article: "successful completion can earn you credits toward a\n'
-        "      full master's degree\"\n"
+        "    - The MicroMasters' credit counts toward the master's degree you aim for.\n"
+        '      The article: "successful completion can earn you credits toward a full\n'
+        "      master's degree\"\n"
     ) in err
     assert (
         "  Still possible: a MicroMasters program, a full master's degree, a MicroMasters\n"

@@ -146,8 +146,7 @@ def test_bad_scenario_files_are_one_line_and_exit_2(tmp_path, monkeypatch, text,
 def test_rules_show():
     result = invoke("rules", "show", *KB_ARGS, "credit-stacks")
     assert result.stdout == (
-        "credit-stacks: The MicroMasters' credit counts toward the master's degree the person "
-        "aims for\n"
+        "credit-stacks: The MicroMasters' credit counts toward the master's degree you aim for\n"
         "  at rules/1-derived.yaml:70, salience 30\n"
         '  cites "Are MicroMasters Worth It?" (article), Stackable Credentials: "successful '
         "completion can earn you credits toward a full master's degree\"\n"
