@@ -15,6 +15,7 @@ from mm_advisor.cli import cli
 from mm_advisor.errors import AnswerError
 
 CAREER = str(PROFILES / "career-accelerator.yaml")
+STEPPING = str(PROFILES / "stepping-stone.yaml")
 
 pytest_plugins = ["pytester"]  # runs a scratch suite in a subprocess
 
@@ -82,6 +83,18 @@ def test_detail_prints_every_rule_that_fired():
     assert "cites: Career Acceleration and Skill Enhancement: \"If you're looking" in out
     assert "at rules/2-smart-investment.yaml:5" in out
     assert "    duration     Typically 6 months to 1.5 years" in out
+
+
+@pytest.mark.parametrize("columns", [60, 100])
+def test_detail_fits_the_terminal(monkeypatch, columns):
+    """Regression: a fired rule's title line ran to 128 characters on a 100-column terminal."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = invoke("consult", *KB_ARGS, "--answers", STEPPING, "--detail").stdout
+    assert max(map(len, out.splitlines())) <= columns
+    assert (
+        "  8. stepping-stone: A goal a MicroMasters serves and a degree goal meet in a MicroMasters whose\n"
+        "       credit counts toward the degree\n"
+    ) in out or columns != 100
 
 
 def test_json_output_has_the_contracted_fields():

@@ -112,7 +112,7 @@ def field(label: str, text: str, indent: int = 7) -> str:
 def firing(f: dict[str, Any], number: int | None = None) -> list[str]:
     """A fired rule: what it matched, what it added, what it cites and where it stands."""
     head = f"{number if number is not None else f['seq']:>3}. {safe(f['rule'])}: {safe(f['title'])}"
-    lines = [head]
+    lines = [textwrap.fill(head, width(), subsequent_indent=" " * 7, break_on_hyphens=False)]
     on = ", ".join(
         f"{safe(m['fact'])} = {value(m['value'])}"
         if m["kind"] != "derived"
@@ -166,7 +166,15 @@ def expectations(doc: dict[str, Any]) -> list[str]:
         lines.append(f"  {safe(rows.get('column', kind))}")
         shown = {k: v for k, v in rows.items() if k != "column"}
         pad = max((len(k) for k in shown), default=0)
-        lines += [f"    {safe(k).ljust(pad)}  {safe(v)}" for k, v in shown.items()]
+        lines += [
+            textwrap.fill(
+                f"    {safe(k).ljust(pad)}  {safe(v)}",
+                width(),
+                subsequent_indent=" " * (pad + 6),
+                break_on_hyphens=False,
+            )  # fmt: skip
+            for k, v in shown.items()
+        ]
     return lines
 
 
@@ -174,7 +182,7 @@ def consultation(doc: dict[str, Any], labels: dict[str, str]) -> str:
     """The text a person reads after a consultation."""
     rec = doc["recommendation"]
     out = [
-        f"Recommendation: {safe(labels.get(rec, 'not enough to decide yet'))} ({safe(rec)})",
+        para(f"Recommendation: {labels.get(rec, 'not enough to decide yet')} ({rec})", 0),
         "",
         para(doc["summary"]),
         "",
@@ -182,7 +190,7 @@ def consultation(doc: dict[str, Any], labels: dict[str, str]) -> str:
     out.append("Rules fired, in order:" if doc["fired"] else "No rule fired.")
     for f in doc["fired"]:
         out += firing(f)
-    out += ["", f"Weighed evidence: {scores(doc)}"]
+    out += ["", para(f"Weighed evidence: {scores(doc)}", 0)]
     if doc["deciders"]:
         out += ["", "Answers that would decide:"] + deciders(doc)
     if doc["expect"]:
