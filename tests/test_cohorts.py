@@ -95,6 +95,13 @@ def test_unknown_facts_bad_lines_and_ragged_rows_are_error_rows(tmp_path):
     [
         ("budget,budget\nlow,low\n", "{p}:1: the column 'budget' appears twice"),
         (b"budget\n\xff\xfe\n", "{p}: not UTF-8 text (invalid start byte)"),
+        (b"\xff\xfe,budget\n", "{p}: not UTF-8 text (invalid start byte)"),
+        # Regression: a misspelt column made every row an error row, exit 1.
+        (
+            "id,budgte,working_professional\n1,low,yes\n2,high,no\n",
+            "{p}:1: the column 'budgte' is not a question of this knowledge base (did you mean "
+            "'budget'?)",
+        ),
     ],
 )
 def test_a_cohort_file_that_cannot_be_read_is_one_line(tmp_path, content, message):
@@ -107,6 +114,20 @@ def test_a_cohort_file_that_cannot_be_read_is_one_line(tmp_path, content, messag
     result = invoke("batch", *KB_ARGS, str(path), "--out", str(out))
     assert (result.exit_code, result.stderr) == (2, f"Error: {message.format(p=path)}\n")
     assert not out.exists()  # nothing half-written
+
+
+def test_a_header_may_name_the_subject_column_and_impact_reads_it_the_same(tmp_path):
+    path = tmp_path / "cohort.csv"
+    path.write_text("id,case,budget\n1,C-1,low\n")
+    named = invoke("batch", *KB_ARGS, str(path), "--subject", "case")
+    assert named.exit_code == 0 and records(named.stdout)[0]["recommendation"] == "undetermined"
+    refused = invoke("batch", *KB_ARGS, str(path))
+    assert (
+        refused.stderr
+        == f"Error: {path}:1: the column 'case' is not a question of this knowledge base\n"
+    )
+    impact = invoke("impact", *KB_ARGS, "--base", str(REPO), "--cohort", str(path))
+    assert (impact.exit_code, impact.stderr) == (2, refused.stderr)
 
 
 @pytest.fixture(scope="module")

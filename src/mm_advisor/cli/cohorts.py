@@ -113,14 +113,15 @@ def batch(
     if out:
         check_target(out, (input_path,))
     signer = signer_from(sign_key)
-    rulebase_mod.load(where)  # a broken knowledge base is one line here, before any row
+    schema = rulebase_mod.load(where).schema  # a broken knowledge base: one line, before any row
     if traces_dir is not None:
         try:
             traces_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UserError(f"{traces_dir}: cannot create the folder: {exc.strerror}") from None
     keeper = Keeper(signer, log_path)
-    rows, size, stream = rows_mod.read(input_path, input_format)
+    known = {*schema.facts, *([subject_column] if subject_column else [])}
+    rows, size, stream = rows_mod.read(input_path, input_format, known)
     announce(where)
     keep_traces = traces_dir is not None or log_path is not None
     results = batch_mod.run(rows, where, jobs, keep_traces, subject_column)
@@ -223,7 +224,7 @@ def impact(
         )
         old = rulebase_mod.load(base_where)
     if cohort_path is not None:
-        rows, _, stream = rows_mod.read(cohort_path)
+        rows, _, stream = rows_mod.read(cohort_path, known=current.schema.facts)
         cohort = shown(cohort_path)
         found = impact_mod.measure(old, current, rows)
         if cohort_path != "-":

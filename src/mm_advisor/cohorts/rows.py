@@ -12,10 +12,10 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any, Collection, Iterable, Iterator
 
 from .. import files
-from ..errors import AdvisorError
+from ..errors import AdvisorError, did_you_mean
 from ..explanation import render
 
 CSV, JSONL = "csv", "jsonl"
@@ -47,9 +47,13 @@ def format_of(path: str, given: str | None = None) -> str:
     return ""
 
 
-def read(path: str, fmt: str | None = None) -> tuple[Iterator[Row], int | None, IO[bytes]]:
+def read(
+    path: str, fmt: str | None = None, known: Collection[str] | None = None
+) -> tuple[Iterator[Row], int | None, IO[bytes]]:
     """The rows of `path` ('-' is standard input) as they are read, the input's size in bytes
-    when known, and the byte stream (whose position tells how far the reading has come)."""
+    when known, and the byte stream (whose position tells how far the reading has come).
+    With `known` (the fact names), a CSV header naming anything else is refused at once: one
+    misspelt column would otherwise make every row an error row."""
     raw, size = files.open_stream(path)
     shown = files.shown(path)
     chosen = format_of(path, fmt)
@@ -58,7 +62,10 @@ def read(path: str, fmt: str | None = None) -> tuple[Iterator[Row], int | None, 
             raw = io.BufferedReader(raw)
         chosen = JSONL if raw.peek(1)[:1] in (b"{", b"[") else CSV
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-    rows = _jsonl(text, shown) if chosen == JSONL else _csv(text, shown)
+    try:  # a CSV header is read now: what is wrong with it is said before any work starts
+        rows = _jsonl(text, shown) if chosen == JSONL else _csv(text, shown, known)
+    except UnicodeDecodeError as exc:
+        raise CohortError(f"{shown}: not UTF-8 text ({exc.reason})") from None
     return _decoded(rows, shown), size, raw
 
 
@@ -69,18 +76,28 @@ def _decoded(rows: Iterator[Row], shown: str) -> Iterator[Row]:
         raise CohortError(f"{shown}: not UTF-8 text ({exc.reason})") from None
 
 
-def _csv(text: IO[str], shown: str) -> Iterator[Row]:
+def _csv(text: IO[str], shown: str, known: Collection[str] | None = None) -> Iterator[Row]:
     reader = csv.reader(_bounded(text, shown))
     try:
         header = next(reader)
     except StopIteration:
-        return
+        return iter(())
     except csv.Error as exc:
         raise CohortError(f"{shown}:1: not CSV: {exc}") from None
     names = [name.strip() for name in header]
     if len(set(names)) != len(names):
         twice = sorted({n for n in names if names.count(n) > 1})[0]
         raise CohortError(f"{shown}:1: the column '{twice}' appears twice")
+    unknown = [n for n in names if known is not None and n and n != ID and n not in known]
+    if unknown:
+        raise CohortError(
+            f"{shown}:1: the column '{unknown[0]}' is not a question of this knowledge base"
+            + did_you_mean(unknown[0], known or ())
+        )
+    return _csv_rows(reader, names)
+
+
+def _csv_rows(reader: Iterator[list[str]], names: list[str]) -> Iterator[Row]:
     number = 0
     while True:
         try:
