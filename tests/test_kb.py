@@ -461,6 +461,23 @@ def test_rules_diff_of_two_folders(own_kb, tmp_path):
     assert (
         "Sources\n  added   credit-policy: Credit Transfer Policy (MS in Data Analytics)\n" in out
     )
+    # Regression: the scenarios were left out of the comparison.
+    scenario = own_kb / "facts" / "scenarios" / "1-smart-investment.yaml"
+    scenario.write_text(
+        scenario.read_text().replace(
+            "      skill_in_high_demand: yes\n    expect:\n      recommendation: micromasters\n",
+            "      skill_in_high_demand: no\n    expect:\n      recommendation: undetermined\n",
+            1,
+        )
+    )
+    out = invoke("rules", "diff", str(REPO), str(own_kb)).stdout
+    assert (
+        "Scenarios\n"
+        "  changed Career acceleration in a high-demand area: facts/scenarios/"
+        "1-smart-investment.yaml:4\n"
+        "            answer skill_in_high_demand changed from True to False\n"
+        "            recommendation changed from 'micromasters' to 'undetermined'\n"
+    ) in out
     refused = invoke("rules", "diff", str(REPO))
     assert (refused.exit_code, refused.stderr) == (
         2,

@@ -191,7 +191,7 @@ def rules_diff(where: Layout, folders: tuple[Path, ...], base: str | None, fmt: 
 
     Give two folders, OLD and NEW, or --base REV to compare the current knowledge base with a
     git revision of it (--base HEAD: what you have not committed yet)."""
-    from ..knowledge import diff, invariants, revisions
+    from ..knowledge import diff, invariants, revisions, scenarios
 
     if not ((base is not None and not folders) or (base is None and len(folders) == 2)):
         raise UserError("give two folders, OLD and NEW, or --base REV (not both)")
@@ -211,6 +211,8 @@ def rules_diff(where: Layout, folders: tuple[Path, ...], base: str | None, fmt: 
             new,
             invariants.load(invariants.default_files(old_where.invariants), old),
             invariants.load(invariants.default_files(new_where.invariants), new),
+            scenarios.load(scenarios.default_files(old_where.scenarios), old),
+            scenarios.load(scenarios.default_files(new_where.scenarios), new),
         )
     names = (
         old_where.found if base else str(folders[0]),

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from .conditions import describe
 from .invariants import Invariant
 from .rulebase import Rule, RuleBase
+
+if TYPE_CHECKING:
+    from .scenarios import Scenario
 
 HEADINGS = {
     "rule": "Rules",
@@ -22,6 +25,7 @@ HEADINGS = {
     "option": "Options",
     "background": "Background figures",
     "invariant": "Invariants",
+    "scenario": "Scenarios",
     "source": "Sources",
 }
 KINDS = tuple(HEADINGS)
@@ -41,6 +45,8 @@ def compare(
     new: RuleBase,
     old_invariants: Iterable[Invariant] = (),
     new_invariants: Iterable[Invariant] = (),
+    old_scenarios: Iterable[Scenario] = (),
+    new_scenarios: Iterable[Scenario] = (),
 ) -> list[Change]:
     """Every difference between `old` and `new`, kind by kind, in the new files' order."""
     changes: list[Change] = []
@@ -87,6 +93,13 @@ def compare(
         lambda a, b: _invariant(a, b, old, new),
     )
     changes += _match(
+        "scenario",
+        {sc.name: sc for sc in old_scenarios},
+        {sc.name: sc for sc in new_scenarios},
+        lambda sc: sc.where,
+        _scenario,
+    )
+    changes += _match(
         "source",
         old.sources,
         new.sources,
@@ -116,6 +129,16 @@ def _match(
                 found.append(Change(kind, name, "changed", title(item), said))
     found += [Change(kind, name, "removed", title(old[name])) for name in old if name not in new]
     return found
+
+
+def _scenario(a: Scenario, b: Scenario) -> list[str]:
+    """What a scenario now gives or expects otherwise (where it stands in its file aside)."""
+    said = [
+        f"answer {name} changed from {a.answers.get(name)!r} to {b.answers.get(name)!r}"
+        for name in dict.fromkeys([*a.answers, *b.answers])
+        if a.answers.get(name) != b.answers.get(name)
+    ]
+    return said + _fields(a, b, ("recommendation", "fires", "not_fires", "ruled_out"))
 
 
 def _fields(a: Any, b: Any, names: tuple[str, ...]) -> list[str]:
