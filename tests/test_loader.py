@@ -187,7 +187,8 @@ def test_duplicate_rule_ids_point_at_both(broken_kb):
 
 def test_malformed_yaml_gives_the_parser_position(broken_kb):
     assert problems_of(*broken_kb("rules:\n  - id: [unclosed\n")) == [
-        "rules/bad.yaml:3:1: invalid YAML: expected ',' or ']', but got '<stream end>'"
+        "rules/bad.yaml:2:9: invalid YAML: this '[' is not closed with ']' (at line 3: expected "
+        "',' or ']', but got '<stream end>')"
     ]
 
 
@@ -349,7 +350,11 @@ def test_the_edges_of_what_the_reader_accepts():
          "not closed)"),
         ("a: *\n", "1:5: invalid YAML: expected alphabetic or numeric character, but found "
          "'\\n' ('*' and '&' start aliases: quote the value)"),
-        ("a: [1, 2\n", "2:1: invalid YAML: expected ',' or ']', but got '<stream end>'"),
+        # Regression: an unclosed bracket was reported where the parser gave up, lines below.
+        ("a: [1, 2\n", "1:4: invalid YAML: this '[' is not closed with ']' (at line 2: expected "
+         "',' or ']', but got '<stream end>')"),
+        ("a:\n  b: {x: 1, y: 2\n  c: 3\n", "2:6: invalid YAML: this '{' is not closed with '}' "
+         "(at line 3: expected ',' or '}', but got ':')"),
     ],
 )  # fmt: skip
 def test_a_syntax_error_says_what_usually_causes_it(text, message):

@@ -140,6 +140,18 @@ def _parse(text: str, path: str) -> Node | None:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(str(exc.problem).split())
         message = f"invalid YAML: {problem}{_hint(f'{problem} {exc.context}')}"
+        opened, found = exc.context_mark, exc.problem_mark
+        flow = str(exc.context or "").removeprefix("while parsing a flow ")
+        if flow in ("mapping", "sequence") and opened and found and opened.line < found.line:
+            # Said where the bracket opens, not lines below where the parser gave up on it.
+            pair = "{}" if flow == "mapping" else "[]"
+            mark, message = (
+                opened,
+                (
+                    f"invalid YAML: this '{pair[0]}' is not closed with '{pair[1]}' "
+                    f"(at line {found.line + 1}: {problem})"
+                ),
+            )
         raise KnowledgeBaseError([_problem(path, mark, message)]) from None
     except yaml.YAMLError as exc:
         first = str(exc).strip().split("\n", 1)[0]
