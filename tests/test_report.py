@@ -175,3 +175,16 @@ def test_the_footer_says_how_to_verify_the_trace_it_kept_or_that_none_was_kept(t
         f"<code>mm-advisor audit verify &#x27;{trace_path}&#x27;</code> or "
         f"<code>mm-advisor audit verify --log {log} 1</code>.</p>"
     ) in footer
+
+
+def test_the_report_names_every_question_that_would_decide_it(tmp_path):
+    """Regression: the report said "And 6 more questions." without naming them; it has room."""
+    answers = str(PROFILES / "undecided.yaml")
+    said = invoke("consult", *KB_ARGS, "--answers", answers).stdout
+    more = int(re.search(r"\.\.\. and (\d+) more questions\.", said).group(1))
+    block = said.split("What would decide it\n")[1].split("\n\n")[0]
+    shown = sum(line.startswith("  - ") for line in block.splitlines())
+    page = report_of(tmp_path, *KB_ARGS, "--answers", answers)
+    section = page.split("<h2>What would decide it</h2>")[1].split("</section>")[0]
+    assert "more questions" not in page
+    assert shown == 5 and section.count('<span class="unanswered">') == shown + more

@@ -177,8 +177,9 @@ def given_words(spec: FactSpec, value: Any) -> str:
     return spec.render(value)
 
 
-def build(doc: dict[str, Any], advisor: Advisor) -> Plain:
-    """The plain view of the consultation in `doc`, with what-if from `advisor`'s rules."""
+def build(doc: dict[str, Any], advisor: Advisor, most: int | None = MAX_CHANGES) -> Plain:
+    """The plain view of the consultation in `doc`, with what-if from `advisor`'s rules: the
+    `most` telling answers that would change it (None: every one, as a report has room for)."""
     schema = advisor.rulebase.schema
     label = {name: option.label for name, option in schema.options.items()}
     rec = doc["recommendation"]
@@ -271,8 +272,8 @@ def build(doc: dict[str, Any], advisor: Advisor) -> Plain:
     if settled or subject is not None:  # else the unanswered questions are what would decide it
         hinges = tuple(c for c in changes if c.answered == "not answered")
         changes = tuple(c for c in changes if c.answered != "not answered")
-    more = max(0, len(changes) - MAX_CHANGES)
-    changes = changes[:MAX_CHANGES]
+    more = max(0, len(changes) - most) if most is not None else 0
+    changes = changes[:most]
     note = None
     if doc["rulebase"]["digest"] != advisor.rulebase.digest:
         note = (

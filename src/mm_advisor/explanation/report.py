@@ -94,7 +94,7 @@ def build(doc: dict[str, Any], advisor: Advisor, kept: list[str] | None = None) 
     """The report of the consultation in `doc` (what-if uses `advisor`'s current rules).
     `kept`: where its trace is kept, as `audit verify` takes it (a file, or --log DB ID);
     none when no trace was kept, which the report then says."""
-    view = plain.build(doc, advisor)
+    view = plain.build(doc, advisor, most=None)  # a report names every answer that would count
     explainer = Explainer(doc, advisor)
     parts = [
         "<!DOCTYPE html>",
@@ -114,7 +114,7 @@ def build(doc: dict[str, Any], advisor: Advisor, kept: list[str] | None = None) 
     if view.weighing:
         parts.append(f'<p class="lead">{e(view.weighing)}</p>')
     if view.hinges:
-        parts += _change_list("It depends on what is not known yet", view.hinges, 0)
+        parts += _change_list("It depends on what is not known yet", view.hinges)
     weights = bool(view.against)
     if view.reasons:
         parts.append(f'<section><h2>{e(view.titles[0])}</h2><ul class="reasons">')
@@ -171,10 +171,10 @@ def _changes(view: Plain) -> list[str]:
     if not view.changes:
         return []
     title = "What would change it" if view.settled else "What would decide it"
-    return _change_list(title, view.changes, view.more_changes)
+    return _change_list(title, view.changes)
 
 
-def _change_list(title: str, changes: tuple[Change, ...], more: int) -> list[str]:
+def _change_list(title: str, changes: tuple[Change, ...]) -> list[str]:
     out = [f"<section><h2>{title}</h2><ul>"]
     for change in changes:
         outcomes = "".join(
@@ -185,10 +185,7 @@ def _change_list(title: str, changes: tuple[Change, ...], more: int) -> list[str
             f'<li>{e(change.question)} <span class="unanswered">(now: '
             f"{e(change.answered)})</span><ul>{outcomes}</ul></li>"
         )
-    out.append("</ul>")
-    if more:
-        out.append(f"<p>And {more} more questions.</p>")
-    out.append("</section>")
+    out.append("</ul></section>")
     return out
 
 
