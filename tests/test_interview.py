@@ -204,8 +204,8 @@ def test_review_lets_the_person_change_an_answer_and_keeps_its_number(kb):
     err = result.stderr
     assert (
         "Your answers:\n"
-        "   1. Does the MicroMasters you are considering count as credit toward a\n"
-        "      master's you would want? (yes)\n"
+        "   1. If you took a MicroMasters, could its credit count toward a master's you\n"
+        "      would want? (yes)\n"
         "   2. Does your career path or academic aspiration need the full breadth, depth\n"
         "      and traditional recognition of a master's degree? (not sure)\n"
         "   3. Is your ultimate goal a complete graduate (master's) degree? (yes)\n"
@@ -214,10 +214,10 @@ def test_review_lets_the_person_change_an_answer_and_keeps_its_number(kb):
     ) in err
     assert "  Not accepted: type a number from 1 to 11, or press Enter.\n" in err
     after = err[err.index("Not accepted: type a number") :]
-    assert "\n1. Does the MicroMasters you are considering count" in after  # asked as number 1
+    assert "\n1. If you took a MicroMasters, could its credit" in after  # asked as number 1
     assert (
-        "   1. Does the MicroMasters you are considering count as credit toward a\n"
-        "      master's you would want? (no)\n"
+        "   1. If you took a MicroMasters, could its credit count toward a master's you\n"
+        "      would want? (no)\n"
     ) in after
     doc = yaml.safe_load(result.stdout)
     assert doc["answers"]["program_offers_credit_pathway"]["value"] is False
@@ -268,8 +268,8 @@ def test_answers_from_a_file_can_be_changed_in_the_review(tmp_path, monkeypatch)
     err = result.stderr
     assert (
         "Your answers:\n"
-        "   1. Does the MicroMasters you are considering count as credit toward a\n"
-        "      master's you would want? (yes)\n"
+        "   1. If you took a MicroMasters, could its credit count toward a master's you\n"
+        "      would want? (yes)\n"
         "   2. Is your ultimate goal a complete graduate (master's) degree? (yes)\n"
     ) in err
     assert "  11. How large is your education budget? (not sure)\n" in err
@@ -357,7 +357,7 @@ def test_interview_in_a_real_terminal():
     transcript = _run_in_pty(["why", "yes", "back", *STEPPING, ""], {})
     assert "Still possible:" in transcript
     # asked, asked again after `why`, and again after `back`
-    assert transcript.count("1. \x1b[1mDoes the MicroMasters you are considering count as") == 3
+    assert transcript.count("1. \x1b[1mIf you took a MicroMasters, could its credit") == 3
     assert "\x1b[1mWe recommend a MicroMasters as a stepping stone" in transcript
     plain = _run_in_pty([*STEPPING, ""], {"NO_COLOR": "1"})
     assert "\x1b[" not in plain and "We recommend a MicroMasters as a stepping stone" in plain
@@ -375,7 +375,7 @@ def test_every_line_fits_the_terminal(columns):
     assert max(len(line) for line in lines) <= columns, max(lines, key=len)
     text = " ".join(transcript.split())
     assert "Answer each question, or press Enter if you are not sure." in text
-    assert "Your answers: 1. Does the MicroMasters" in text
+    assert "Your answers: 1. If you took a MicroMasters" in text
     assert "Not asked, because no answer could change the recommendation any more (4):" in text
     assert "We recommend a MicroMasters as a stepping stone to a master's." in text
     assert "Still possible:" in text
