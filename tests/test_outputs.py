@@ -5,6 +5,7 @@ nothing of them reaches an output raw."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import KB_ARGS, PROFILES, invoke, retitle_cost_rule
@@ -39,7 +40,8 @@ def test_batch_never_writes_over_its_cohort_or_the_log(tmp_path, log):
     same = invoke("batch", *KB_ARGS, str(cohort), "--out", str(cohort))
     assert (same.exit_code, same.stderr) == (
         2,
-        f"Error: {cohort}: will not write the output over its own input\n",
+        f"Error: {cohort}: will not write the output over a file the command reads (its input, "
+        "or a file of the knowledge base); choose another file\n",
     )
     assert cohort.read_text() == "id,budget\na,low\n"
     into_log = invoke("batch", *KB_ARGS, str(cohort), "--out", str(log))
@@ -132,3 +134,30 @@ def test_rule_text_never_reaches_the_terminal_raw(kb_copy):
     assert text.splitlines()[0] == "cost-sensitive-by-goal: Cost \\x9b2J and \\u202e reversed"
     data = invoke("rules", "show", *args, "cost-sensitive-by-goal", "--format", "json").stdout
     assert "\x9b" not in data and "\u202e" not in data and "Cost \\u009b2J" in data
+
+
+@pytest.mark.parametrize(
+    ("args", "target"),
+    [
+        (
+            ("consult", "--no-input", "--set", "budget=low", "--trace-out"),
+            "rules/5-comparison.yaml",
+        ),
+        (("consult", "--no-input", "--set", "budget=low", "--report"), "mm-advisor.toml"),
+        (("consult", "--no-input", "--save-answers"), "facts/questions.yaml"),
+        (("sample", "3", "--out"), "sources/sources.yaml"),
+    ],
+)
+def test_no_output_replaces_a_file_of_the_knowledge_base(tmp_path, monkeypatch, args, target):
+    """Regression (found trying the walk-through): `consult --trace-out rules/x.yaml` replaced
+    a rule file with a trace, exit 0; every later command then failed on the knowledge base."""
+    assert invoke("init", str(tmp_path / "kb")).exit_code == 0
+    monkeypatch.chdir(tmp_path / "kb")
+    before = Path(target).read_bytes()
+    result = invoke(*args, target)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {target}: will not write the output over a file the command reads (its input, "
+        "or a file of the knowledge base); choose another file\n",
+    )
+    assert Path(target).read_bytes() == before

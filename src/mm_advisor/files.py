@@ -136,7 +136,10 @@ def check_target(path: str, inputs: tuple[str, ...] = ()) -> None:
         )
     for given in inputs:
         if given != "-" and os.path.exists(given) and os.path.samefile(path, given):
-            raise AdvisorError(f"{shown(path)}: will not write the output over its own input")
+            raise AdvisorError(
+                f"{shown(path)}: will not write the output over a file the command reads (its "
+                "input, or a file of the knowledge base); choose another file"
+            )
 
 
 def write_atomic(path: str, text: str, private: bool = True) -> None:

@@ -119,7 +119,7 @@ def consult(
     subject = check_subject(subject)
     for target in (trace_out, report, save_answers):
         if target:
-            check_target(target)
+            check_target(target, where.inputs())
     signer = signer_from(sign_key)
     rb = rulebase_mod.load(where)
     schema = rb.schema

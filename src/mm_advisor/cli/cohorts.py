@@ -111,7 +111,7 @@ def batch(
             "give the column that holds each person's reference"
         )
     if out:
-        check_target(out, (input_path,))
+        check_target(out, (input_path, *where.inputs()))
     signer = signer_from(sign_key)
     schema = rulebase_mod.load(where).schema  # a broken knowledge base: one line, before any row
     if traces_dir is not None:
@@ -289,7 +289,7 @@ def sample(where: Layout, count: int, seed: int, out: str | None, fmt: str | Non
 
     fmt = fmt or rows_mod.format_of(out or "", None) or rows_mod.CSV
     if out:
-        check_target(out)
+        check_target(out, where.inputs())
     schema = rulebase_mod.load(where).schema
     announce(where)
     profiles = itertools.islice(synthetic.profiles(schema, seed), count)

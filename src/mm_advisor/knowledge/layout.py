@@ -63,6 +63,15 @@ class Layout:
     ignore: tuple[str, ...] = ()  # lint warnings silenced for the whole knowledge base
     trust: tuple["TrustedKey", ...] = ()  # the public keys whose signatures verify accepts
 
+    def inputs(self) -> tuple[str, ...]:
+        """The files every command reads from this knowledge base (its marker, rule and fact
+        files, and sources), which no output may replace."""
+        found = [self.root / MARKER]
+        for folder in (self.rules, self.facts, self.sources):
+            if folder.is_dir():
+                found += [p for p in sorted(folder.iterdir()) if p.is_file()]
+        return tuple(str(p) for p in found)
+
     def describe(self) -> str:
         """One line naming the knowledge base, as every command reports it."""
         return f"{display_path(self.root)} ({self.found})"
