@@ -65,15 +65,19 @@ def read(
     try:  # a CSV header is read now: what is wrong with it is said before any work starts
         rows = _jsonl(text, shown) if chosen == JSONL else _csv(text, shown, known)
     except UnicodeDecodeError as exc:
-        raise CohortError(f"{shown}: not UTF-8 text ({exc.reason})") from None
+        raise _not_utf8(shown, exc) from None
     return _decoded(rows, shown), size, raw
 
 
 def _decoded(rows: Iterator[Row], shown: str) -> Iterator[Row]:
     try:
         yield from rows
-    except UnicodeDecodeError as exc:
-        raise CohortError(f"{shown}: not UTF-8 text ({exc.reason})") from None
+    except UnicodeDecodeError as exc:  # in a row, as they are read
+        raise _not_utf8(shown, exc) from None
+
+
+def _not_utf8(shown: str, exc: UnicodeDecodeError) -> CohortError:
+    return CohortError(f"{shown}: not UTF-8 text ({exc.reason})")
 
 
 def _csv(text: IO[str], shown: str, known: Collection[str] | None = None) -> Iterator[Row]:
