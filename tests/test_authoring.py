@@ -78,8 +78,61 @@ def test_the_hooks_are_defined_once_for_this_repository_and_for_init():
 
     assert (REPO / ".pre-commit-hooks.yaml").read_text() == scaffold.hook_definitions()
     ours = yaml.safe_load(scaffold.hook_definitions())
-    local = yaml.safe_load(scaffold.PRE_COMMIT)["repos"][0]["hooks"]
+    local = yaml.safe_load(scaffold.pre_commit_config(None))["repos"][0]["hooks"]
     assert [{**h, "language": "system"} for h in ours] == local
+
+    pinned = yaml.safe_load(scaffold.pre_commit_config("mm-advisor==1.2.3"))["repos"][0]["hooks"]
+    assert [
+        {**h, "language": "python", "additional_dependencies": ["mm-advisor==1.2.3"]} for h in ours
+    ] == pinned
+
+
+class _Installed:
+    """importlib.metadata's view of an installed mm-advisor, with the direct_url.json given."""
+
+    version = "1.2.3"
+
+    def __init__(self, direct_url):
+        self.direct_url = direct_url
+
+    def read_text(self, name):
+        assert name == "direct_url.json"
+        return self.direct_url
+
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.mark.parametrize(
+    ("direct_url", "requirement"),
+    [
+        (None, "mm-advisor==1.2.3"),  # from a package index
+        (
+            '{"url": "https://git.example.edu/mm-advisor.git", "vcs_info": {"vcs": "git", '
+            f'"commit_id": "{COMMIT}", "requested_revision": "v1.2.3"}}}}',
+            f"mm-advisor @ git+https://git.example.edu/mm-advisor.git@{COMMIT}",
+        ),
+        (
+            '{"url": "https://files.example.edu/mm_advisor-1.2.3.tar.gz", "archive_info": {}}',
+            "mm-advisor @ https://files.example.edu/mm_advisor-1.2.3.tar.gz",
+        ),
+        # Nobody else has this machine's folders, and nothing odd is written into a config.
+        ('{"url": "file:///work/main", "dir_info": {"editable": true}}', None),
+        ('{"url": "https://x.edu/a b", "archive_info": {}}', None),
+        ('{"url": "https://x.edu/a\\n- id: evil", "archive_info": {}}', None),
+        ('{"url": "https://x.edu/a.git", "vcs_info": {"vcs": "hg", "commit_id": "abc"}}', None),
+        ('{"url": "https://x.edu/a.git", "vcs_info": {"vcs": "git", "commit_id": "main"}}', None),
+        ('{"url": 3}', None),
+        ("not json", None),
+    ],
+)
+def test_init_pins_the_mm_advisor_it_was_installed_from(monkeypatch, direct_url, requirement):
+    from importlib import metadata
+
+    from mm_advisor.knowledge import scaffold
+
+    monkeypatch.setattr(metadata, "distribution", lambda name: _Installed(direct_url))
+    assert scaffold.installed_from() == requirement
 
 
 @pytest.mark.slow

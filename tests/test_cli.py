@@ -477,3 +477,47 @@ def test_the_progress_line_says_what_is_done_its_rate_and_the_time_left(monkeypa
             if enabled
             else ""
         )
+
+
+def test_version_names_the_knowledge_base_found_and_its_digest(tmp_path, monkeypatch):
+    from mm_advisor import __version__
+    from mm_advisor.knowledge import layout, rulebase
+
+    monkeypatch.chdir(tmp_path)  # no mm-advisor.toml here or above: the shipped one
+    monkeypatch.delenv("MM_ADVISOR_KB", raising=False)
+    shipped = rulebase.load(layout.shipped())
+    result = invoke("--version", kb_line=True)
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        f"mm-advisor, version {__version__}",
+        f"Knowledge base: {layout.shipped().describe()}, {len(shipped.rules)} rules, "
+        f"rule base {shipped.digest}",
+    ]
+    monkeypatch.setenv("MM_ADVISOR_KB", str(tmp_path / "none\x1b[2J"))
+    result = invoke("--version", kb_line=True)
+    assert result.exit_code == 0  # the version is still said; what is wrong is named
+    assert result.stdout.splitlines()[1] == (
+        "Knowledge base: cannot be read: none\\x1b[2J:1:1: not a knowledge base: "
+        "no mm-advisor.toml here"
+    )
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("mm-advisor con", ["consult"]),
+        ("mm-advisor consult --for", ["--format"]),
+        ("mm-advisor consult --format ", ["text", "json"]),
+        ("mm-advisor rules ch", ["check"]),
+    ],
+)
+def test_shell_completion_offers_commands_options_and_choices(words, expected):
+    """What the README's `eval "$(_MM_ADVISOR_COMPLETE=bash_source mm-advisor)"` line uses."""
+    env = {
+        "_MM_ADVISOR_COMPLETE": "bash_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split(" ")) - 1),
+    }
+    result = CliRunner().invoke(cli, [], env=env, prog_name="mm-advisor")
+    assert result.exit_code == 0
+    assert [line.split(",", 1)[1] for line in result.stdout.splitlines()] == expected

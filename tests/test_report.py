@@ -188,3 +188,76 @@ def test_the_report_names_every_question_that_would_decide_it(tmp_path):
     section = page.split("<h2>What would decide it</h2>")[1].split("</section>")[0]
     assert "more questions" not in page
     assert shown == 5 and section.count('<span class="unanswered">') == shown + more
+
+
+def test_the_full_reasoning_speaks_in_questions_and_titles_not_names_and_ids(tmp_path):
+    page = report_of(tmp_path, *KB_ARGS, "--answers", str(PROFILES / "working-professional.yaml"))
+    reasoning = page[page.index("<h2>The full reasoning</h2>") : page.index("</details>")]
+    assert (
+        "<li>A MicroMasters program gathered the most weighed evidence of the options not ruled "
+        "out (a MicroMasters program +3, a full master&#x27;s degree -1, a MicroMasters as a "
+        "stepping stone to a master&#x27;s +0).</li>"
+    ) in reasoning
+    assert "<li>concluded: you must fit study around work and personal commitments, from:</li>" in (
+        reasoning
+    )
+    assert (
+        "<li>on &quot;Will you be working while you study?&quot;: yes, &quot;Do you need to "
+        "balance study with work and personal commitments?&quot;: yes</li>"
+    ) in reasoning
+    assert (
+        "<li>it needs: the answer to &quot;Do you want research opportunities as part of your "
+        "studies?&quot; is yes; your answer: not sure</li>"
+    ) in reasoning
+    assert (
+        "<li>it needs: the MicroMasters&#x27; credit counts toward the master&#x27;s degree you "
+        "aim for; your answers do not show it</li>"
+    ) in reasoning
+    assert "(was not sure) -&gt; a full master&#x27;s degree</li>" in reasoning
+    # No fact name, option name or rule id of the rule files: those are for `explain`.
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", reasoning), re.findall(
+        r"\b[a-z]+_[a-z_]+\b", reasoning
+    )
+    assert "flexibility-row" not in reasoning and "step 3: A full master" in reasoning
+
+
+def test_conditions_in_a_persons_words(kb):
+    from mm_advisor.explanation.plain import in_words
+    from mm_advisor.knowledge.conditions import All, Any_, BackgroundRef, DerivedTest, FactTest, Not
+
+    def test(fact, op, value):
+        return FactTest(fact, op, value, None)
+
+    months = 'the answer to "How many months can you commit to study?"'
+    assert (
+        in_words(
+            test("months_available", "lt", BackgroundRef("full_masters.duration_min_months")),
+            kb.schema,
+        )
+        == f"{months} is less than 18 months"
+    )
+    assert (
+        in_words(test("months_available", "ge", 6), kb.schema) == f"{months} is at least 6 months"
+    )
+    assert in_words(test("budget", "not_in", ("low", "medium")), kb.schema).endswith(
+        " is not low or medium"
+    )
+    assert in_words(test("working_professional", "known", False), kb.schema) == (
+        'the answer to "Will you be working while you study?" is not sure'
+    )
+    assert in_words(
+        Any_(
+            (
+                Not(DerivedTest("cost_sensitive", None), None),
+                test("working_professional", "is_not", True),
+            ),
+            None,
+        ),
+        kb.schema,
+    ) == (
+        "any of (not (you need to keep the cost of your education low); "
+        'the answer to "Will you be working while you study?" is not yes)'
+    )
+    assert in_words(All((DerivedTest("micromasters_goal", None),), None), kb.schema) == (
+        "all of (a goal that the article says a MicroMasters serves)"
+    )

@@ -136,8 +136,33 @@ def _silence_stdout() -> None:
 AdvisorGroup.group_class = AdvisorGroup
 
 
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """mm-advisor's version, then the knowledge base the commands here would use: where it is
+    found and its rule-base digest (what a trace records), as a bug report needs both."""
+    if not value or ctx.resilient_parsing:
+        return
+    from ..knowledge import rulebase
+
+    click.echo(f"mm-advisor, version {__version__}")
+    try:
+        where = layout.locate(None, None, None)
+        rb = rulebase.load(where)
+        about = f"{where.describe()}, {len(rb.rules)} rules, rule base {rb.digest}"
+    except AdvisorError as error:
+        about = f"cannot be read: {error}"
+    click.echo(render.line(f"Knowledge base: {about}"))
+    ctx.exit()
+
+
 @click.group(cls=AdvisorGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="mm-advisor")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_version,
+    help="Show the version and the knowledge base found here, and exit.",
+)
 def cli() -> None:
     """Advise whether a MicroMasters, a full master's degree, or a MicroMasters as a stepping
     stone to a master's fits a person's goals, citing the article behind every step."""

@@ -15,7 +15,7 @@ from ..knowledge.answers import parse_recorded
 from ..reasoning.advisor import Advisor
 from ..reasoning.decision import EXPLAINED
 from . import render
-from .plain import source_names, weighed_option
+from .plain import concluded, given_words, in_words, lower_first, source_names, weighed_option
 from .render import safe, value
 
 
@@ -38,12 +38,120 @@ def _facts(f: dict[str, Any], kind: str) -> list[dict[str, Any]]:
     return [m for m in f["matched"] if m["kind"] == kind]
 
 
+class Terms:
+    """How an explanation names things for an auditor or an advisor: as the rule files and the
+    trace do (rule ids, fact names, option names), so each line can be looked up."""
+
+    def __init__(self, advisor: Advisor):
+        self.schema = advisor.rulebase.schema
+
+    def option(self, name: str) -> str:
+        return safe(name)
+
+    def subject(self, name: str) -> str:
+        """An option at the start of a sentence."""
+        return self.option(name)
+
+    def scores(self, doc: dict[str, Any]) -> str:
+        return ", ".join(f"{self.option(k)} {render.weight(v)}" for k, v in doc["scores"].items())
+
+    def step(self, f: dict[str, Any]) -> str:
+        return f"step {f['seq']}, {safe(f['rule'])}: {safe(f['title'])}"
+
+    def again(self, f: dict[str, Any]) -> str:
+        return f"{safe(f['rule'])} (step {f['seq']}, shown above)"
+
+    def rule(self, r: dict[str, Any], note: str = "") -> str:
+        """A rule of the trace (fired or not), with `note` after its name."""
+        return f"{safe(r['rule'])}{note}: {safe(r['title'])}"
+
+    def value(self, fact: str, v: Any) -> str:
+        return value(v)
+
+    def answer(self, fact: str, v: Any) -> str:
+        return f"{safe(fact)} = {value(v)}"
+
+    def values(self, fact: str, values: str) -> str:
+        return f"{safe(fact)} = {values}"
+
+    def derived(self, name: str) -> str:
+        return f"derived {safe(name)}"
+
+    def stopped(self, b: dict[str, Any]) -> str:
+        return render.stopped(b)
+
+
+class Words(Terms):
+    """How a report names things for the person: the questions, conclusions and options in the
+    knowledge base's words, and rules by their titles (the ids are in the trace it keeps)."""
+
+    def __init__(self, advisor: Advisor):
+        super().__init__(advisor)
+        self.labels = {n: o.label for n, o in self.schema.options.items()}
+        self.rules = {r.id: r for r in advisor.rulebase.rules}
+
+    def option(self, name: str) -> str:
+        return safe(lower_first(self.labels.get(name, name)))
+
+    def subject(self, name: str) -> str:
+        text = self.option(name)
+        return text[:1].upper() + text[1:]
+
+    def step(self, f: dict[str, Any]) -> str:
+        return f"step {f['seq']}: {safe(f['title'])}"
+
+    def again(self, f: dict[str, Any]) -> str:
+        return f"step {f['seq']}, shown above"
+
+    def rule(self, r: dict[str, Any], note: str = "") -> str:
+        return f"{safe(r['title'])}{note}"
+
+    def value(self, fact: str, v: Any) -> str:
+        spec = self.schema.facts.get(fact)
+        if v is None:
+            return "not sure"
+        return value(v) if spec is None else safe(given_words(spec, v))
+
+    def answer(self, fact: str, v: Any) -> str:
+        return f"{self._question(fact)}: {self.value(fact, v)}"
+
+    def values(self, fact: str, values: str) -> str:
+        return f"{self._question(fact)}: {values}"
+
+    def _question(self, fact: str) -> str:
+        spec = self.schema.facts.get(fact)
+        return safe(fact) if spec is None else f'"{safe(spec.question)}"'
+
+    def derived(self, name: str) -> str:
+        if name not in self.schema.derived:
+            return super().derived(name)
+        return f"concluded: {safe(concluded(self.schema, name))}"
+
+    def stopped(self, b: dict[str, Any]) -> str:
+        """Why a rule did not fire, from the current rule's condition; the trace's own words
+        when the rule or the condition is not in the current rules."""
+        rule = self.rules.get(b["rule"])
+        if rule is None or not 0 <= b["index"] < len(rule.when):
+            return render.stopped(b)
+        needs = f"it needs: {safe(in_words(rule.when[b['index']], self.schema))}; "
+        seen = b["seen"]
+        if len(seen) == 1:
+            ((fact, v),) = seen.items()
+            return needs + f"your answer: {self.value(fact, v)}"
+        if seen:
+            return needs + "your answers: " + "; ".join(self.answer(k, v) for k, v in seen.items())
+        return needs + (
+            "not known yet" if b["result"] == "unknown" else "your answers do not show it"
+        )
+
+
 class Explainer:
     """Builds the explanation of one trace, against the current rule base for what-if."""
 
-    def __init__(self, doc: dict[str, Any], advisor: Advisor):
+    def __init__(self, doc: dict[str, Any], advisor: Advisor, words: bool = False):
         self.doc = doc
         self.advisor = advisor
+        self.names = (Words if words else Terms)(advisor)
         self.labels = {n: o.label for n, o in advisor.rulebase.schema.options.items()}
         self.derived_by = {d: f for f in doc["fired"] for d in f["derived"]}
         self.sources = source_names(doc)
@@ -73,21 +181,19 @@ class Explainer:
         A rule already shown in this section is named again but not expanded twice.
         """
         if f["seq"] in self.shown.setdefault(section.title, set()):
-            section.add(depth, f"{safe(f['rule'])} (step {f['seq']}, shown above)")
+            section.add(depth, self.names.again(f))
             return
         self.shown[section.title].add(f["seq"])
-        section.add(depth, f"step {f['seq']}, {safe(f['rule'])}: {safe(f['title'])}")
+        section.add(depth, self.names.step(f))
         section.add(depth + 1, f"cites {safe(_cite(f, self.sources))}")
         answers = [
-            f"{safe(m['fact'])} = {value(m['value'])}"
-            for m in f["matched"]
-            if m["kind"] != "derived"
+            self.names.answer(m["fact"], m["value"]) for m in f["matched"] if m["kind"] != "derived"
         ]
         if answers:
             section.add(depth + 1, "on " + ", ".join(answers))
         for m in _facts(f, "derived"):
             source = self.derived_by.get(m["fact"])
-            section.add(depth + 1, f"derived {safe(m['fact'])}, from:")
+            section.add(depth + 1, f"{self.names.derived(m['fact'])}, from:")
             if source is not None:
                 self.chain(section, source, depth + 2)
 
@@ -102,22 +208,22 @@ class Explainer:
             self.chain(section, next(f for f in doc["fired"] if f["rule"] == decision["rule"]), 1)
         elif rec == "undetermined":
             why = EXPLAINED.get(reason, reason)
-            section.add(0, f"Undetermined: {safe(why)} ({render.scores(doc)}).")
+            section.add(0, f"Undetermined: {safe(why)} ({self.names.scores(doc)}).")
         elif reason == "only-option":
             section.add(
                 0,
-                f"{safe(rec)} is recommended by elimination: the only option not ruled out, with "
-                f"positive evidence ({render.scores(doc)}).",
+                f"{self.names.subject(rec)} is recommended by elimination: the only option not "
+                f"ruled out, with positive evidence ({self.names.scores(doc)}).",
             )
         else:
             section.add(
                 0,
-                f"{safe(rec)} gathered the most weighed evidence of the options not ruled out "
-                f"({render.scores(doc)}).",
+                f"{self.names.subject(rec)} gathered the most weighed evidence of the options not "
+                f"ruled out ({self.names.scores(doc)}).",
             )
         out = [f for f in doc["fired"] if f.get("ruled_out")]
         for f in out:
-            options = ", ".join(safe(o) for o in f["ruled_out"])
+            options = ", ".join(self.names.option(o) for o in f["ruled_out"])
             section.add(0, f"Ruled out {options}:")
             self.chain(section, f, 1)
         subject = weighed_option(doc)
@@ -125,7 +231,7 @@ class Explainer:
             for heading, counts in (("Evidence for", 1), ("Evidence against", -1)):
                 weighed = [f for f in doc["fired"] if f["score"].get(subject, 0) * counts > 0]
                 if weighed:
-                    section.add(0, f"{heading} {safe(subject)}:")
+                    section.add(0, f"{heading} {self.names.option(subject)}:")
                 for f in weighed:
                     section.add(1, f"{render.weight(f['score'][subject])} from:")
                     self.chain(section, f, 2)
@@ -134,10 +240,10 @@ class Explainer:
         if others:
             section.add(0, "Also fired, without bearing on the result above:")
         for f in others:
-            adds = [f"derived {safe(d)}" for d in f["derived"]]
-            adds += [f"{safe(k)} {render.weight(w)}" for k, w in f["score"].items()]
+            adds = [self.names.derived(d) for d in f["derived"]]
+            adds += [f"{self.names.option(k)} {render.weight(w)}" for k, w in f["score"].items()]
             added = f" (added {', '.join(adds)})" if adds else " (added nothing new)"
-            section.add(1, f"step {f['seq']}, {safe(f['rule'])}: {safe(f['title'])}{added}")
+            section.add(1, f"{self.names.step(f)}{added}")
         if not doc["fired"]:
             section.add(0, "No rule fired: the answers given meet no rule's conditions.")
         return section
@@ -150,20 +256,18 @@ class Explainer:
         for option, total in doc["scores"].items():
             if option == doc["recommendation"]:
                 continue
-            section.add(0, f"{safe(option)} ({render.weight(total)}):")
+            section.add(0, f"{self.names.subject(option)} ({render.weight(total)}):")
             fired = [f for f in doc["fired"] if f["score"].get(option)]
             for f in fired:
-                section.add(
-                    1, f"{render.weight(f['score'][option])} {safe(f['rule'])}: {safe(f['title'])}"
-                )
+                section.add(1, f"{render.weight(f['score'][option])} {self.names.rule(f)}")
             for f in doc["fired"]:
                 if option in f.get("ruled_out", []):
-                    section.add(1, f"ruled out by {safe(f['rule'])}: {safe(f['title'])}")
+                    section.add(1, f"ruled out by {self.names.rule(f)}")
             if doc["decision"]["reason"] == "rule":
                 section.add(
                     1,
                     f"the decision rule {safe(doc['decision']['rule'])} concluded "
-                    f"{safe(doc['recommendation'])}",
+                    f"{self.names.option(doc['recommendation'])}",
                 )
             missing = [
                 b
@@ -180,8 +284,8 @@ class Explainer:
                     if rule.conclude == option
                     else f"{dict(rule.score)[option]:+d}"
                 )
-                section.add(2, f"{safe(b['rule'])} ({gain}): {safe(b['title'])}")
-                section.add(3, render.stopped(b))
+                section.add(2, self.names.rule(b, f" ({gain})"))
+                section.add(3, self.names.stopped(b))
         return section
 
     def what_if(self) -> Section:
@@ -196,8 +300,10 @@ class Explainer:
         section.add(0, "Changing one answer at a time (found by re-running the rules):")
         grouped = render.group_changes((c.fact, c.value, c.recommendation) for c in changes)
         for (fact, rec), values in grouped.items():
-            was = value(answers.get(fact))
-            section.add(1, f"{safe(fact)} = {values} (was {was}) -> {safe(rec)}")
+            was = self.names.value(fact, answers.get(fact))
+            section.add(
+                1, f"{self.names.values(fact, values)} (was {was}) -> {self.names.option(rec)}"
+            )
         return section
 
     def rule(self, rule_id: str) -> Section:

@@ -17,8 +17,9 @@ from typing import Any
 
 from ..errors import AnswerError
 from ..knowledge.answers import parse_recorded
+from ..knowledge.conditions import All, Any_, BackgroundRef, Condition, DerivedTest, Not
 from ..knowledge.domains import ValueClasses
-from ..knowledge.schema import NUMBER, FactSpec
+from ..knowledge.schema import NUMBER, FactSpec, Schema
 from ..reasoning.advisor import Advisor
 from .render import safe
 
@@ -83,7 +84,7 @@ class Plain:
         """The headings of the reasons for and against the option they are about."""
         if self.settled:
             return "Why", "What weighs against it"
-        return f"For {_lower_first(self.subject or '')}", "Against it"
+        return f"For {lower_first(self.subject or '')}", "Against it"
 
     @property
     def weighing(self) -> str | None:
@@ -109,7 +110,7 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
-def _lower_first(text: str) -> str:
+def lower_first(text: str) -> str:
     """`text` with its first word in lower case, unless that word is a name (MicroMasters)."""
     word = text.split(" ", 1)[0]
     return text[:1].lower() + text[1:] if word[1:] == word[1:].lower() else text
@@ -177,6 +178,39 @@ def given_words(spec: FactSpec, value: Any) -> str:
     return spec.render(value)
 
 
+_COMPARED = {"lt": "less than", "le": "at most", "gt": "more than", "ge": "at least"}
+
+
+def concluded(schema: Schema, derived: str) -> str:
+    """A derived fact as a clause in its description's words: "you need to keep ... low"."""
+    return lower_first(schema.derived[derived].description.strip().rstrip("."))
+
+
+def in_words(cond: Condition, schema: Schema) -> str:
+    """A rule's condition as a person reads it: the questions and conclusions in the knowledge
+    base's own words (`conditions.describe` names facts as the rule files do)."""
+    if isinstance(cond, DerivedTest):
+        return concluded(schema, cond.name)
+    if isinstance(cond, Not):
+        return f"not ({in_words(cond.part, schema)})"
+    if isinstance(cond, (All, Any_)):
+        word = "all of" if isinstance(cond, All) else "any of"
+        return f"{word} ({'; '.join(in_words(p, schema) for p in cond.parts)})"
+    spec = schema.facts[cond.fact]
+    said = f'the answer to "{spec.question}"'
+    if cond.op == "known":
+        return f"{said} is {'given' if cond.value else 'not sure'}"
+    if cond.op in ("in", "not_in"):
+        words = " or ".join(spec.render(v) for v in cond.value)
+        return f"{said} is {'' if cond.op == 'in' else 'not '}{words}"
+    if cond.op in ("is", "is_not"):
+        return f"{said} is {'not ' if cond.op == 'is_not' else ''}{spec.render(cond.value)}"
+    number = cond.value
+    if isinstance(number, BackgroundRef):
+        number = schema.background[number.key]
+    return f"{said} is {_COMPARED[cond.op]} {given_words(spec, number)}"
+
+
 def build(doc: dict[str, Any], advisor: Advisor, most: int | None = MAX_CHANGES) -> Plain:
     """The plain view of the consultation in `doc`, with what-if from `advisor`'s rules: the
     `most` telling answers that would change it (None: every one, as a report has room for)."""
@@ -190,7 +224,7 @@ def build(doc: dict[str, Any], advisor: Advisor, most: int | None = MAX_CHANGES)
     subject = weighed_option(doc)
     why_unsettled = elimination = None
     if settled:
-        headline = f"We recommend {_lower_first(label[rec])}."
+        headline = f"We recommend {lower_first(label[rec])}."
     elif decision["reason"] == "tie":
         headline = "No single recommendation: it is a real trade-off."
         leaders = [o for o, s in doc["scores"].items() if s == max(doc["scores"].values())]
@@ -203,7 +237,7 @@ def build(doc: dict[str, Any], advisor: Advisor, most: int | None = MAX_CHANGES)
             why_unsettled = "each option is ruled out by something you said"
         elif len([o for o in label if o not in decision.get("ruled_out", [])]) == 1:
             why_unsettled = (
-                f"the one path left toward your goal is {_lower_first(label[subject])}, and "
+                f"the one path left toward your goal is {lower_first(label[subject])}, and "
                 + (
                     "more weighs against it than for it"
                     if doc["scores"][subject] < 0
@@ -357,7 +391,7 @@ def to_text(plain: Plain, width: int, detail_hint: str) -> str:
             )
             lines += fill(f"- {change.question} ({said})", 2, 2)
             for answer, outcome in change.outcomes:
-                lines += fill(f"{answer.capitalize()}: {_lower_first(outcome)}.", 4, 2)
+                lines += fill(f"{answer.capitalize()}: {lower_first(outcome)}.", 4, 2)
         return lines
 
     def cited(reason: Reason, weight: bool) -> list[str]:
@@ -392,7 +426,7 @@ def to_text(plain: Plain, width: int, detail_hint: str) -> str:
         out += [""] + fill(plain.override)
     for option, reason in plain.ruled_out:
         out += [""] + fill(
-            f'Not {_lower_first(option)}: {_lower_first(reason.text)[:-1]} ("{reason.quote}").'
+            f'Not {lower_first(option)}: {lower_first(reason.text)[:-1]} ("{reason.quote}").'
         )
     if plain.expect:
         columns = [column for column, _ in plain.expect]
@@ -406,7 +440,7 @@ def to_text(plain: Plain, width: int, detail_hint: str) -> str:
                 rows.setdefault(name, []).append(text)
         pad = max(len(name) for name in rows) + 2
         for name, texts in rows.items():
-            joined = texts[0] + "".join(f", then {_lower_first(t)}" for t in texts[1:])
+            joined = texts[0] + "".join(f", then {lower_first(t)}" for t in texts[1:])
             out += fill(f"{name.capitalize():<{pad}}" + joined, 2, pad)
     if plain.changes:
         out += ["", "What would change it" if plain.settled else "What would decide it"]

@@ -95,7 +95,7 @@ def build(doc: dict[str, Any], advisor: Advisor, kept: list[str] | None = None) 
     `kept`: where its trace is kept, as `audit verify` takes it (a file, or --log DB ID);
     none when no trace was kept, which the report then says."""
     view = plain.build(doc, advisor, most=None)  # a report names every answer that would count
-    explainer = Explainer(doc, advisor)
+    explainer = Explainer(doc, advisor, words=True)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',

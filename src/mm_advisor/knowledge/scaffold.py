@@ -7,7 +7,9 @@ checks them as they are typed; a pre-commit configuration; and a short README fo
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -48,13 +50,17 @@ HOOKS = (
 HOOK_FILES = r"^(.*/)?(rules|facts|sources|schemas)/|(^|/)mm-advisor\.toml$"
 
 
-def _hooks(indent: str, language: str) -> str:
+def _hooks(indent: str, language: str, requirement: str | None = None) -> str:
+    needs = (
+        f"{indent}  additional_dependencies: [{json.dumps(requirement)}]\n" if requirement else ""
+    )
     return "".join(
         f"{indent}- id: {hook_id}\n"
         f"{indent}  name: mm-advisor {command.split(' --')[0]}\n"
         f"{indent}  description: {description}\n"
         f"{indent}  entry: mm-advisor {command}\n"
         f"{indent}  language: {language}\n"
+        f"{needs}"
         f"{indent}  pass_filenames: false\n"
         f"{indent}  files: {HOOK_FILES}\n"
         for hook_id, command, description in HOOKS
@@ -71,13 +77,62 @@ def hook_definitions() -> str:
     ) + _hooks("", "python")
 
 
-PRE_COMMIT = (
-    "# Check the knowledge base before every commit: pip install pre-commit && pre-commit install\n"
-    "# The hooks run the mm-advisor installed where you commit (the one you consult with).\n"
-    "repos:\n"
-    "  - repo: local\n"
-    "    hooks:\n"
-) + _hooks("      ", "system")
+def pre_commit_config(requirement: str | None) -> str:
+    """The `.pre-commit-config.yaml` `init` writes. With `requirement` (where this mm-advisor
+    can be installed from again), pre-commit installs that mm-advisor itself, the same for
+    everyone who commits; without, the hooks run the mm-advisor installed where one commits."""
+    if requirement is None:
+        how = (
+            "# The hooks run the mm-advisor installed where you commit (the one you consult with);\n"
+            "# to have pre-commit install a pinned one itself, see GUIDE.md.\n"
+        )
+    else:
+        how = (
+            "# pre-commit installs this mm-advisor itself (the one that wrote this file), the same\n"
+            "# for everyone who commits; change the pin to move everyone to another.\n"
+        )
+    return (
+        "# Check the knowledge base before every commit: pip install pre-commit && pre-commit "
+        "install\n"
+        + how
+        + "repos:\n  - repo: local\n    hooks:\n"
+        + _hooks("      ", "system" if requirement is None else "python", requirement)
+    )
+
+
+_REQUIREMENT_URL = re.compile(r"[A-Za-z0-9+.-]+://[\x21-\x7e]+")
+
+
+def installed_from() -> str | None:
+    """How this mm-advisor was installed, as a requirement others can install the same from:
+    `mm-advisor==X.Y.Z` from a package index, `mm-advisor @ git+URL@COMMIT` from a repository;
+    none from a folder on this machine (an editable checkout), which nobody else has."""
+    from importlib import metadata
+
+    try:
+        dist = metadata.distribution("mm-advisor")
+        direct = dist.read_text("direct_url.json")
+    except (metadata.PackageNotFoundError, OSError):
+        return None
+    if direct is None:
+        return f"mm-advisor=={dist.version}"
+    try:
+        origin = json.loads(direct)
+        url, vcs = origin["url"], origin.get("vcs_info")
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(url, str) or url.startswith("file:") or not _REQUIREMENT_URL.fullmatch(url):
+        return None
+    if vcs is None:
+        return f"mm-advisor @ {url}"  # an archive, by its URL
+    commit = vcs.get("commit_id") if isinstance(vcs, dict) else None
+    if (
+        vcs.get("vcs") != "git"
+        or not isinstance(commit, str)
+        or not re.fullmatch(r"[0-9a-f]{40}", commit)
+    ):
+        return None
+    return f"mm-advisor @ git+{url}@{commit}"
 
 
 README = """\
@@ -135,7 +190,8 @@ def create(target: Path, force: bool = False) -> Layout:
     for path in sorted(target.rglob("*.yaml")):
         _point_at_schema(path, schemas)
     write_atomic(str(target / MARKER), MARKER_TEXT, private=False)
-    write_atomic(str(target / ".pre-commit-config.yaml"), PRE_COMMIT, private=False)
+    config = pre_commit_config(installed_from())
+    write_atomic(str(target / ".pre-commit-config.yaml"), config, private=False)
     write_atomic(str(target / "README.md"), README, private=False)
     guide = (source.root / "docs" / "authoring.md").read_text(encoding="utf-8")
     write_atomic(str(target / GUIDE), guide, private=False)
