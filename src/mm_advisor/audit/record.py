@@ -42,8 +42,7 @@ class Keeper:
         """Seal (and sign) the trace `doc`, append it to the log, then write it to `trace_to`
         and its report to `report_to` (for which `advisor` is needed). The log comes first:
         when it cannot be written, nothing else is. Returns the log's id for it, if logged."""
-        stamped = trace.stamped(doc, self.signer)
-        entry = self.log.append(stamped) if self.log is not None else None
+        stamped, entry = self.seal(doc)
         if trace_to:
             write_atomic(trace_to, trace.dumps(stamped))
         if report_to:
@@ -55,6 +54,11 @@ class Keeper:
                 kept.append(f"--log {shlex.quote(self.log.path)} {entry}")
             write_atomic(report_to, report.build(stamped, advisor, kept))
         return entry
+
+    def seal(self, doc: dict[str, Any]) -> tuple[dict[str, Any], int | None]:
+        """The trace `doc` sealed (and signed), and its id in the log, if there is one."""
+        stamped = trace.stamped(doc, self.signer)
+        return stamped, (self.log.append(stamped) if self.log is not None else None)
 
     def close(self) -> None:
         if self.log is not None:

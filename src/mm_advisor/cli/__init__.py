@@ -5,7 +5,7 @@ Commands import the modules only they need, so a consultation starts fast.
 
 from __future__ import annotations
 
-from . import advise, auditing, authoring, cohorts  # noqa: F401  (each registers its commands)
+from . import advise, auditing, authoring, cohorts, serving  # noqa: F401  (each registers its commands)
 from .base import cli
 
 

@@ -9,11 +9,11 @@ from typing import Any, Callable
 
 import click
 
-from ..explanation.plain import given_words
+from ..explanation.plain import given_words, possible_words
 from ..explanation.render import safe, use_color, width
 from ..knowledge.answers import Answers, save
 from ..knowledge.rulebase import RuleBase
-from ..knowledge.schema import UNDETERMINED, FactSpec
+from ..knowledge.schema import FactSpec
 from ..reasoning.relevance import Planner
 from ..reasoning.session import Session
 
@@ -62,7 +62,6 @@ class Interview:
     ):
         self.session = Session(rulebase, planner, given, ask_all)
         self.schema = rulebase.schema
-        self.labels = {name: option.label for name, option in self.schema.options.items()}
         self.given = given
         self.save_to = save_to
         self.asked_any = False
@@ -165,13 +164,7 @@ class Interview:
         return "not sure" if value is None else given_words(self.schema.facts[fact], value)
 
     def possible(self) -> str:
-        outcomes = self.session.possible()
-        names = [
-            self.labels[o][:1].lower() + self.labels[o][1:] for o in self.labels if o in outcomes
-        ]
-        if UNDETERMINED in outcomes:
-            names.append("not enough to decide yet")
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+        return possible_words(self.session.possible(), self.schema)
 
     def explain_why(self, fact: str) -> None:
         rules = self.session.why(fact)

@@ -19,7 +19,7 @@ from ..errors import AnswerError
 from ..knowledge.answers import parse_recorded
 from ..knowledge.conditions import All, Any_, BackgroundRef, Condition, DerivedTest, Not
 from ..knowledge.domains import ValueClasses
-from ..knowledge.schema import NUMBER, FactSpec, Schema
+from ..knowledge.schema import NUMBER, UNDETERMINED, FactSpec, Schema
 from ..reasoning.advisor import Advisor
 from .render import safe
 
@@ -176,6 +176,15 @@ def given_words(spec: FactSpec, value: Any) -> str:
     if spec.type == NUMBER and spec.unit:
         return f"{value} {spec.unit}"
     return spec.render(value)
+
+
+def possible_words(outcomes: frozenset[str], schema: Schema) -> str:
+    """The recommendations still possible, as a person reads them: "a MicroMasters program or
+    not enough to decide yet"."""
+    names = [lower_first(o.label) for n, o in schema.options.items() if n in outcomes]
+    if UNDETERMINED in outcomes:
+        names.append("not enough to decide yet")
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 _COMPARED = {"lt": "less than", "le": "at most", "gt": "more than", "ge": "at least"}

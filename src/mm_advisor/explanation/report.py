@@ -17,7 +17,7 @@ from .explain import Explainer
 from .plain import Change, Plain, Reason
 from .render import safe
 
-_CSS = """
+CSS = """
 :root { color-scheme: light dark; --fg: #1b1f24; --muted: #57606a; --bg: #ffffff;
   --line: #d0d7de; --accent: #0b5cad; --soft: #f3f6f9; }
 @media (prefers-color-scheme: dark) {
@@ -90,10 +90,24 @@ def _reason(reason: Reason, weight: bool = False) -> str:
     )
 
 
-def build(doc: dict[str, Any], advisor: Advisor, kept: list[str] | None = None) -> str:
+UNKEPT = (
+    "No trace of this consultation was kept, so it cannot be verified later: consult with "
+    "<code>--trace-out FILE</code> or <code>--log DB</code> to keep one."
+)
+
+
+def build(
+    doc: dict[str, Any],
+    advisor: Advisor,
+    kept: list[str] | None = None,
+    unkept: str = UNKEPT,
+    head: str = "",
+    actions: str = "",
+) -> str:
     """The report of the consultation in `doc` (what-if uses `advisor`'s current rules).
     `kept`: where its trace is kept, as `audit verify` takes it (a file, or --log DB ID);
-    none when no trace was kept, which the report then says."""
+    none when no trace was kept, which the report then says in the words of `unkept` (HTML).
+    A page that shows the report adds `head` (more style) and `actions` (HTML, at the top)."""
     view = plain.build(doc, advisor, most=None)  # a report names every answer that would count
     explainer = Explainer(doc, advisor, words=True)
     parts = [
@@ -101,7 +115,8 @@ def build(doc: dict[str, Any], advisor: Advisor, kept: list[str] | None = None) 
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{e(view.headline)} - mm-advisor</title>",
-        f"<style>{_CSS}</style></head><body><main>",
+        f"<style>{CSS}</style>{head}</head><body><main>",
+        actions,
         '<p class="kicker">mm-advisor consultation report</p>',
         f"<h1>{e(view.headline)}</h1>",
     ]
@@ -138,7 +153,7 @@ def build(doc: dict[str, Any], advisor: Advisor, kept: list[str] | None = None) 
         parts.append(f"<h3>{e(section.title)}</h3>")
         parts.append(_nested(section.lines))
     parts.append("</details></section>")
-    parts += _footer(doc, kept or [])
+    parts += _footer(doc, kept or [], unkept)
     parts.append("</main></body></html>")
     return "\n".join(parts) + "\n"
 
@@ -265,7 +280,7 @@ def _nested(lines: list[tuple[int, str]]) -> str:
     return "".join(out)
 
 
-def _footer(doc: dict[str, Any], kept: list[str]) -> list[str]:
+def _footer(doc: dict[str, Any], kept: list[str], unkept: str) -> list[str]:
     when = _when(doc.get("created_at"))
     sources = doc["rulebase"].get("sources") or {}
     titles = [s["title"] for s in sources.values() if isinstance(s, dict) and s.get("title")]
@@ -284,8 +299,5 @@ def _footer(doc: dict[str, Any], kept: list[str]) -> list[str]:
             + ".</p>"
         )
     else:
-        lines.append(
-            "<p>No trace of this consultation was kept, so it cannot be verified later: consult "
-            "with <code>--trace-out FILE</code> or <code>--log DB</code> to keep one.</p>"
-        )
+        lines.append(f"<p>{unkept}</p>")
     return [*lines, "</footer>"]
