@@ -149,7 +149,7 @@ def test_the_first_page_and_the_headers_every_page_has(client):
     )
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["cache-control"] == "no-store"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert page.headers["x-frame-options"] == "DENY"
     cookie = page.headers["set-cookie"]
     assert cookie.startswith("mm_advisor_visit=") and "HttpOnly" in cookie

@@ -142,7 +142,7 @@ def question(
     )
     body = [
         f'<p class="kicker">Question {number}</p>',
-        f'<form method="post" action="/question">{_token(token)}',
+        f'<form method="post" action="/question" novalidate>{_token(token)}',
         f'<input type="hidden" name="fact" value="{e(spec.name)}">',
         field,
         '<div class="row"><button name="action" value="next">Next</button>',
