@@ -144,15 +144,22 @@ class Service:
 
     @staticmethod
     def remember(state: dict[str, Any], session: Session) -> None:
+        """Keep the session's answers in the visit's state (the question to ask is found anew)."""
+        state.pop("asking", None)
         state["values"] = dict(session.given.values)
         state["order"] = list(session.order)
         state["history"] = list(session.history)
 
-    @staticmethod
-    def current(state: dict[str, Any], session: Session) -> str | None:
+    def current(self, visit: str, state: dict[str, Any], session: Session) -> str | None:
         """The question being asked: one reopened (back, or changed in the review), else the
-        planner's next; None when no answer can change the result any more."""
-        return state.get("reopened") or session.next_fact()
+        planner's next (kept until the answers change: the page and its form agree, and the
+        planner runs once per question); None when no answer can change the result any more."""
+        if state.get("reopened"):
+            return state["reopened"]
+        if "asking" not in state:
+            state["asking"] = session.next_fact()
+            self.store.save(visit, state)
+        return state["asking"]
 
     def visit(self, request: Request) -> tuple[str, dict[str, Any]] | None:
         visit = request.cookies.get(COOKIE)
@@ -195,7 +202,7 @@ class Service:
         if "doc" in state:
             return _go("/result")
         session = self.session(state)
-        fact = self.current(state, session)
+        fact = self.current(visit, state, session)
         if fact is None:
             return _go("/review")
         return _page(self.question(state, session, fact))
@@ -218,7 +225,7 @@ class Service:
         if "doc" in state:
             return _go("/result")
         session = self.session(state)
-        fact = self.current(state, session)
+        fact = self.current(visit, state, session)
         action = form.get("action", "next")
         if action == "back":
             went = session.back()
@@ -250,7 +257,7 @@ class Service:
         session = self.session(state)
         if "doc" in state:
             return _go("/result")
-        if self.current(state, session) is not None:
+        if self.current(visit, state, session) is not None:
             return _go("/question")
         answered = [(f, session.given.values[f]) for f in session.answered()]
         return _page(pages.review(self.schema, answered, session.not_asked(), state["token"]))
@@ -271,7 +278,7 @@ class Service:
         await _form(request, state)
         if "doc" not in state:  # a second press of the button changes nothing
             session = self.session(state)
-            if self.current(state, session) is not None:
+            if self.current(visit, state, session) is not None:
                 raise STALE
             answers = session.given.completed(self.schema)
             doc = trace.build(self.rulebase, answers, self.advisor.consult(answers.values))
