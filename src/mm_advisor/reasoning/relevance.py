@@ -28,6 +28,7 @@ class Status:
 
 
 _NEVER, _ALWAYS = Status(False, False), Status(True, True)
+_STATUS = {(p, c): Status(p, c) for p in (False, True) for c in (False, True)}
 
 
 class Planner:
@@ -59,9 +60,34 @@ class Planner:
             ]
             for r in self.rules
         }
+        self.layered = self._layers()
         self._answer_status = lru_cache(maxsize=None)(self._answer_status_uncached)
         self._statuses = lru_cache(maxsize=8192)(self._statuses_uncached)
         self._assess = lru_cache(maxsize=4096)(self._assess_uncached)
+
+    def _layers(self) -> list[str] | None:
+        """The rules that test derived facts, each after every such rule that derives what it
+        tests: in this order one pass settles every status. None when derived facts form a
+        cycle (`rules lint` warns), which the fixpoint in `_statuses_uncached` handles."""
+        dependent = [r.id for r in self.rules if self.derived_tests[r.id]]
+        feeds = {
+            rid: {
+                d
+                for name, _ in self.derived_tests[rid]
+                for d in self.derivers[name]
+                if self.derived_tests[d]
+            }
+            for rid in dependent
+        }
+        order: list[str] = []
+        placed: set[str] = set()
+        while len(order) < len(dependent):
+            ready = [r for r in dependent if r not in placed and feeds[r] <= placed]
+            if not ready:
+                return None
+            order += ready
+            placed.update(ready)
+        return order
 
     def _answer_status_uncached(self, rule_id: str, fixed: tuple, free: tuple) -> Status:
         conds = self.answer_conds[rule_id]
@@ -95,6 +121,8 @@ class Planner:
             base[rule.id] = self._answer_status(
                 rule.id, fixed, tuple(f for f in reads if f in free)
             )
+        if self.layered is not None:
+            return self._settled(base)
         derived = {name: _NEVER for name in self.schema.derived}
         status: dict[str, Status] = {}
         for _ in range(len(self.rules) + 1):  # to a fixpoint: derived facts feed later rules
@@ -115,6 +143,27 @@ class Planner:
             if updated == derived:
                 break
             derived = updated
+        return status
+
+    def _settled(self, base: dict[str, Status]) -> dict[str, Status]:
+        """Each rule's status from its answers' status and, in `layered` order, the status of
+        the derived facts it tests (possible when some deriver is, certain when one is)."""
+        status = dict(base)
+        derived: dict[str, Status] = {}
+        for rid in self.layered:
+            possible, certain = status[rid].possible, status[rid].certain
+            for name, negated in self.derived_tests[rid]:
+                d = derived.get(name)
+                if d is None:
+                    d = derived[name] = _STATUS[
+                        any(status[r].possible for r in self.derivers[name]),
+                        any(status[r].certain for r in self.derivers[name]),
+                    ]
+                if negated:
+                    possible, certain = possible and not d.certain, certain and not d.possible
+                else:
+                    possible, certain = possible and d.possible, certain and d.certain
+            status[rid] = _STATUS[possible, certain]
         return status
 
     def outcomes(self, answers: Mapping[str, Any], free: frozenset[str]) -> frozenset[str]:
