@@ -166,3 +166,20 @@ def json_paths(value, prefix=()):
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from json_paths(item, (*prefix, i))
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, driven by Playwright: one launch (about a second) per test module."""
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (Debian package chromium); .ci/run installs it")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
+    with sync_api.sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

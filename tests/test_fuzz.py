@@ -299,16 +299,26 @@ json_values = nested(
 )
 
 
+_PATHS: dict[int, list[tuple]] = {}  # the paths inside each base trace, found once
+
+
 @st.composite
 def tampered_traces(draw, base: list[dict]) -> tuple[str, bool]:
     """A trace with fields deleted or replaced by nonsense, re-sealed or not, or its text cut."""
-    doc = json.loads(json.dumps(draw(st.sampled_from(base))))
+    original = draw(st.sampled_from(base))
+    paths = _PATHS.setdefault(id(original), [p for p in json_paths(original) if p])
+    doc = json.loads(json.dumps(original))
     for _ in range(draw(st.integers(1, 3))):
-        paths = [p for p in json_paths(doc) if p]
         path = draw(st.sampled_from(paths))
         parent = doc
-        for step in path[:-1]:
-            parent = parent[step]
+        try:  # an earlier edit may have removed or replaced what the path leads through
+            for step in path[:-1]:
+                parent = parent[step]
+            parent[path[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if not isinstance(parent, (dict, list)):
+            continue
         if draw(st.booleans()) and isinstance(parent, dict):
             del parent[path[-1]]
         else:

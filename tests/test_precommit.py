@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -11,8 +10,6 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-
-from mm_advisor.knowledge import scaffold
 
 pytestmark = [
     pytest.mark.skipif(
@@ -26,9 +23,7 @@ pytestmark = [
 BIN = Path(sys.executable).parent
 
 
-def run(
-    where: Path, *args: str, home: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
+def run(where: Path, *args: str, home: Path) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -38,7 +33,6 @@ def run(
         "GIT_COMMITTER_NAME": "Advisor",
         "GIT_COMMITTER_EMAIL": "advisor@example.edu",
         "NO_COLOR": "1",
-        **(env or {}),
     }
     env.pop("MM_ADVISOR_KB", None)
     return subprocess.run(args, cwd=where, env=env, capture_output=True, text=True, check=False)
@@ -98,28 +92,3 @@ def test_this_projects_hooks_through_pre_commit(scratch):
     )
     assert failed.returncode == 1
     assert "unknown fact 'skill_in_demand'" in failed.stdout
-
-
-def test_pinned_hooks_install_mm_advisor_themselves(scratch):
-    """What `init` writes when mm-advisor came from an index or a repository: pre-commit
-    installs that mm-advisor into its own environment, though none is on PATH."""
-    kb, home = scratch
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    config = scaffold.pre_commit_config(f"mm-advisor @ git+file://{REPO}@{head}")
-    (kb / ".pre-commit-config.yaml").write_text(config)
-    run(kb, "git", "commit", "-qam", "pin", home=home)
-    no_mm_advisor = {"PATH": os.pathsep.join(p for p in os.defpath.split(os.pathsep) if p)}
-    ok = run(
-        kb,
-        BIN / "pre-commit",
-        "run",
-        "mm-advisor-lint",
-        "--all-files",
-        home=home,
-        env=no_mm_advisor,
-    )
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "Installing environment for local" in ok.stdout + ok.stderr
-    assert re.search(r"mm-advisor rules lint\.+Passed", ok.stdout)

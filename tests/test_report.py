@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -99,20 +98,9 @@ def test_every_string_from_the_files_is_escaped(broken_kb, tmp_path):
     assert "Working? &lt;b onmouseover=x&gt;" in page
 
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (Debian package chromium); .ci/run installs it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
-    return sync_api
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("profile", ["stepping-stone", "degree-seeker", "undecided"])
-def test_the_report_in_a_real_browser(tmp_path, profile, kb):
-    sync_api = _browser()
+def test_the_report_in_a_real_browser(tmp_path, profile, kb, browser):
     page_path = tmp_path / f"{profile}.html"
     page_path.write_text(
         report_of(tmp_path, *KB_ARGS, "--answers", str(PROFILES / f"{profile}.yaml"))
@@ -120,41 +108,37 @@ def test_the_report_in_a_real_browser(tmp_path, profile, kb):
     quotes = re.findall(r"<blockquote>&ldquo;(.*?)&rdquo;", page_path.read_text())
     shots = Path(os.environ.get("MM_ADVISOR_SCREENSHOTS", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
-    args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
-        for width, height in ((1280, 800), (390, 844)):
-            for scheme in ("light", "dark"):
-                page = browser.new_page(
-                    viewport={"width": width, "height": height}, color_scheme=scheme
-                )
-                requests: list[str] = []
-                page.on("request", lambda r, seen=requests: seen.append(r.url))
-                page.goto(page_path.as_uri())
-                assert page.evaluate("document.documentElement.scrollWidth") <= width
-                overflowing = page.evaluate(
-                    "[...document.querySelectorAll('main *')].filter(e => "
-                    "e.getBoundingClientRect().right > innerWidth + 0.5 && "
-                    "!e.closest('details:not([open])')).length"
-                )
-                assert overflowing == 0
-                assert page.locator("h1").is_visible()
-                for quote in quotes:
-                    text = quote.replace("&#x27;", "'").replace("&quot;", '"')
-                    found = page.get_by_text(text, exact=False)
-                    assert found.first.is_visible(), text
-                assert requests == [page_path.as_uri()]
-                page.screenshot(path=str(shots / f"{profile}-{width}-{scheme}.png"), full_page=True)
-                page.close()
-        # Printed (or saved as PDF), the full reasoning shows, though on screen it is folded.
-        page = browser.new_page()
-        page.goto(page_path.as_uri())
-        reasoning = page.locator("details h3").first
-        assert not reasoning.is_visible()
-        page.emulate_media(media="print")
-        assert reasoning.is_visible() and page.locator("details li").last.is_visible()
-        browser.close()
+    for width, height in ((1280, 800), (390, 844)):
+        for scheme in ("light", "dark"):
+            page = browser.new_page(
+                viewport={"width": width, "height": height}, color_scheme=scheme
+            )
+            requests: list[str] = []
+            page.on("request", lambda r, seen=requests: seen.append(r.url))
+            page.goto(page_path.as_uri())
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            overflowing = page.evaluate(
+                "[...document.querySelectorAll('main *')].filter(e => "
+                "e.getBoundingClientRect().right > innerWidth + 0.5 && "
+                "!e.closest('details:not([open])')).length"
+            )
+            assert overflowing == 0
+            assert page.locator("h1").is_visible()
+            for quote in quotes:
+                text = quote.replace("&#x27;", "'").replace("&quot;", '"')
+                found = page.get_by_text(text, exact=False)
+                assert found.first.is_visible(), text
+            assert requests == [page_path.as_uri()]
+            page.screenshot(path=str(shots / f"{profile}-{width}-{scheme}.png"), full_page=True)
+            page.close()
+    # Printed (or saved as PDF), the full reasoning shows, though on screen it is folded.
+    page = browser.new_page()
+    page.goto(page_path.as_uri())
+    reasoning = page.locator("details h3").first
+    assert not reasoning.is_visible()
+    page.emulate_media(media="print")
+    assert reasoning.is_visible() and page.locator("details li").last.is_visible()
+    page.close()
     assert (shots / f"{profile}-390-dark.png").stat().st_size > 10_000
 
 

@@ -17,12 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import KB_ARGS, PROFILES, invoke
-from test_report import _browser
 
 pytestmark = pytest.mark.slow  # a server process and a browser
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 SERIOUS = ("serious", "critical")
 
 
@@ -51,21 +48,6 @@ def server(tmp_path_factory):
     yield address, where / "log.db"
     process.terminate()
     process.wait(timeout=30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = _browser()
-    with sync_api.sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=_chromium(), args=ARGS)
-        yield launched
-        launched.close()
-
-
-def _chromium() -> str:
-    from test_report import CHROMIUM
-
-    return CHROMIUM
 
 
 class Person:
