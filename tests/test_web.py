@@ -435,3 +435,42 @@ def test_serve_says_what_is_missing_in_one_line(tmp_path, monkeypatch):
         result.stderr
         == "Error: mm-advisor serve needs the web extra: pip install 'mm-advisor[web]'\n"
     )
+
+
+def test_with_a_key_every_logged_consultation_is_signed(tmp_path):
+    assert invoke("keys", "generate", str(tmp_path / "keys")).exit_code == 0
+    key, public = (
+        tmp_path / "keys" / "mm-advisor-signing.key",
+        tmp_path / "keys" / "mm-advisor-signing.pub",
+    )
+    log = tmp_path / "log.db"
+    with testclient.TestClient(
+        web.create(make_settings(tmp_path, log=str(log), sign_key=str(key)))
+    ) as c:
+        Visitor(c).consult({"wants_complete_degree": True})
+    signed = invoke(
+        "audit", "verify", *KB_ARGS, "--log", str(log), "1", "--public-key", str(public)
+    )
+    assert signed.exit_code == 0, signed.stdout + signed.stderr
+    assert invoke("keys", "generate", str(tmp_path / "other")).exit_code == 0
+    other = tmp_path / "other" / "mm-advisor-signing.pub"
+    wrong = invoke("audit", "verify", *KB_ARGS, "--log", str(log), "1", "--public-key", str(other))
+    # Regression: a log checked with a key that signed none of it said so, but exited 0.
+    assert wrong.exit_code == 5, wrong.stdout
+    assert "1  NOT VERIFIED: signed, but not by a key given to check it" in wrong.stdout
+
+
+def test_an_error_of_ours_is_a_page_that_says_nothing_of_the_server(tmp_path, monkeypatch):
+    from mm_advisor.reasoning.session import Session
+
+    def broken(self):
+        raise RuntimeError("/srv/secret/path: internal detail")
+
+    monkeypatch.setattr(Session, "next_fact", broken)
+    with testclient.TestClient(
+        web.create(make_settings(tmp_path)), raise_server_exceptions=False
+    ) as c:
+        c.get("/")
+        page = c.get("/question")
+    refused(page, 500, "Something went wrong on our side")
+    assert "secret" not in page.text and "RuntimeError" not in page.text

@@ -17,7 +17,17 @@ from ..parallel import ordered_map
 from ..reasoning.advisor import Advisor
 from . import signing
 from .log import ConsultationLog
-from .verify import CHANGED, EXIT, REASONING, SHORT, TAMPERED, Verification, brief, verify
+from .verify import (
+    CHANGED,
+    EXIT,
+    REASONING,
+    SHORT,
+    TAMPERED,
+    UNVERIFIED,
+    Verification,
+    brief,
+    verify,
+)
 
 CHUNK = 500
 
@@ -31,10 +41,10 @@ class Summary:
     @property
     def exit_code(self) -> int:
         """The worst finding's code: tampered, damaged or a broken chain 1, then 3, then 4,
-        else 0."""
+        then 5 (signed, but by no key given or trusted), else 0: what one trace would give."""
         if self.damaged or self.breaks or self.counts[TAMPERED]:
             return 1
-        for status in (CHANGED, REASONING):
+        for status in (CHANGED, REASONING, UNVERIFIED):
             if self.counts[status]:
                 return EXIT[status]
         return 0
