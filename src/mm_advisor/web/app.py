@@ -184,8 +184,7 @@ class Service:
         if found is not None:
             visit, state = found
             resuming = bool(state["order"]) or "doc" in state
-            return _page(pages.start(state["token"], len(self.schema.facts), bool(self.log_name),
-                                     resuming))  # fmt: skip
+            return _page(self.start_page(state, resuming))
         visit, state = self.new_visit()
         notice = (
             f"Your earlier consultation ended after {self.idle_minutes} minutes without "
@@ -193,9 +192,11 @@ class Service:
             if request.cookies.get(COOKIE)
             else ""
         )
-        page = pages.start(state["token"], len(self.schema.facts), bool(self.log_name), False,
-                           notice)  # fmt: skip
-        return _with_cookie(_page(page), visit, request)
+        return _with_cookie(_page(self.start_page(state, False, notice)), visit, request)
+
+    def start_page(self, state: dict[str, Any], resuming: bool, notice: str = "") -> str:
+        questions = len(self.schema.facts)
+        return pages.start(state["token"], questions, bool(self.log_name), resuming, notice)
 
     async def ask(self, request: Request) -> Response:
         visit, state = self.required(request)
@@ -246,7 +247,7 @@ class Service:
             except ValueError:
                 return _page(self.question(state, session, fact, _what_to_answer(spec)), 422)
         else:
-            raise Refused(400, "This form cannot be understood", "It asked for no known action.")
+            raise _unclear("It asked for no known action.")
         session.answer(fact, value)
         state.pop("reopened", None)
         state.pop("had", None)
@@ -290,9 +291,8 @@ class Service:
         visit, state = self.required(request)
         if "doc" not in state:
             return _go("/question")
-        page = self.report(state, head=pages.HEAD, actions=pages.actions(state["token"],
-                                                                          state["entry"]))  # fmt: skip
-        return _page(page)
+        actions = pages.actions(state["token"], state["entry"])
+        return _page(self.report(state, head=pages.HEAD, actions=actions))
 
     async def download(self, request: Request) -> Response:
         visit, state = self.required(request)
@@ -362,29 +362,34 @@ async def _form(request: Request, state: dict[str, Any]) -> dict[str, str]:
     if request.headers.get("content-type", "").split(";")[0].strip() != (
         "application/x-www-form-urlencoded"
     ):
-        raise Refused(415, "This form cannot be understood", "It was not sent as a web form.")
+        raise _unclear("It was not sent as a web form.", 415)
     body = b""
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_BODY:
             raise TOO_LARGE
     try:
-        fields = parse_qsl(
-            body.decode("utf-8"), keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FIELDS
-        ) if body else []  # fmt: skip
+        text = body.decode("utf-8")
+        fields = []
+        if text:
+            fields = parse_qsl(
+                text, keep_blank_values=True, strict_parsing=True, max_num_fields=MAX_FIELDS
+            )
     except ValueError:  # not UTF-8, not a form's encoding, or too many fields
-        raise Refused(
-            400, "This form cannot be understood", "It was not a well-formed web form."
-        ) from None
+        raise _unclear("It was not a well-formed web form.") from None
     form = dict(fields)
     if len(form) != len(fields):
-        raise Refused(400, "This form cannot be understood", "It named a field twice.")
+        raise _unclear("It named a field twice.")
     if not hmac.compare_digest(form.get("token", "").encode(), state["token"].encode()):
         raise FORGED
     return form
 
 
 TOO_LARGE = Refused(413, "This form is too large", "A form here is never that large.")
+
+
+def _unclear(why: str, status: int = 400) -> Refused:
+    return Refused(status, "This form cannot be understood", why)
 
 
 def _page(html: str, status: int = 200) -> HTMLResponse:
