@@ -35,3 +35,13 @@ def test_the_check_catches_a_wrong_salience(kb, capsys):
     profiles = synthetic.random_profiles(kb.schema, 500, seed=3)
     assert not vs_clips.check("shipped", engines(kb, broken=True), profiles)
     assert "DIFFERENCE on profile" in capsys.readouterr().out
+
+
+def test_clips_fires_the_same_on_a_synthetic_base_that_uses_every_operator(tmp_path, capsys):
+    """The translation into slot constraints (`low|medium`, `~nil&~yes`, `:(< ?m 18)`), with
+    compound conditions as tests and patterns CLIPS finds unmatchable as tests too."""
+    from mm_advisor.knowledge import rulebase
+
+    kb = rulebase.load(synthetic.write(tmp_path / "s", 500, seed=7))
+    profiles = synthetic.random_profiles(kb.schema, 300, seed=5)
+    assert vs_clips.check("synthetic", engines(kb), profiles), capsys.readouterr().out
