@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import re
@@ -12,7 +13,11 @@ from click.testing import CliRunner
 from conftest import KB_ARGS, PROFILES, invoke
 
 from mm_advisor.cli import cli
+from mm_advisor.cli.base import COMMANDS
 from mm_advisor.errors import AnswerError
+
+for _module in sorted(set(COMMANDS.values())):  # every command registered, to walk them all
+    importlib.import_module(f"mm_advisor.cli.{_module}")
 
 CAREER = str(PROFILES / "career-accelerator.yaml")
 STEPPING = str(PROFILES / "stepping-stone.yaml")
@@ -521,3 +526,26 @@ def test_shell_completion_offers_commands_options_and_choices(words, expected):
     result = CliRunner().invoke(cli, [], env=env, prog_name="mm-advisor")
     assert result.exit_code == 0
     assert [line.split(",", 1)[1] for line in result.stdout.splitlines()] == expected
+
+
+def test_each_command_is_found_where_the_lazy_table_says():
+    """`base.COMMANDS` names the module of every top-level command (each imported only when it
+    runs): a command missing from it could not be run; a name there with no command, neither."""
+    assert sorted(cli.commands) == sorted(COMMANDS)
+    for name, command in cli.commands.items():
+        assert command.callback.__module__ == f"mm_advisor.cli.{COMMANDS[name]}", name
+
+
+def test_a_consultation_imports_no_other_commands_module():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mm_advisor.cli import main; sys.argv = ['mm-advisor', 'consult', "
+        "'--no-input']; import atexit; atexit.register(lambda: print(sorted(m for m in "
+        "sys.modules if m.startswith('mm_advisor.cli.')), file=sys.stderr)); main()"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stderr.strip().splitlines()[-1]
+    assert loaded == "['mm_advisor.cli.advise', 'mm_advisor.cli.base']"

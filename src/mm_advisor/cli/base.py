@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import importlib
 import os
 import sys
 import time
@@ -66,6 +67,18 @@ class AdvisorCommand(click.Command):
             formatter.write_dl([(str(code), text) for code, text in self.exit_codes.items()])
 
 
+# Which module of this package defines each top-level command: a command's module is imported
+# only when that command runs (or help lists them all), so `consult` does not import what
+# `audit`, `batch` or `serve` need. A test checks that every command is named here.
+COMMANDS = {
+    "consult": "advise", "questions": "advise", "schema": "advise",
+    "explain": "auditing", "audit": "auditing", "keys": "auditing",
+    "kb": "authoring", "init": "authoring", "rules": "authoring",
+    "batch": "cohorts", "impact": "cohorts", "sample": "cohorts",
+    "serve": "serving",
+}  # fmt: skip
+
+
 class AdvisorGroup(click.Group):
     """The error boundary: user mistakes become one line and exit 2; Ctrl-C exits 130; nothing
     read from the user reaches the terminal raw; output that cannot be written is an error."""
@@ -75,6 +88,14 @@ class AdvisorGroup(click.Group):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.params.append(_DEBUG)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            importlib.import_module(f"{__package__}.{COMMANDS[name]}")  # it registers itself
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
