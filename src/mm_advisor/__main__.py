@@ -1,7 +1,8 @@
 """The command's entry point: `mm-advisor`, and `python -m mm_advisor`.
 
-Loading the command line takes a moment (click, experta, PyYAML). A Ctrl-C in that moment exits
-130 with one line, as a Ctrl-C at any later time does, instead of Python's traceback.
+Loading the command line takes a moment (click, then the command's own module). A Ctrl-C in
+that moment exits 130 with one line, as a Ctrl-C at any later time does, instead of Python's
+traceback.
 """
 
 from __future__ import annotations
@@ -16,11 +17,6 @@ def main() -> None:
         signal.signal(signal.SIGINT, _interrupted_while_loading)
     try:
         from .cli import main as run
-    except ImportError as exc:
-        if exc.name != "experta" or not str(exc).startswith("mm-advisor needs"):
-            raise
-        os.write(2, f"Error: {exc}\n".encode())  # another version of experta is installed
-        raise SystemExit(2) from None
     finally:
         if quiet:
             signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -94,7 +94,12 @@ class AdvisorGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in self.commands and name in COMMANDS:
-            importlib.import_module(f"{__package__}.{COMMANDS[name]}")  # it registers itself
+            try:
+                importlib.import_module(f"{__package__}.{COMMANDS[name]}")  # it registers itself
+            except ImportError as exc:  # another version of experta (reasoning/compat.py)
+                if exc.name != "experta" or not str(exc).startswith("mm-advisor needs"):
+                    raise
+                raise UserError(str(exc)) from None
         return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context) -> Any:
