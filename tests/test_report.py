@@ -245,3 +245,25 @@ def test_conditions_in_a_persons_words(kb):
     assert in_words(All((DerivedTest("micromasters_goal", None),), None), kb.schema) == (
         "all of (a goal that the article says a MicroMasters serves)"
     )
+
+
+def test_why_a_rule_did_not_fire_in_words_only_while_the_rule_still_says_so(advisor):
+    """The person's words come from the current rule; when its condition there has changed
+    since the trace, the trace's own record is shown instead."""
+    from mm_advisor.explanation.explain import Words
+
+    words = Words(advisor)
+    stopped = {
+        "rule": "research-opportunities", "title": "t", "location": "l", "index": 0,
+        "condition": "wants_research_experience is yes", "result": "unknown",
+        "seen": {"wants_research_experience": None},
+    }  # fmt: skip
+    assert words.stopped(stopped) == (
+        'it needs: the answer to "Do you want research opportunities as part of your studies?" '
+        "is yes; your answer: not sure"
+    )
+    changed = {**stopped, "condition": "wants_research_experience is no"}
+    assert words.stopped(changed) == (
+        "stopped by condition 1, wants_research_experience is no: unknown "
+        "(wants_research_experience was unknown)"
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import AdvisorError, did_you_mean
 from ..knowledge.answers import parse_recorded
+from ..knowledge.conditions import describe
 from ..reasoning.advisor import Advisor
 from ..reasoning.decision import EXPLAINED
 from . import render
@@ -107,9 +108,9 @@ class Words(Terms):
         return f"{safe(r['title'])}{note}"
 
     def value(self, fact: str, v: Any) -> str:
-        spec = self.schema.facts.get(fact)
         if v is None:
             return "not sure"
+        spec = self.schema.facts.get(fact)
         return value(v) if spec is None else safe(given_words(spec, v))
 
     def answer(self, fact: str, v: Any) -> str:
@@ -128,10 +129,14 @@ class Words(Terms):
         return f"concluded: {safe(concluded(self.schema, name))}"
 
     def stopped(self, b: dict[str, Any]) -> str:
-        """Why a rule did not fire, from the current rule's condition; the trace's own words
-        when the rule or the condition is not in the current rules."""
+        """Why a rule did not fire, in words, from the current rule's condition; the trace's
+        own record when the current rules do not hold that condition there any more."""
         rule = self.rules.get(b["rule"])
-        if rule is None or not 0 <= b["index"] < len(rule.when):
+        if (
+            rule is None
+            or not 0 <= b["index"] < len(rule.when)
+            or describe(rule.when[b["index"]], self.schema) != b["condition"]
+        ):
             return render.stopped(b)
         needs = f"it needs: {safe(in_words(rule.when[b['index']], self.schema))}; "
         seen = b["seen"]
