@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import click
 
-from ..explanation.plain import given_words, possible_words
+from ..explanation.plain import possible_words, said_words
 from ..explanation.render import safe, use_color, width
 from ..knowledge.answers import Answers, save
 from ..knowledge.rulebase import RuleBase
@@ -161,7 +161,7 @@ class Interview:
                 return None
 
     def words(self, fact: str, value: Any) -> str:
-        return "not sure" if value is None else given_words(self.schema.facts[fact], value)
+        return said_words(self.schema.facts[fact], value)
 
     def possible(self) -> str:
         return possible_words(self.session.possible(), self.schema)

@@ -16,7 +16,7 @@ from ..knowledge.conditions import describe
 from ..reasoning.advisor import Advisor
 from ..reasoning.decision import EXPLAINED
 from . import render
-from .plain import concluded, given_words, in_words, lower_first, source_names, weighed_option
+from .plain import concluded, in_words, lower_first, said_words, source_names, weighed_option
 from .render import safe, value
 
 
@@ -108,10 +108,8 @@ class Words(Terms):
         return f"{safe(r['title'])}{note}"
 
     def value(self, fact: str, v: Any) -> str:
-        if v is None:
-            return "not sure"
         spec = self.schema.facts.get(fact)
-        return value(v) if spec is None else safe(given_words(spec, v))
+        return value(v) if spec is None else safe(said_words(spec, v))
 
     def answer(self, fact: str, v: Any) -> str:
         return f"{self._question(fact)}: {self.value(fact, v)}"

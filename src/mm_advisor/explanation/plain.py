@@ -178,6 +178,11 @@ def given_words(spec: FactSpec, value: Any) -> str:
     return spec.render(value)
 
 
+def said_words(spec: FactSpec, value: Any) -> str:
+    """An answer given in an interview, as its review shows it: unknown is "not sure"."""
+    return "not sure" if value is None else given_words(spec, value)
+
+
 def possible_words(outcomes: frozenset[str], schema: Schema) -> str:
     """The recommendations still possible, as a person reads them: "a MicroMasters program or
     not enough to decide yet"."""

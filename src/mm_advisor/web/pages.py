@@ -8,7 +8,7 @@ import base64
 import hashlib
 from typing import Any
 
-from ..explanation.plain import given_words
+from ..explanation.plain import said_words
 from ..explanation.report import CSS, e
 from ..knowledge.rulebase import Rule
 from ..knowledge.schema import NUMBER, YESNO, FactSpec, Schema
@@ -91,10 +91,6 @@ def start(token: str, questions: int, logged: bool, resuming: bool, notice: str 
     return page("Start", "\n".join(body))
 
 
-def _said(spec: FactSpec, value: Any) -> str:
-    return "not sure" if value is None else given_words(spec, value)
-
-
 def question(
     spec: FactSpec,
     number: int,
@@ -163,7 +159,7 @@ def review(
 ) -> str:
     """The answers in words, each with a Change button, then the way to the result."""
     rows = "".join(
-        f"<dt>{e(schema.facts[fact].question)}</dt><dd>{e(_said(schema.facts[fact], value))} "
+        f"<dt>{e(schema.facts[fact].question)}</dt><dd>{e(said_words(schema.facts[fact], value))} "
         f'<button class="quiet link" name="fact" value="{e(fact)}" '
         f'aria-label="Change the answer to: {e(schema.facts[fact].question)}">Change</button></dd>'
         for fact, value in answered
