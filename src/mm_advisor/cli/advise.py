@@ -24,6 +24,7 @@ from .base import (
     kb_options,
     labels,
     log_option,
+    sign_key_option,
 )
 
 
@@ -79,13 +80,8 @@ from .base import (
     help="The office's own reference for the person (a case number): kept, as given, in the trace "
     "and the log, to find and to forget their consultations. Never required.",
 )
-@click.option(
-    "--sign-key",
-    metavar="FILE",
-    envvar="MM_ADVISOR_SIGNING_KEY",
-    type=click.Path(dir_okay=False),
-    help="Sign every trace written (--trace-out, --log) with this private key (from `keys "
-    "generate`). [env: MM_ADVISOR_SIGNING_KEY]",
+@sign_key_option(
+    "Sign every trace written (--trace-out, --log) with this private key (from `keys generate`)."
 )
 @click.option(
     "--detail",

@@ -272,6 +272,18 @@ def log_option(help_text: str, environment: bool = True) -> Callable:
     )
 
 
+def sign_key_option(help_text: str) -> Callable:
+    """--sign-key FILE, also from MM_ADVISOR_SIGNING_KEY, spelt alike on every command that
+    keeps traces."""
+    return click.option(
+        "--sign-key",
+        metavar="FILE",
+        envvar="MM_ADVISOR_SIGNING_KEY",
+        type=click.Path(dir_okay=False),
+        help=help_text + " [env: MM_ADVISOR_SIGNING_KEY]",
+    )
+
+
 def echo_json(data: Any) -> None:
     click.echo(render.json_text(data, indent=2))
 

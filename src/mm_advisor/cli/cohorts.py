@@ -23,6 +23,7 @@ from .base import (
     jobs_option,
     kb_options,
     log_option,
+    sign_key_option,
 )
 
 
@@ -70,13 +71,7 @@ def _output_options(what: str, formats: tuple[str, str]) -> Callable:
     metavar="COLUMN",
     help="The column (or key) holding each person's reference, kept in their trace and log entry.",
 )
-@click.option(
-    "--sign-key",
-    metavar="FILE",
-    envvar="MM_ADVISOR_SIGNING_KEY",
-    type=click.Path(dir_okay=False),
-    help="Sign the traces written (--traces, --log). [env: MM_ADVISOR_SIGNING_KEY]",
-)
+@sign_key_option("Sign the traces written (--traces, --log).")
 @jobs_option("Processes to work with; each compiles the knowledge base once.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
 def batch(

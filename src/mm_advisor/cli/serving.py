@@ -12,7 +12,7 @@ import click
 
 from ..knowledge import rulebase as rulebase_mod
 from ..knowledge.layout import Layout
-from .base import UserError, announce, cli, kb_options, log_option
+from .base import UserError, announce, cli, kb_options, log_option, sign_key_option
 
 LOCAL = ("127.0.0.1", "localhost", "::1")
 
@@ -28,14 +28,7 @@ LOCAL = ("127.0.0.1", "localhost", "::1")
 )
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @log_option("Log every consultation, as `consult --log` does (off unless given).")
-@click.option(
-    "--sign-key",
-    metavar="FILE",
-    envvar="MM_ADVISOR_SIGNING_KEY",
-    type=click.Path(dir_okay=False),
-    help="Sign every logged trace with this private key (from `keys generate`). "
-    "[env: MM_ADVISOR_SIGNING_KEY]",
-)
+@sign_key_option("Sign every logged trace with this private key (from `keys generate`).")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
