@@ -256,6 +256,63 @@ def small(tmp_path_factory):
     return kb, found
 
 
+def brute_sweep(check: checker.Checker, order: list[str], required: int = 0) -> list[tuple]:
+    """What a sweep promises, by enumerating every combination of classes in `order` (unknown
+    first): each (bits, pending) once, in the order first met, with how many combinations give
+    it, the fewest answers given among them and the first combination with that few."""
+    inside = set(order)
+    waiting = [
+        f
+        for f in order
+        if any(f in p.facts and not inside >= set(p.facts) for p in check.predicates)
+    ]
+    merged: dict[tuple, list] = {}
+    for combo in itertools.product(*[[check.unknown[f], *range(check.unknown[f])] for f in order]):
+        classes = dict(zip(order, combo))
+        bits = 0
+        for k, p in enumerate(check.predicates):
+            if inside >= set(p.facts) and p(tuple(classes[f] for f in p.facts)):
+                bits |= 1 << k
+            elif inside >= set(p.facts) and 1 << k & required and p.facts:
+                break  # fails a required test it can decide
+        else:
+            cost = sum(c != check.unknown[f] for f, c in classes.items())
+            entry = merged.setdefault((bits, tuple(classes[f] for f in waiting)), [0, cost, combo])
+            entry[0] += 1
+            if cost < entry[1]:
+                entry[1:] = [cost, combo]
+    return [(bits, pending, *entry) for (bits, pending), entry in merged.items()]
+
+
+def test_every_sweep_is_the_brute_force_enumeration_merged(small, tmp_path):
+    """The two groups of the small base (`a` and `c` read together, `b` and `n` together) are
+    swept apart and combined: the result is the enumeration's, order and representatives too,
+    with and without an invariant's tests, a fact left out (its readers' other facts pending,
+    in two groups with `across`), and a `when` required."""
+    kb, found = small
+    path = tmp_path / "i.yaml"
+    path.write_text(
+        "invariants:\n  - id: across\n    statement: s\n"
+        "    source: {section: Flexibility, quote: Designed for working professionals}\n"
+        "    when: [{any: [{fact: c, is: low}, {fact: b, is: yes}]}]\n"
+        "    then: {recommendation_in: [o1]}\n"
+    )
+    across = invariants.load([path], kb)
+    check = checker.Checker(kb, [*found, *across])
+    check._focus([])
+    assert check._groups(check._order(check.facts)) == [["a", "c"], ["b", "n"]]
+    cases = [([], None), (found, None), ([], "c"), (found, "n"), (found, "a"), (across, "c")]
+    for focus, left_out in cases:
+        check._focus(focus)
+        order = check._order([f for f in check.facts if f != left_out])
+        assert check._sweep(order) == brute_sweep(check, order), (focus, left_out)
+    check._focus(found[:1])
+    order = check._order(check.facts)
+    required = check.when_mask["out"]
+    assert check._sweep(order, required) == brute_sweep(check, order, required)
+    assert len(check._sweep(order, required)) < len(check._sweep(order))
+
+
 def test_the_checker_agrees_with_brute_force_through_the_engine(small):
     kb, found = small
     report = checker.Checker(kb, found).run()

@@ -3,9 +3,10 @@
 The space is enumerated one fact at a time. A partial profile only matters through the tests it
 has settled (one bit per rule and per invariant condition) and the answers that unsettled tests
 still read, so partial profiles that agree on both are merged, keeping their count and the
-smallest of them (fewest answers given) as the one to show. After the last fact, each distinct
-set of bits is run once through the fast evaluator. Nothing is sampled and nothing is pruned
-unsoundly: every profile is counted exactly once.
+smallest of them (fewest answers given) as the one to show. Facts that no test reads together
+are enumerated apart and their results multiplied, as nothing merges across them. After the last
+fact, each distinct set of bits is run once through the fast evaluator. Nothing is sampled and
+nothing is pruned unsoundly: every profile is counted exactly once.
 
 A monotone or unknown invariant compares profiles that differ in one fact only: that fact is left
 out of the enumeration and tried in every class at the end, on each merged profile.
@@ -174,7 +175,7 @@ class Checker:
         if not left:
             return set()
         self._focus([])
-        states = {bits & self.rule_mask for bits, _ in self._sweep(self._order(self.facts))}
+        states = {bits & self.rule_mask for bits, *_ in self._sweep(self._order(self.facts))}
         return {r for r in left if all(same(r, bits) for bits in states)}
 
     def first_difference(self) -> tuple[dict[str, Any], str, str] | None:
@@ -188,7 +189,7 @@ class Checker:
         other_mask = (1 << len(other.rules)) - 1
         order = self._order(self.facts)
         best = _Best()
-        for (bits, _), (_, cost, rep) in self._sweep(order).items():
+        for bits, _, _, cost, rep in self._sweep(order):
             mine = self.evaluator.run(bits & self.rule_mask).recommendation
             theirs = other.run(bits >> shift & other_mask).recommendation
             if mine != theirs:
@@ -220,7 +221,8 @@ class Checker:
 
     def _order(self, facts: list[str]) -> list[str]:
         """A fact order that keeps few answers pending: next, the fact after which the fewest
-        assigned facts are still read by an unfinished test (schema order breaks ties)."""
+        assigned facts are still read by an unfinished test (schema order breaks ties). The
+        facts of each group (see `_groups`) come together, groups in the order they are met."""
         reads = [set(p.facts) for p in self.predicates]
         order: list[str] = []
         left = list(facts)
@@ -233,32 +235,74 @@ class Checker:
             nxt = min(left, key=lambda f: (pending(f), left.index(f)))
             order.append(nxt)
             left.remove(nxt)
-        return order
+        return [f for group in self._groups(order) for f in group]
 
-    def _sweep(self, order: list[str], required: int = 0) -> dict[tuple[int, tuple], list]:
-        """Every combination of the classes of `order`, merged: {(bits, pending): [count, cost,
-        representative]}. `pending` holds the classes of the facts that tests reading facts
-        outside `order` still need, in the order of `self._open_at_end(order)`. Combinations
+    def _groups(self, order: list[str]) -> list[list[str]]:
+        """`order` split into groups no test connects (facts one test reads are together),
+        each in `order`'s order, groups as first met."""
+        group = {f: f for f in order}
+
+        def find(f: str) -> str:
+            while group[f] != f:
+                group[f] = f = group[group[f]]
+            return f
+
+        for p in self.predicates:
+            inside = [f for f in p.facts if f in group]
+            for f in inside[1:]:
+                group[find(f)] = find(inside[0])
+        members: dict[str, list[str]] = {}
+        for f in order:
+            members.setdefault(find(f), []).append(f)
+        return list(members.values())
+
+    def _sweep(
+        self, order: list[str], required: int = 0
+    ) -> list[tuple[int, tuple, int, int, tuple]]:
+        """Every combination of the classes of `order`, merged: [(bits, pending, count, cost,
+        representative)], each (bits, pending) once. `pending` holds the classes of the facts
+        that tests reading facts outside `order` still need, in `order`'s order. Combinations
         that fail a test of the `required` bits are dropped as soon as it is decided (an
-        invariant's own sweep needs only the profiles its `when` applies to)."""
+        invariant's own sweep needs only the profiles its `when` applies to).
+
+        No test reads two groups (`_groups`), so no two combinations of different groups merge:
+        each group is swept alone and the results are their product, built without merging. As
+        `order` keeps each group together, the product comes in the order one sweep over all of
+        `order` would have found it, and a representative is its groups' representatives."""
+        constant = 0
+        for k, p in enumerate(self.predicates):
+            if not p.facts and p(()):
+                constant |= 1 << k
+        states = [(constant, (), 1, 0, ())]
+        start = 0
+        for group in self._groups(order):
+            assert group == order[start : start + len(group)], "a group is not together"
+            start += len(group)
+            table = self._sweep_group(group, required)
+            states = [
+                (bits | more, pending + waiting, count * times, cost + extra, rep + tail)
+                for bits, pending, count, cost, rep in states
+                for more, waiting, times, extra, tail in table
+            ]
+        return states
+
+    def _sweep_group(self, order: list[str], required: int) -> list[tuple]:
+        """`_sweep` within one group, merging as it goes: [(bits, pending, count, cost, rep)]."""
         position = {f: i for i, f in enumerate(order)}
         finish: list[list[int]] = [[] for _ in order]
         last_use: dict[str, int] = {}
         for k, p in enumerate(self.predicates):
+            if not any(f in position for f in p.facts):
+                continue
             if all(f in position for f in p.facts):
-                if p.facts:
-                    finish[max(position[f] for f in p.facts)].append(k)
-                end = max((position[f] for f in p.facts), default=-1)
+                end = max(position[f] for f in p.facts)
+                finish[end].append(k)
             else:
                 end = len(order)  # finished by the caller
             for f in p.facts:
                 if f in position:
                     last_use[f] = max(last_use.get(f, -1), end)
-        constant = 0
-        for k, p in enumerate(self.predicates):
-            if not p.facts and p(()):
-                constant |= 1 << k
-        states: dict[tuple[int, tuple], list] = {(constant, ()): [1, 0, ()]}
+        states: dict[tuple[int, tuple], list] = {(0, ()): [1, 0, ()]}
         open_facts: list[str] = []
         for i, fact in enumerate(order):
             combined = [*open_facts, fact]
@@ -297,7 +341,7 @@ class Checker:
                         if step < entry[1]:
                             entry[1], entry[2] = step, (*rep, cls)
             states, open_facts = merged, kept
-        return states
+        return [(bits, pending, *entry) for (bits, pending), entry in states.items()]
 
     def _profile(self, order: Sequence[str], rep: Sequence[int], **extra: Any) -> dict[str, Any]:
         """A representative profile as answers: known values only, in schema order."""
@@ -321,7 +365,7 @@ class Checker:
             self._focus(group)
             order = self._order(self.facts)
             required = self.when_mask[group[0].id] if index else 0
-            for (bits, _), (count, cost, rep) in self._sweep(order, required).items():
+            for bits, _, count, cost, rep in self._sweep(order, required):
                 outcome = self.evaluator.run(bits & self.rule_mask)
                 recommendation = outcome.recommendation
                 if index == 0:
@@ -371,8 +415,10 @@ class Checker:
         ]
         extras: dict[tuple, list[int]] = {}  # pending -> the readers' bits for each class
         verdicts: dict[int, str] = {}
-        run = self.evaluator.run
-        for (bits, pending), (count, cost, rep) in self._sweep(others).items():
+        # (invariant, each class's recommendation) -> (premises, the classes shown failing)
+        judged: dict[tuple[str, tuple[str, ...]], tuple[int, tuple[int, ...] | None]] = {}
+        run, rule_mask = self.evaluator.run, self.rule_mask
+        for bits, pending, count, cost, rep in self._sweep(others):
             extra = extras.get(pending)
             if extra is None:
                 extra = extras[pending] = [
@@ -385,27 +431,32 @@ class Checker:
                 ]
             recommendations = []
             for add in extra:
-                final = (bits | add) & self.rule_mask
+                final = (bits | add) & rule_mask
                 verdict = verdicts.get(final)
                 if verdict is None:
                     verdict = verdicts[final] = run(final).recommendation
                 recommendations.append(verdict)
+            recs = tuple(recommendations)
             for inv, pairs in checks:
                 mask = self.when_mask[inv.id]
                 if bits & mask != mask:
                     continue
+                found = judged.get((inv.id, recs))
+                if found is None:
+                    shown = next(_violations(inv, pairs, recs, unknown), None)
+                    found = judged[inv.id, recs] = (_premises(inv, pairs, recs, unknown), shown)
                 cases[inv.id] += count * count_classes
-                premises[inv.id] += count * _premises(inv, pairs, recommendations, unknown)
-                for shown in _violations(inv, pairs, recommendations, unknown):
+                premises[inv.id] += count * found[0]
+                shown = found[1]
+                if shown is not None:
                     values = self._shown_values(inv, fact, shown)
                     best[inv.id].offer(
                         cost + (shown[0] != unknown),
-                        lambda rep=rep, shown=shown, values=values, recs=recommendations: tuple(
+                        lambda rep=rep, shown=shown, values=values, recs=recs: tuple(
                             (self._profile(others, rep, **{fact: v}), recs[cls])
                             for cls, v in zip(shown, values)
                         ),
                     )
-                    break
         for inv in invariants:
             yield inv, cases[inv.id], premises[inv.id], best[inv.id]
 
@@ -483,7 +534,7 @@ def _compared(inv: Invariant) -> Iterable[str]:
     return ()
 
 
-def _premises(inv: Invariant, pairs, recommendations: list[str], unknown: int) -> int:
+def _premises(inv: Invariant, pairs, recommendations: Sequence[str], unknown: int) -> int:
     """How many of the comparisons on one profile could have broken `inv`."""
     if inv.kind == MONOTONE:
         side = 0 if inv.mode == AWAY else 1
@@ -492,7 +543,7 @@ def _premises(inv: Invariant, pairs, recommendations: list[str], unknown: int) -
     return int(len(known) == 1 and UNDETERMINED not in known)
 
 
-def _violations(inv: Invariant, pairs, recommendations: list[str], unknown: int):
+def _violations(inv: Invariant, pairs, recommendations: Sequence[str], unknown: int):
     """The class tuples (shown in this order) on which `inv` fails, given each class's result."""
     if inv.kind == MONOTONE:
         for a, b in pairs:
