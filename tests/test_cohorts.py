@@ -165,6 +165,31 @@ def test_the_batch_core_is_a_picklable_function_of_a_partition(generated):
     assert results == via_cli
 
 
+@pytest.mark.parametrize("fmt", [rows.JSONL, rows.CSV])
+def test_a_worker_given_records_writes_what_the_rows_would_give(tmp_path, fmt):
+    """`batch` hands its workers raw records, numbered where the file is read (blank lines are
+    no rows, a quoted line break no new row); what a worker makes of them is what the rows make,
+    formatted, with its tally."""
+    path = tmp_path / "c.csv"
+    path.write_text(COHORT.replace("ben,", "\n ,  ,,,\nben,") + 'ed,"low\n' + "fay,low\n")
+    shape, found, _, stream = rows.records(str(path))
+    job = (list(found), shape, Layout.of(RULES, FACTS), fmt, False, None)
+    stream.close()
+    assert [number for number, _ in job[0]] == [1, 2, 3, 4, 5]
+    done = batch.consult_chunk(*pickle.loads(pickle.dumps(job)))
+    read, _, stream = rows.read(str(path))
+    expected = io.StringIO()
+    writer = rows.Writer(expected, fmt)
+    for result in batch.consult_partition(read, Layout.of(RULES, FACTS)):
+        writer.write(result)
+    stream.close()
+    assert done.text == expected.getvalue() and done.traces == []
+    assert done.tally == batch.Tally(
+        5, 2, "row 3: fact 'budget': 'lots' is not one of low, medium, high"
+    )
+    assert "row 5: 2 cells, but the header has 5" in done.text  # a quoted line break is in a cell
+
+
 def test_traces_and_the_log_hold_each_consultation_with_its_subject(tmp_path):
     path = tmp_path / "cohort.csv"
     path.write_text("id,student,budget\n../evil,S-1,low\nb,S-2,high\nb,S-3,\n")

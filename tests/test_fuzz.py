@@ -398,7 +398,7 @@ def test_any_cohort_keeps_the_promise(tmp_path_factory, cohort):
         path.write_text(buffer.getvalue(), encoding="utf-8", errors="surrogatepass")
     try:
         read, _, stream = rows.read(str(path))
-        results = list(batch.run(read, KB.layout, 1))
+        results = batch.consult_partition(read, KB.layout)
         stream.close()
     except AdvisorError as exc:
         assert "\n" not in str(exc).strip() and str(exc).startswith(str(path))
@@ -409,6 +409,7 @@ def test_any_cohort_keeps_the_promise(tmp_path_factory, cohort):
     for fmt in (rows.JSONL, rows.CSV):
         out = io.StringIO()
         writer = rows.Writer(out, fmt)
+        writer.header()
         for record in results:
             writer.write(record)
         assert not UNSAFE.search(out.getvalue().replace("\n", "").replace("\r", "")), fmt

@@ -302,6 +302,7 @@ def test_every_sweep_is_the_brute_force_enumeration_merged(small, tmp_path):
     check._focus([])
     assert check._groups(check._order(check.facts)) == [["a", "c"], ["b", "n"]]
     cases = [([], None), (found, None), ([], "c"), (found, "n"), (found, "a"), (across, "c")]
+    cases += [(across, None), ([*found, *across], "b")]
     for focus, left_out in cases:
         check._focus(focus)
         order = check._order([f for f in check.facts if f != left_out])

@@ -116,10 +116,10 @@ def batch(
             raise UserError(f"{traces_dir}: cannot create the folder: {exc.strerror}") from None
     keeper = Keeper(signer, log_path)
     known = {*schema.facts, *([subject_column] if subject_column else [])}
-    rows, size, stream = rows_mod.read(input_path, input_format, known)
+    shape, found, size, stream = rows_mod.records(input_path, input_format, known)
     announce(where)
     keep_traces = traces_dir is not None or log_path is not None
-    results = batch_mod.run(rows, where, jobs, keep_traces, subject_column)
+    results = batch_mod.run(shape, found, where, jobs, fmt, keep_traces, subject_column)
 
     def read() -> float | None:  # the share of the input read so far, when its size is known
         try:
@@ -133,8 +133,8 @@ def batch(
         if input_path != "-":
             stack.callback(stream.close)
         stack.enter_context(keeper)
-        writer = rows_mod.Writer(target, fmt)
-        for tally in batch_mod.deliver(results, writer.write, keeper, traces_dir):
+        rows_mod.Writer(target, fmt).header()
+        for tally in batch_mod.deliver(results, target.write, keeper, traces_dir):
             progress.update(tally.rows)
     progress.done(tally.rows)
     if tally.errors:

@@ -1,13 +1,20 @@
 """The batch core: recommendations for many profiles, on the fast evaluator.
 
 `consult_partition` takes one partition of rows and gives one result per row, in order. It is a
-plain module-level function of picklable arguments, so the same code runs here on every core
-(`run`), under Dask (`dask.bag.map_partitions`) or under Spark (`rdd.mapPartitions`); each
-process loads and compiles the knowledge base once. See docs/cohorts.md.
+plain module-level function of picklable arguments, so the same code runs under Dask
+(`dask.bag.map_partitions`) or under Spark (`rdd.mapPartitions`); each process loads and
+compiles the knowledge base once. See docs/cohorts.md.
+
+`run` spreads a file over this machine's cores the same way, but does less in the process that
+reads it, which would otherwise hold the others back: it only splits the input into numbered
+records (`rows.records`); each worker makes rows of them, consults and formats the results, and
+gives back their text.
 """
 
 from __future__ import annotations
 
+import io
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +28,7 @@ from ..knowledge.schema import Schema
 from ..parallel import ordered_map
 from ..reasoning.advisor import Advisor
 from ..reasoning.evaluator import Evaluator
-from .rows import Row
+from .rows import Record, Row, Shape, Writer
 
 if TYPE_CHECKING:
     from ..audit.record import Keeper
@@ -112,32 +119,76 @@ def consult_partition(
     return [worker.consult(row, traces, subject) for row in rows]
 
 
-def _partition(job: tuple[list[Row], Layout, bool, str | None]) -> list[dict[str, Any]]:
-    return consult_partition(*job)
+@dataclass
+class Tally:
+    """Rows given, error rows among them, the first error."""
+
+    rows: int = 0
+    errors: int = 0
+    first_error: str = ""
+
+    def count(self, record: dict[str, Any]) -> None:
+        self.rows += 1
+        if "error" in record:
+            self.errors += 1
+            self.first_error = self.first_error or record["error"]
+
+    def add(self, other: Tally) -> None:
+        self.rows += other.rows
+        self.errors += other.errors
+        self.first_error = self.first_error or other.first_error
+
+
+@dataclass(frozen=True)
+class Done:
+    """One chunk's results: their text as the output takes it, the traces to keep (row number,
+    row id, trace), and its tally."""
+
+    text: str
+    traces: list[tuple[int, str, dict[str, Any]]]
+    tally: Tally
+
+
+def consult_chunk(
+    records: list[Record], shape: Shape, where: Layout, fmt: str, traces: bool, subject: str | None
+) -> Done:
+    """One chunk of an input's records, consulted and formatted as `fmt` (without the header)."""
+    worker = _worker(where)
+    buffer = io.StringIO()
+    writer = Writer(buffer, fmt)
+    kept, tally = [], Tally()
+    for number, raw in records:
+        record = worker.consult(shape.row(number, raw), traces, subject)
+        doc = record.pop("trace", None)
+        tally.count(record)
+        if doc is not None:
+            kept.append((number, record["id"], doc))
+        writer.write(record)
+    return Done(buffer.getvalue(), kept, tally)
+
+
+def _chunk(job: tuple) -> Done:
+    return consult_chunk(*job)
 
 
 def run(
-    rows: Iterable[Row],
+    shape: Shape,
+    records: Iterable[Record],
     where: Layout,
     jobs: int,
+    fmt: str,
     traces: bool = False,
     subject: str | None = None,
-) -> Iterator[dict[str, Any]]:
-    """Every row's result, in input order, on `jobs` processes; rows are read as they are
-    needed, so memory stays flat however long the input."""
-    chunks = ((chunk, where, traces, subject) for chunk in _chunks(rows, CHUNK))
-    for results in ordered_map(_partition, chunks, jobs, _worker, (where,)):
-        yield from results
+) -> Iterator[Done]:
+    """Every chunk's results, in input order, on `jobs` processes; records are read as they
+    are needed, so memory stays flat however long the input."""
+    chunks = ((chunk, shape, where, fmt, traces, subject) for chunk in _chunks(records, CHUNK))
+    return ordered_map(_chunk, chunks, jobs, _worker, (where,))
 
 
-def _chunks(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
-    chunk: list[Row] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    records = iter(records)
+    while chunk := list(itertools.islice(records, size)):
         yield chunk
 
 
@@ -154,35 +205,22 @@ def trace_name(row_id: str, number: int, taken: set[str]) -> str:
     return name
 
 
-@dataclass
-class Tally:
-    """What a batch has done so far: rows given, error rows among them, the first error."""
-
-    rows: int = 0
-    errors: int = 0
-    first_error: str = ""
-
-
 def deliver(
-    results: Iterable[dict[str, Any]],
-    write: Callable[[dict[str, Any]], None],
+    results: Iterable[Done],
+    write: Callable[[str], Any],
     keeper: Keeper,
     traces_dir: Path | None = None,
 ) -> Iterator[Tally]:
-    """Each result written by `write` (without its trace), its trace kept by `keeper` (and
-    written under `traces_dir`); the tally after each row."""
+    """Each chunk's traces kept by `keeper` (and written under `traces_dir`), then its results
+    written by `write`; the tally after each chunk."""
     tally = Tally()
     names: set[str] = set()
-    for record in results:
-        tally.rows += 1
-        doc = record.pop("trace", None)
-        if "error" in record:
-            tally.errors += 1
-            tally.first_error = tally.first_error or record["error"]
-        elif doc is not None:
+    for done in results:
+        for number, row_id, doc in done.traces:
             to = None
             if traces_dir is not None:
-                to = str(traces_dir / trace_name(record["id"], tally.rows, names))
+                to = str(traces_dir / trace_name(row_id, number, names))
             keeper.keep(doc, trace_to=to)
-        write(record)
+        write(done.text)
+        tally.add(done.tally)
         yield tally

@@ -4,11 +4,16 @@ written the same ways.
 
 Each row is (its id, its raw answers) or (its id, why it cannot be read): the `id` column or key
 when there is one, else the row's number. A row that cannot be read does not stop the others.
+
+Reading is in two steps, so that a batch can spread the second over its processes: `records`
+splits the input into numbered raw records (a CSV row's cells, a JSON line), which is cheap and
+must go in order; `Shape.row` makes a Row of one, wherever it runs.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 from dataclasses import dataclass
@@ -47,6 +52,29 @@ def format_of(path: str, given: str | None = None) -> str:
     return ""
 
 
+Record = tuple[int, Any]  # (row number, raw): a CSV row's cells or why it is not CSV; a line
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What makes Rows of an input's records: its format and, for CSV, the header's names."""
+
+    fmt: str
+    names: tuple[str, ...] = ()
+
+    def row(self, number: int, raw: Any) -> Row:
+        if self.fmt == JSONL:
+            return _json_row(number, raw)
+        if isinstance(raw, str):  # what the CSV reader said of it
+            return Row(number, str(number), None, raw)
+        row_id = _row_id(dict(zip(self.names, raw)).get(ID), number)
+        if len(raw) != len(self.names):
+            return Row(
+                number, row_id, None, f"{len(raw)} cells, but the header has {len(self.names)}"
+            )
+        return Row(number, row_id, {n: c for n, c in zip(self.names, raw) if n != ID})
+
+
 def read(
     path: str, fmt: str | None = None, known: Collection[str] | None = None
 ) -> tuple[Iterator[Row], int | None, IO[bytes]]:
@@ -54,6 +82,14 @@ def read(
     when known, and the byte stream (whose position tells how far the reading has come).
     With `known` (the fact names), a CSV header naming anything else is refused at once: one
     misspelt column would otherwise make every row an error row."""
+    shape, found, size, raw = records(path, fmt, known)
+    return (shape.row(number, record) for number, record in found), size, raw
+
+
+def records(
+    path: str, fmt: str | None = None, known: Collection[str] | None = None
+) -> tuple[Shape, Iterator[Record], int | None, IO[bytes]]:
+    """As `read`, the input's records with what makes rows of them."""
     raw, size = files.open_stream(path)
     shown = files.shown(path)
     chosen = format_of(path, fmt)
@@ -62,30 +98,20 @@ def read(
             raw = io.BufferedReader(raw)
         chosen = JSONL if raw.peek(1)[:1] in (b"{", b"[") else CSV
     text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-    try:  # a CSV header is read now: what is wrong with it is said before any work starts
-        rows = _jsonl(text, shown) if chosen == JSONL else _csv(text, shown, known)
-    except UnicodeDecodeError as exc:
-        raise _not_utf8(shown, exc) from None
-    return _decoded(rows, shown), size, raw
+    if chosen == JSONL:
+        return Shape(JSONL), _jsonl(text, shown), size, raw
+    shape, found = _csv(text, shown, known)  # the header now: its mistakes before any work
+    return shape, found, size, raw
 
 
-def _decoded(rows: Iterator[Row], shown: str) -> Iterator[Row]:
-    try:
-        yield from rows
-    except UnicodeDecodeError as exc:  # in a row, as they are read
-        raise _not_utf8(shown, exc) from None
-
-
-def _not_utf8(shown: str, exc: UnicodeDecodeError) -> CohortError:
-    return CohortError(f"{shown}: not UTF-8 text ({exc.reason})")
-
-
-def _csv(text: IO[str], shown: str, known: Collection[str] | None = None) -> Iterator[Row]:
+def _csv(
+    text: IO[str], shown: str, known: Collection[str] | None = None
+) -> tuple[Shape, Iterator[Record]]:
     reader = csv.reader(_bounded(text, shown))
     try:
         header = next(reader)
     except StopIteration:
-        return iter(())
+        return Shape(CSV), iter(())
     except csv.Error as exc:
         raise CohortError(f"{shown}:1: not CSV: {exc}") from None
     names = [name.strip() for name in header]
@@ -98,10 +124,10 @@ def _csv(text: IO[str], shown: str, known: Collection[str] | None = None) -> Ite
             f"{shown}:1: the column '{unknown[0]}' is not a question of this knowledge base"
             + did_you_mean(unknown[0], known or ())
         )
-    return _csv_rows(reader, names)
+    return Shape(CSV, tuple(names)), _csv_records(reader)
 
 
-def _csv_rows(reader: Iterator[list[str]], names: list[str]) -> Iterator[Row]:
+def _csv_records(reader: Iterator[list[str]]) -> Iterator[Record]:
     number = 0
     while True:
         try:
@@ -110,34 +136,31 @@ def _csv_rows(reader: Iterator[list[str]], names: list[str]) -> Iterator[Row]:
             return
         except csv.Error as exc:
             number += 1
-            yield Row(number, str(number), None, f"not CSV: {exc}")
+            yield number, f"not CSV: {exc}"
             continue
-        if not any(cell.strip() for cell in cells):
-            continue  # a blank line
+        if not "".join(cells).strip():
+            continue  # a blank line: no cell holds anything but white space
         number += 1
-        row_id = _row_id(dict(zip(names, cells)).get(ID), number)
-        if len(cells) != len(names):
-            yield Row(number, row_id, None, f"{len(cells)} cells, but the header has {len(names)}")
-            continue
-        yield Row(number, row_id, {n: c for n, c in zip(names, cells) if n != ID})
+        yield number, cells
 
 
-def _jsonl(text: IO[str], shown: str) -> Iterator[Row]:
+def _jsonl(text: IO[str], shown: str) -> Iterator[Record]:
     number = 0
     for line in _bounded(text, shown):
-        if not line.strip():
-            continue
-        number += 1
-        try:
-            value = json.loads(line, parse_constant=_no_constant)
-        except (ValueError, RecursionError) as exc:
-            yield Row(number, str(number), None, f"not JSON: {str(exc).split(':')[0]}")
-            continue
-        if not isinstance(value, dict):
-            yield Row(number, str(number), None, "not a JSON object of answers")
-            continue
-        row_id = _row_id(value.get(ID), number)
-        yield Row(number, row_id, {k: _shallow(v) for k, v in value.items() if k != ID})
+        if line.strip():
+            number += 1
+            yield number, line
+
+
+def _json_row(number: int, line: str) -> Row:
+    try:
+        value = json.loads(line, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        return Row(number, str(number), None, f"not JSON: {str(exc).split(':')[0]}")
+    if not isinstance(value, dict):
+        return Row(number, str(number), None, "not a JSON object of answers")
+    row_id = _row_id(value.get(ID), number)
+    return Row(number, row_id, {k: _shallow(v) for k, v in value.items() if k != ID})
 
 
 def _shallow(value: Any) -> Any:
@@ -149,10 +172,14 @@ def _shallow(value: Any) -> Any:
 
 
 def _bounded(text: IO[str], shown: str) -> Iterator[str]:
-    for number, line in enumerate(iter(lambda: text.readline(MAX_LINE + 1), ""), 1):
-        if len(line) > MAX_LINE:
-            raise CohortError(f"{shown}:{number}: a line longer than {MAX_LINE:,} characters")
-        yield line
+    lines = iter(functools.partial(text.readline, MAX_LINE + 1), "")
+    try:
+        for number, line in enumerate(lines, 1):
+            if len(line) > MAX_LINE:
+                raise CohortError(f"{shown}:{number}: a line longer than {MAX_LINE:,} characters")
+            yield line
+    except UnicodeDecodeError as exc:
+        raise CohortError(f"{shown}: not UTF-8 text ({exc.reason})") from None
 
 
 def _row_id(value: Any, number: int) -> str:
@@ -171,11 +198,14 @@ COLUMNS = ("id", "recommendation", "scores", "fired", "rulebase", "error")
 
 
 class Writer:
-    """Results written one by one, as JSON Lines or CSV (scores and fired rules in one cell)."""
+    """Results written one by one, as JSON Lines or CSV (scores and fired rules in one cell);
+    a CSV's header is written by `header`, once, where the results begin."""
 
     def __init__(self, stream: IO[str], fmt: str):
         self.stream, self.fmt = stream, fmt
         self.csv = csv.writer(stream, lineterminator="\n") if fmt == CSV else None
+
+    def header(self) -> None:
         if self.csv is not None:
             self.csv.writerow(COLUMNS)
 
