@@ -536,14 +536,19 @@ def test_each_command_is_found_where_the_lazy_table_says():
         assert command.callback.__module__ == f"mm_advisor.cli.{COMMANDS[name]}", name
 
 
-def test_a_consultation_imports_no_other_commands_module():
+def test_a_consultation_imports_no_other_commands_module_nor_what_it_does_not_use():
+    """No other command's module, and none of signing, the log's SQLite, the HTML report or the
+    schema validator, which a consultation without a key, a log or a report never uses."""
     import subprocess
     import sys
 
+    unused = ["cryptography", "sqlite3", "mm_advisor.audit.log", "mm_advisor.audit.signing",
+              "mm_advisor.explanation.report", "mm_advisor.audit.validation"]  # fmt: skip
     code = (
         "import sys; from mm_advisor.cli import main; sys.argv = ['mm-advisor', 'consult', "
         "'--no-input']; import atexit; atexit.register(lambda: print(sorted(m for m in "
-        "sys.modules if m.startswith('mm_advisor.cli.')), file=sys.stderr)); main()"
+        f"sys.modules if m.startswith('mm_advisor.cli.') or m in {unused!r}), file=sys.stderr)); "
+        "main()"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..files import write_atomic
 from . import trace
-from .log import ConsultationLog
 
-if TYPE_CHECKING:  # signing loads the cryptography library: only when a key is given
+if TYPE_CHECKING:  # signing loads the cryptography library, the log SQLite: only when asked
     from ..reasoning.advisor import Advisor
+    from .log import ConsultationLog
     from .signing import Signer
 
 
@@ -30,7 +30,11 @@ class Keeper:
 
     def __init__(self, signer: Signer | None = None, log_path: str | None = None):
         self.signer = signer
-        self.log = ConsultationLog(log_path, write=True) if log_path else None
+        self.log: ConsultationLog | None = None
+        if log_path:
+            from .log import ConsultationLog
+
+            self.log = ConsultationLog(log_path, write=True)
 
     def keep(
         self,
