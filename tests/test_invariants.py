@@ -314,6 +314,27 @@ def test_every_sweep_is_the_brute_force_enumeration_merged(small, tmp_path):
     assert len(check._sweep(order, required)) < len(check._sweep(order))
 
 
+def test_an_answer_space_too_large_to_enumerate_is_one_line_not_a_wait(small, monkeypatch):
+    """The enumeration holds at most `states` partial profiles; past it, the check stops with
+    one line (a synthetic 500-rule base once kept `rules lint` working for minutes and 4 GB)."""
+    kb, found = small
+    assert checker.Checker(kb, found, states=77).run().space == 180  # its sweeps need 77
+    with pytest.raises(checker.SpaceTooLarge) as caught:
+        checker.Checker(kb, found, states=76).run()
+    assert str(caught.value) == (
+        "the answer space is too large to enumerate: the rules keep over 76 partial profiles apart"
+    )
+    monkeypatch.setattr(checker, "STATES", 62_208)  # what the shipped invariants need
+    assert invoke("rules", "check", *KB_ARGS).exit_code == 0
+    monkeypatch.setattr(checker, "STATES", 62_207)
+    result = invoke("rules", "check", *KB_ARGS)
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "Error: the answer space is too large to enumerate: the rules keep over 62,207 partial "
+        "profiles apart\n",
+    )
+
+
 def test_the_checker_agrees_with_brute_force_through_the_engine(small):
     kb, found = small
     report = checker.Checker(kb, found).run()

@@ -162,6 +162,25 @@ def test_a_rule_that_decides_on_one_rare_profile_is_proved_not_redundant(broken_
     ]
 
 
+def test_where_the_answer_space_is_too_large_a_redundant_rule_says_it_was_only_sampled(
+    broken_kb, monkeypatch
+):
+    """A large rule base keeps too many profiles apart for the proof in a lint's time: the rule
+    that no sampled profile needs is still reported, saying that it was not proved; a rule that
+    a sampled profile needs is not. (Lint on a synthetic 500-rule base waited for ever here.)"""
+    monkeypatch.setattr(lint, "_PROOF_STATES", 1)
+    wide = "      - fact: budget\n        is: low"
+    narrow = wide + "\n      - fact: working_professional\n        is: yes"
+    kb = broken_kb(rule(wide) + rule(narrow, id="narrow"))
+    assert [line.split(": ", 2)[2] for line in lines(*kb, "subsumed-rule")] == [
+        "rule 'narrow' is subsumed by 'sample' (rules/bad.yaml:2): whenever it fires, 'sample' "
+        "fires too with the same conclusion (removing it changed no recommendation on 256 "
+        "sampled profiles; the whole answer space is too large to prove it) [subsumed-rule]"
+    ]
+    rival = rule(wide, "score: {full_masters: 1}", id="rival")
+    assert lines(*broken_kb(rule(wide) + rival + rule(narrow, id="narrow")), "subsumed-rule") == []
+
+
 def test_different_conclusions_are_not_redundant(broken_kb):
     wide = "      - fact: budget\n        is: low"
     narrow = wide + "\n      - fact: working_professional\n        is: yes"

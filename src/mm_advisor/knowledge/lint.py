@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -83,6 +83,8 @@ def underived(rb: RuleBase) -> Iterator[Problem]:
 
 
 _SUBSETS_UP_TO = 12  # conditions in a rule: its subsets are looked up, not every other rule
+# Partial profiles the proof that a rule is redundant may enumerate: a few seconds at most.
+_PROOF_STATES = 100_000
 
 
 def redundant(rb: RuleBase) -> Iterator[Problem]:
@@ -114,14 +116,24 @@ def redundant(rb: RuleBase) -> Iterator[Problem]:
                 ]
     if not found:
         return
-    from ..reasoning.checker import Checker  # the proof needs the evaluator: a layer up
+    from ..reasoning.checker import WITNESS_SAMPLE, Checker  # needs the evaluator: a layer up
 
     # A rule that looks redundant by its conditions may still add weight that decides: it is
-    # reported only when removing it changes no recommendation over the whole answer space.
-    removable = Checker(rb, []).removable(list(dict.fromkeys(rule for *_, rule in found)))
+    # reported only when removing it changes no recommendation over the whole answer space, or,
+    # where that space is too large to enumerate in a lint's time, on every sampled profile
+    # (and the warning says so).
+    checker = Checker(rb, [], states=_PROOF_STATES)
+    proved, unproved = checker.removable(list(dict.fromkeys(rule for *_, rule in found)))
     for _, _, problem, narrow in sorted(found, key=lambda item: item[:2]):
-        if narrow.id in removable:
+        if narrow.id in proved:
             yield problem
+        elif narrow.id in unproved:
+            yield replace(
+                problem,
+                message=f"{problem.message} (removing it changed no recommendation on "
+                f"{WITNESS_SAMPLE} sampled profiles; the whole answer space is too large to "
+                "prove it)",
+            )
 
 
 def _proper_subsets(conds: frozenset, known: dict[frozenset, list[int]]) -> Iterator[frozenset]:

@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
+from ..errors import AdvisorError
 from ..knowledge.conditions import facts_read
 from ..knowledge.domains import Predicate, ValueClasses
 from ..knowledge.invariants import AWAY, MONOTONE, OUTCOME, UNKNOWN, UP, Invariant
@@ -80,17 +81,38 @@ class _Best:
 
 
 # Profiles sampled before a rule's removal is proved over the whole answer space (`removable`).
-_WITNESS_SAMPLE = 256
+WITNESS_SAMPLE = 256
+# Distinct partial profiles an enumeration may hold at once (each some hundred bytes): the
+# shipped rules need 62,208 at most; a rule base whose tests keep millions of profiles apart
+# cannot be proved this way in the memory and time of a command.
+STATES = 2_000_000
+
+
+class SpaceTooLarge(AdvisorError):
+    """The answer space does not merge into few enough partial profiles to be enumerated."""
+
+    def __init__(self, limit: int):
+        super().__init__(
+            f"the answer space is too large to enumerate: the rules keep over {limit:,} "
+            "partial profiles apart"
+        )
 
 
 class Checker:
     """Checks invariants against one rule base."""
 
     def __init__(
-        self, rulebase: RuleBase, invariants: Sequence[Invariant], variant: RuleBase | None = None
+        self,
+        rulebase: RuleBase,
+        invariants: Sequence[Invariant],
+        variant: RuleBase | None = None,
+        states: int | None = None,
     ):
-        """`variant`: another rule base over the same questions, for `first_difference`."""
+        """`variant`: another rule base over the same questions, for `first_difference`;
+        `states`: the most partial profiles an enumeration may hold (default STATES; past it,
+        SpaceTooLarge)."""
         self.rulebase = rulebase
+        self.states = STATES if states is None else states
         self.invariants = list(invariants)
         self.variant = variant
         conditions = [c for r in rulebase.rules for c in r.when]
@@ -144,8 +166,10 @@ class Checker:
         report.seconds = time.perf_counter() - start
         return report
 
-    def removable(self, rules: Sequence[Rule]) -> set[str]:
-        """The ids of `rules` whose removal alone changes no recommendation on any profile.
+    def removable(self, rules: Sequence[Rule]) -> tuple[set[str], set[str]]:
+        """The ids of `rules` whose removal alone changes no recommendation on any profile, and
+        those for which that could not be decided (the answer space is too large to enumerate:
+        see SpaceTooLarge), though no sampled profile changes.
 
         One sweep serves every rule: without rule k, a profile's bits are its bits with bit k
         taken out (the evaluator numbers rules in agenda order, which a removal keeps). Most
@@ -169,14 +193,18 @@ class Checker:
         pick = random.Random(0)
         sample = {
             ev.truths({f: pick.randrange(self.unknown[f] + 1) for f in self.facts})
-            for _ in range(_WITNESS_SAMPLE)
+            for _ in range(WITNESS_SAMPLE)
         }
         left = [r for r in without if all(same(r, bits) for bits in sample)]
         if not left:
-            return set()
+            return set(), set()
         self._focus([])
-        states = {bits & self.rule_mask for bits, *_ in self._sweep(self._order(self.facts))}
-        return {r for r in left if all(same(r, bits) for bits in states)}
+        try:
+            swept = self._sweep(self._order(self.facts))
+        except SpaceTooLarge:
+            return set(), set(left)
+        states = {bits & self.rule_mask for bits, *_ in swept}
+        return {r for r in left if all(same(r, bits) for bits in states)}, set()
 
     def first_difference(self) -> tuple[dict[str, Any], str, str] | None:
         """The smallest profile on which the variant recommends otherwise than the rule base:
@@ -279,6 +307,8 @@ class Checker:
             assert group == order[start : start + len(group)], "a group is not together"
             start += len(group)
             table = self._sweep_group(group, required)
+            if len(states) * len(table) > self.states:
+                raise SpaceTooLarge(self.states)
             states = [
                 (bits | more, pending + waiting, count * times, cost + extra, rep + tail)
                 for bits, pending, count, cost, rep in states
@@ -336,6 +366,8 @@ class Checker:
                     entry = merged.get(key)
                     if entry is None:
                         merged[key] = [count, step, (*rep, cls)]
+                        if len(merged) > self.states:
+                            raise SpaceTooLarge(self.states)
                     else:
                         entry[0] += count
                         if step < entry[1]:
