@@ -306,7 +306,9 @@ _PATHS: dict[int, list[tuple]] = {}  # the paths inside each base trace, found o
 def tampered_traces(draw, base: list[dict]) -> tuple[str, bool]:
     """A trace with fields deleted or replaced by nonsense, re-sealed or not, or its text cut."""
     original = draw(st.sampled_from(base))
-    paths = _PATHS.setdefault(id(original), [p for p in json_paths(original) if p])
+    paths = _PATHS.get(id(original))
+    if paths is None:
+        paths = _PATHS[id(original)] = [p for p in json_paths(original) if p]
     doc = json.loads(json.dumps(original))
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(paths))
