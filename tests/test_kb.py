@@ -144,6 +144,15 @@ def test_the_readme_init_writes_names_only_what_is_there(own_kb):
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "CHANGELOG.md"]
 
 
+def test_ci_runs_the_readmes_test_command():
+    """What CI runs is what the README tells a newcomer to run (pip's -q aside)."""
+    readme = (REPO / "README.md").read_text()
+    command = next(line for line in readme.splitlines() if "pip install '.[test]'" in line)
+    ci = (REPO / ".ci" / "run").read_text().replace("pip install -q ", "pip install ")
+    assert command in ci.splitlines()
+    assert command in (REPO / "docs" / "testing.md").read_text().splitlines()
+
+
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda p: p.name)
 def test_every_path_the_docs_name_exists_and_every_pin_is_this_version(document):
     """Regression: the README named `facts/article.txt` (the article is in sources/), and the
