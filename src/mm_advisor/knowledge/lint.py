@@ -83,8 +83,10 @@ def underived(rb: RuleBase) -> Iterator[Problem]:
 
 
 _SUBSETS_UP_TO = 12  # conditions in a rule: its subsets are looked up, not every other rule
-# Partial profiles the proof that a rule is redundant may enumerate: a few seconds at most.
+# Partial profiles the proof that a rule is redundant may enumerate, and that times the rules
+# (each profile is tested by about all of them): a few seconds at most, however many rules.
 _PROOF_STATES = 100_000
+_PROOF_WORK = 20_000_000
 
 
 def redundant(rb: RuleBase) -> Iterator[Problem]:
@@ -122,7 +124,7 @@ def redundant(rb: RuleBase) -> Iterator[Problem]:
     # reported only when removing it changes no recommendation over the whole answer space, or,
     # where that space is too large to enumerate in a lint's time, on every sampled profile
     # (and the warning says so).
-    checker = Checker(rb, [], states=_PROOF_STATES)
+    checker = Checker(rb, [], states=min(_PROOF_STATES, _PROOF_WORK // len(rb.rules)))
     proved, unproved = checker.removable(list(dict.fromkeys(rule for *_, rule in found)))
     for _, _, problem, narrow in sorted(found, key=lambda item: item[:2]):
         if narrow.id in proved:
