@@ -112,9 +112,9 @@ def test_json_output_has_the_contracted_fields():
     assert first["rule"] == "full-degree-exceeds-time"
     assert first["location"] == "rules/1-derived.yaml:58"
     assert first["matched"] == [
-        {"kind": "answer", "fact": "months_available", "value": 12, "id": 14},
-        {"kind": "background", "fact": "full_masters.duration_min_months", "value": 18, "id": 17},
-    ]
+        {"kind": "answer", "fact": "months_available", "value": 12, "id": 1},
+        {"kind": "background", "fact": "full_masters.duration_min_months", "value": 18, "id": 3},
+    ]  # fact 1 holds every answer (fact 0 is experta's initial fact), then the figures
     assert doc["answers"]["months_available"] == {"value": 12, "origin": "answers-file"}
     assert doc["answers"]["budget"] == {"value": None, "origin": "default"}
     assert doc["rulebase"]["digest"].startswith("sha256:")

@@ -202,7 +202,6 @@ def firings(compiled, answers: dict) -> tuple:
     return (
         tuple(f.rule.id for f in run.firings),
         run.derived,
-        tuple(sorted(run.fact_ids.items())),
         tuple((f.rule.id, f.matched, f.bindings, f.derived, f.already) for f in run.firings),
     )
 
@@ -265,6 +264,7 @@ def test_where_facts_go_is_remembered_within_its_limit_and_forgotten_past_it(
     remembered = dict(bus.deliveries)
     fast.run(profiles[0])  # the same facts again: nothing new to remember
     assert bus.deliveries == remembered and remembered
+    assert engine.Answers not in {kind for kind, _ in remembered}  # seldom the same twice
     monkeypatch.setattr(speedups, "_MEMORY_LIMIT", 40)
     small = engine.CompiledRuleBase(kb)
     bus = small._engine.matcher.root_node

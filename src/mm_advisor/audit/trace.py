@@ -81,7 +81,7 @@ def build(
             name: {"value": answers.values[name], "origin": answers.origins[name]}
             for name in schema.facts
         },
-        "fired": [_firing(f, result.run.fact_ids) for f in result.run.firings],
+        "fired": [_firing(f) for f in result.run.firings],
         "derived": list(result.run.derived),
         "not_fired": [b.record() for b in result.blocked],
         "deciders": [
@@ -95,7 +95,7 @@ def build(
     return doc
 
 
-def _firing(firing, fact_ids) -> dict[str, Any]:
+def _firing(firing) -> dict[str, Any]:
     rule = firing.rule
     return {
         "seq": firing.seq,

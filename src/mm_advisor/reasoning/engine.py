@@ -25,8 +25,10 @@ from .speedups import FastEngine, enabled, prepare
 from .strategy import DeterministicStrategy
 
 
-class Answer(Fact):
-    """An answered fact: `name`, and `value` (None when unknown)."""
+class Answers(Fact):
+    """Every answer of a consultation, one field per fact in the schema's order (None when
+    unknown): one fact, as a CLIPS program asserts one template with a slot per question, so a
+    rule's tests on answers are all alpha tests on it and no two answers need a join."""
 
 
 class Background(Fact):
@@ -70,30 +72,40 @@ class Run:
     firings: tuple[Firing, ...]
     derived: tuple[str, ...]
     conclusion: Firing | None
-    fact_ids: Mapping[str, int]  # answer name -> working-memory id
 
 
 class _FieldTest:
-    """An alpha-node test: one condition that reads a single answer, evaluated on its value."""
+    """An alpha-node test: the conditions of a rule that read one answer, on its value."""
 
-    def __init__(self, cond: Condition, fact: str):
-        self.cond = cond
+    def __init__(self, conds: tuple[Condition, ...], fact: str):
+        self.conds = conds
         self.fact = fact
+        self.seen: dict[Any, bool] = {}  # value -> verdict: a field's values are few or repeat
 
     @classmethod
-    def of(cls, cond: Condition, fact: str, made: dict) -> "_FieldTest":
+    def of(cls, conds: tuple[Condition, ...], fact: str, made: dict) -> "_FieldTest":
         """One test object per rule base for equal conditions (`made` holds them), so that
         experta shares its alpha node between the rules that make the same test (it recognises
         a test by the object's identity). With the speedups off, each rule gets its own."""
         if not enabled():
-            return cls(cond, fact)
-        key = (cond, fact)
+            return cls(conds, fact)
+        key = (conds, fact)
         if key not in made:
-            made[key] = cls(cond, fact)
+            made[key] = cls(conds, fact)
         return made[key]
 
     def __call__(self, value: Any) -> bool:
-        return evaluate(self.cond, {self.fact: value}, (), {}) is True
+        verdict = self.seen.get((type(value), value))  # typed: 1, 1.0 and True are equal keys
+        if verdict is None:
+            answers = {self.fact: value}
+            verdict = all(evaluate(c, answers, (), {}) is True for c in self.conds)
+            if len(self.seen) >= _SEEN_LIMIT:
+                self.seen.clear()
+            self.seen[(type(value), value)] = verdict
+        return verdict
+
+
+_SEEN_LIMIT = 4096
 
 
 class _JoinTest:
@@ -127,23 +139,25 @@ _ACTION_SIGNATURE = inspect.Signature(
 class _Action:
     """The right-hand side of every compiled rule: record the firing, then derive and conclude."""
 
-    def __init__(self, rule: Rule, bound: tuple[str, ...], variables: tuple[str, ...]):
+    def __init__(self, rule: Rule, reads: tuple[tuple, ...], variables: tuple[str, ...]):
         self.rule = rule
-        self.bound = bound
+        self.reads = reads  # (tag, field, fact name) per answer read, (tag, None, None) per fact
         self.variables = variables
         self.__name__ = rule.id
         # experta inspects the action each time it rewrites a rule; a ready signature is cheap.
         self.__signature__ = _ACTION_SIGNATURE
 
     def __call__(self, engine: "_Engine", **context: Any) -> None:
-        matched: dict[int, MatchedFact] = {}
-        for name in self.bound:
-            fact = context[name]
-            kind = type(fact).__name__.lower()
-            value = True if kind == "derived" else fact["value"]
-            matched.setdefault(
-                fact["__factid__"], MatchedFact(kind, fact["name"], value, fact["__factid__"])
-            )
+        matched: dict[tuple[str, str], MatchedFact] = {}
+        for tag, field, name in self.reads:
+            fact = context[tag]
+            if field is not None:
+                kind, value = "answer", fact[field]
+            else:
+                kind, name = type(fact).__name__.lower(), fact["name"]
+                value = True if kind == "derived" else fact["value"]
+            if (kind, name) not in matched:
+                matched[kind, name] = MatchedFact(kind, name, value, fact["__factid__"])
         bindings = tuple((v, context[v]) for v in self.variables)
         new, already = [], []
         for name in self.rule.derive:
@@ -168,42 +182,59 @@ class _Engine(FastEngine):
     firings: list[Firing]
 
 
-def _compile_rule(rule: Rule, tests: dict) -> Any:
-    """The experta rule for `rule`; `tests` holds the alpha tests made so far for its rule base."""
-    patterns: list[Any] = []
-    bound: list[str] = []
-    variables: list[str] = []
+def _compile_rule(rule: Rule, tests: dict, field: Mapping[str, int]) -> Any:
+    """The experta rule for `rule`; `tests` holds the alpha tests made so far for its rule base,
+    `field` each answer's field in the `Answers` fact.
 
-    def bind(name: str, pattern: Any) -> Any:
-        bound.append(name)
-        return getattr(AS, name) << pattern
+    Its tests on answers make one `Answers` pattern: the conditions that read one answer an
+    alpha test on that answer's field, a condition over several answers (or an answer and a
+    background figure) a TEST node on their values bound from that pattern."""
+    answer_tests: dict[str, list[Condition]] = {}
+    answer_vars: dict[str, str] = {}
+    reads: list[tuple] = []
+    patterns: list[Any] = []
+    variables: list[str] = []
 
     for i, cond in enumerate(rule.when):
         tag = f"c{i:03d}"
         if isinstance(cond, DerivedTest):
-            patterns.append(bind(tag, Derived(name=cond.name)))
+            reads.append((tag, None, None))
+            patterns.append(getattr(AS, tag) << Derived(name=cond.name))
         elif isinstance(cond, Not) and isinstance(cond.part, DerivedTest):
             patterns.append(NOT(Derived(name=cond.part.name)))
         elif len(facts_read(cond)) == 1 and not background_read(cond):
             fact = facts_read(cond)[0]
-            patterns.append(bind(tag, Answer(name=fact, value=P(_FieldTest.of(cond, fact, tests)))))
+            answer_tests.setdefault(fact, []).append(cond)
+            reads.append(("answers", field[fact], fact))
         else:
-            answer_vars = {f: f"v_{f}" for f in facts_read(cond)}
+            names = {f: f"v_{f}" for f in facts_read(cond)}
             background_vars = {k: f"b_{k.replace('.', '__')}" for k in background_read(cond)}
-            for j, (fact, var) in enumerate(answer_vars.items()):
-                patterns.append(bind(f"{tag}_a{j}", Answer(name=fact, value=getattr(MATCH, var))))
+            answer_vars.update(names)
+            reads.extend(("answers", field[fact], fact) for fact in names)
             for j, (key, var) in enumerate(background_vars.items()):
+                reads.append((f"{tag}_b{j}", None, None))
                 patterns.append(
-                    bind(f"{tag}_b{j}", Background(name=key, value=getattr(MATCH, var)))
+                    getattr(AS, f"{tag}_b{j}") << Background(name=key, value=getattr(MATCH, var))
                 )
-            patterns.append(TEST(_JoinTest(cond, answer_vars, background_vars)))
+            patterns.append(TEST(_JoinTest(cond, names, background_vars)))
             variables.extend(
-                v for v in [*answer_vars.values(), *background_vars.values()] if v not in variables
+                v for v in [*names.values(), *background_vars.values()] if v not in variables
             )
+    if answer_tests or answer_vars:
+        checks = []
+        for fact in sorted({*answer_tests, *answer_vars}, key=field.__getitem__):
+            check = None
+            if fact in answer_tests:
+                check = P(_FieldTest.of(tuple(answer_tests[fact]), fact, tests))
+            if fact in answer_vars:
+                var = getattr(MATCH, answer_vars[fact])
+                check = var if check is None else check & var
+            checks.append((field[fact], check))
+        patterns.insert(0, AS.answers << Answers.from_iter(checks))
     if rule.conclude:
         patterns.append(NOT(Conclusion()))
     return ExpertaRule(*patterns, salience=rule.salience)(
-        _Action(rule, tuple(bound), tuple(variables))
+        _Action(rule, tuple(reads), tuple(variables))
     )
 
 
@@ -216,10 +247,11 @@ class CompiledRuleBase:
     def __init__(self, rulebase: RuleBase):
         self.rulebase = rulebase
         tests: dict = {}
-        members = {rule.id: _compile_rule(rule, tests) for rule in rulebase.rules}
+        field = {name: i for i, name in enumerate(rulebase.schema.facts)}
+        members = {rule.id: _compile_rule(rule, tests, field) for rule in rulebase.rules}
         engine_class = type("RuleBaseEngine", (_Engine,), members)
         self._engine = engine_class()
-        prepare(self._engine.matcher)
+        prepare(self._engine.matcher, fresh=[Answers])
         read = {key for rule in rulebase.rules for c in rule.when for key in background_read(c)}
         # Only the figures some rule compares with enter working memory; the rest are for people.
         self._background_read = [k for k in rulebase.schema.background if k in read]
@@ -238,15 +270,14 @@ class CompiledRuleBase:
         engine = self._engine
         engine.reset()
         engine.firings = []
-        facts = [Answer(name=name, value=answers.get(name)) for name in self.rulebase.schema.facts]
+        given = Answers(*(answers.get(name) for name in self.rulebase.schema.facts))
         background = [
             Background(name=k, value=self.rulebase.schema.background[k])
             for k in self._background_read
         ]
-        engine.declare(*facts, *background)  # one agenda update for all of them
-        fact_ids = {fact["name"]: fact["__factid__"] for fact in facts}
+        engine.declare(given, *background)  # one agenda update for all of them
         engine.run()
         firings = tuple(engine.firings)
         derived = tuple(name for f in firings for name in f.derived)
         conclusion = next((f for f in firings if f.rule.conclude), None)
-        return Run(firings, derived, conclusion, fact_ids)
+        return Run(firings, derived, conclusion)

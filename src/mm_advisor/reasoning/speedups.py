@@ -12,7 +12,7 @@ it is published, and tests run both side by side on the same rules.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 from .compat import (
     Activation,
@@ -100,12 +100,20 @@ def _send(bus, fact, tag) -> None:
 
     The alpha network's tests read only a fact's type and content, so where a fact goes, and
     with which bindings, is walked once per (type, content, id) and then remembered; a binding
-    to the fact itself is filled in with this fact at each delivery."""
+    to the fact itself is filled in with this fact at each delivery. Facts of the bus's `fresh`
+    types, whose content seldom repeats, are walked at every delivery instead."""
+    data = frozenset((fact,))
     memory = bus.__dict__.get("deliveries")  # None for a network built without the speedups
-    key = (type(fact), tuple(fact.items()))  # experta froze every value: it can be a key
-    plan = memory.get(key) if memory is not None else None
-    if plan is None:
+    if memory is None or type(fact) in bus.fresh:
         found: list = []
+        _walk(_route(bus, fact), fact, {}, found)
+        for callback, context in found:
+            callback(tuple.__new__(Token, (tag, data, context)))
+        return
+    key = (type(fact), tuple(fact.items()))  # experta froze every value: it can be a key
+    plan = memory.get(key)
+    if plan is None:
+        found = []
         _walk(_route(bus, fact), fact, {}, found)
         plan = [
             (
@@ -115,13 +123,11 @@ def _send(bus, fact, tag) -> None:
             )
             for callback, context in found
         ]
-        if memory is not None:
-            bus.remembered += len(plan)
-            if bus.remembered > _MEMORY_LIMIT:
-                memory.clear()
-                bus.remembered = len(plan)
-            memory[key] = plan
-    data = frozenset((fact,))
+        bus.remembered += len(plan)
+        if bus.remembered > _MEMORY_LIMIT:
+            memory.clear()
+            bus.remembered = len(plan)
+        memory[key] = plan
     for callback, context, own in plan:
         if own:
             context = dict(context)
@@ -220,11 +226,12 @@ def _type_check(self, fact):
 
 
 def _feature_check(self, data, is_fact=True):
-    """FeatureCheck.__call__ without logging, for a plain field name (the others as before)."""
+    """FeatureCheck.__call__ without logging, for a field index or a plain field name (the
+    others as before)."""
     what = self.what
     if not is_fact:
         return self.check(data, self.expected)
-    if type(what) is str and "__" not in what:
+    if type(what) is int or (type(what) is str and "__" not in what):
         try:
             record = data[what]
         except (IndexError, KeyError, TypeError):
@@ -325,7 +332,7 @@ def _matcher_reset(self):
     return None
 
 
-def prepare(matcher) -> None:
+def prepare(matcher, fresh: Iterable[type] = ()) -> None:
     """Make a network built by experta faster, doing the same work.
 
     The bus and every feature-tester node get their lookup table (see _plan), the bus its
@@ -354,6 +361,7 @@ def prepare(matcher) -> None:
             matcher.with_memory.append(node)
         pending.extend(child.node for child in node.children)
     matcher.root_node.deliveries, matcher.root_node.remembered = {}, 0
+    matcher.root_node.fresh = frozenset(fresh)
 
 
 def _direct(child):
