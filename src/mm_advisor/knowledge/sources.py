@@ -60,7 +60,7 @@ class Source:
         """None when `quote` stands in the document under the heading `section`; else which of
         the two is wrong ("section" or "quote") and why."""
         wanted = normalise(quote)
-        offsets = [m.start() for m in re.finditer(re.escape(wanted), self.text)] if wanted else []
+        offsets = _occurrences(self.text, wanted) if wanted else []
         if not offsets:
             return "quote", f"the quote '{quote}' does not appear in {self.describe()}"
         heading = normalise(section)
@@ -80,6 +80,15 @@ class Source:
 
     def describe(self) -> str:
         return f"the source '{self.id}' ({self.file})"
+
+
+def _occurrences(text: str, wanted: str) -> list[int]:
+    """Where `wanted` starts in `text`, each occurrence after the end of the one before."""
+    found, start = [], text.find(wanted)
+    while start != -1:
+        found.append(start)
+        start = text.find(wanted, start + len(wanted))
+    return found
 
 
 def parse_document(raw: str) -> tuple[str, tuple, tuple, tuple]:
