@@ -306,3 +306,37 @@ def test_a_negation_that_stops_holding_removes_its_token_from_the_join(broken_kb
         speedups.speedups(on)
         run = engine.CompiledRuleBase(kb).run({"budget": "low"})
         assert [f.rule.id for f in run.firings] == ["sample", "then-b"]
+
+
+def test_a_field_test_remembers_its_verdicts_within_its_limit(broken_kb, monkeypatch):
+    """Each alpha test on an answer remembers its verdict per value; a number can take endless
+    values (a long-running server sees many), so past the limit it starts afresh, and every
+    verdict stays the one the conditions give."""
+    from test_lint import rule
+
+    from mm_advisor.knowledge import rulebase
+    from mm_advisor.knowledge.layout import Layout
+
+    kb = rulebase.load(Layout.of(*broken_kb(
+        rule("      - fact: months_available\n        lt: 12")
+        + rule("      - fact: months_available\n        ge: 30\n      - fact: budget\n"
+               "        is: low", id="long-and-low")
+    )))  # fmt: skip
+    monkeypatch.setattr(engine, "_SEEN_LIMIT", 5)
+    compiled = engine.CompiledRuleBase(kb)
+    members = type(compiled._engine).__dict__
+    found = [
+        check.match
+        for rule_id in ("sample", "long-and-low")
+        for pattern in members[rule_id]
+        for check in pattern.values()
+        if isinstance(getattr(check, "match", None), engine._FieldTest)
+        and check.match.fact == "months_available"
+    ]
+    assert len(found) == 2
+    profiles = [{"months_available": m, "budget": "low"} for m in [*range(40), 12, 30, 0, 11.5]]
+    fired = [[f.rule.id for f in compiled.run(answers).firings] for answers in profiles]
+    assert fired == [["sample"]] * 12 + [[]] * 18 + [["long-and-low"]] * 10 + [
+        [], ["long-and-low"], ["sample"], ["sample"]
+    ]
+    assert all(0 < len(test.seen) <= 5 for test in found)

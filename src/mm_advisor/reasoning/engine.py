@@ -95,13 +95,13 @@ class _FieldTest:
         return made[key]
 
     def __call__(self, value: Any) -> bool:
-        verdict = self.seen.get((type(value), value))  # typed: 1, 1.0 and True are equal keys
+        verdict = self.seen.get(value)  # one fact's values are of one type (1 and 1.0 agree)
         if verdict is None:
             answers = {self.fact: value}
             verdict = all(evaluate(c, answers, (), {}) is True for c in self.conds)
             if len(self.seen) >= _SEEN_LIMIT:
                 self.seen.clear()
-            self.seen[(type(value), value)] = verdict
+            self.seen[value] = verdict
         return verdict
 
 
