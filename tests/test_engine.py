@@ -336,7 +336,6 @@ def test_a_field_test_remembers_its_verdicts_within_its_limit(broken_kb, monkeyp
     assert len(found) == 2
     profiles = [{"months_available": m, "budget": "low"} for m in [*range(40), 12, 30, 0, 11.5]]
     fired = [[f.rule.id for f in compiled.run(answers).firings] for answers in profiles]
-    assert fired == [["sample"]] * 12 + [[]] * 18 + [["long-and-low"]] * 10 + [
-        [], ["long-and-low"], ["sample"], ["sample"]
-    ]
+    tail = [[], ["long-and-low"], ["sample"], ["sample"]]
+    assert fired == [["sample"]] * 12 + [[]] * 18 + [["long-and-low"]] * 10 + tail
     assert all(0 < len(test.seen) <= 5 for test in found)
