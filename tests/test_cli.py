@@ -543,7 +543,8 @@ def test_a_consultation_imports_no_other_commands_module_nor_what_it_does_not_us
     import sys
 
     unused = ["cryptography", "sqlite3", "mm_advisor.audit.log", "mm_advisor.audit.signing",
-              "mm_advisor.explanation.report", "mm_advisor.audit.validation"]  # fmt: skip
+              "mm_advisor.explanation.report", "mm_advisor.audit.validation", "tempfile",
+              "difflib"]  # fmt: skip
     code = (
         "import sys; from mm_advisor.cli import main; sys.argv = ['mm-advisor', 'consult', "
         "'--no-input']; import atexit; atexit.register(lambda: print(sorted(m for m in "

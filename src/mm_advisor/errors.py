@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -63,6 +62,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     A word that begins exactly one choice is taken as that choice cut short; otherwise the
     closest choice by difflib's similarity ratio, if any is close enough.
     """
+    import difflib  # only when something is wrong: not at every start
+
     choices = sorted(choices)
     extended = [c for c in choices if c.startswith(str(word)) and c != word]
     match = (

@@ -15,7 +15,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 import time
 from typing import IO, Iterator
 
@@ -161,6 +160,8 @@ def atomic(path: str, private: bool = True) -> Iterator[IO[str]]:
     if folder not in _SWEPT:  # once per folder and process: a batch writes thousands of traces
         _SWEPT.add(folder)
         sweep(folder)
+    import tempfile  # only when writing: not at every start
+
     try:
         fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=folder)
     except OSError as exc:

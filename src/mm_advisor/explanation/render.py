@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import sys
 import textwrap
 from typing import Any, Iterable
@@ -83,6 +82,8 @@ def use_color(stream=None) -> bool:
 
 
 def width() -> int:
+    import shutil  # only for text: not for JSON, nor at every start
+
     return max(40, min(100, shutil.get_terminal_size((80, 24)).columns))
 
 
