@@ -335,7 +335,46 @@ def test_a_field_test_remembers_its_verdicts_within_its_limit(broken_kb, monkeyp
     ]
     assert len(found) == 2
     profiles = [{"months_available": m, "budget": "low"} for m in [*range(40), 12, 30, 0, 11.5]]
-    fired = [[f.rule.id for f in compiled.run(answers).firings] for answers in profiles]
+    fired = []
+    for answers in profiles:
+        fired.append([f.rule.id for f in compiled.run(answers).firings])
+        assert all(0 < len(test.seen) <= 5 for test in found)
     tail = [[], ["long-and-low"], ["sample"], ["sample"]]
     assert fired == [["sample"]] * 12 + [[]] * 18 + [["long-and-low"]] * 10 + tail
-    assert all(0 < len(test.seen) <= 5 for test in found)
+
+
+def test_a_firing_records_what_it_matched_and_bound(broken_kb):
+    """One fact tested alone and read by a compound condition in the same rule: both tests
+    stand (neither replaces the other), the firing names each fact it matched once, with the
+    derived fact's value True, and binds the values the compound condition read."""
+    from test_lint import rule
+
+    from mm_advisor.knowledge import rulebase
+    from mm_advisor.knowledge.layout import Layout
+
+    kb = rulebase.load(Layout.of(*broken_kb(
+        rule("      - fact: months_available\n        lt: 12\n"
+             "      - any:\n          - fact: months_available\n            lt: 6\n"
+             "          - fact: budget\n            is: low",
+             "derive: [cost_sensitive]", salience=10)
+        + rule("      - derived: cost_sensitive\n      - fact: budget\n        is: low",
+               id="reader")
+    )))  # fmt: skip
+    compiled = engine.CompiledRuleBase(kb)
+    assert compiled.run({"months_available": 20, "budget": "low"}).firings == ()
+    first, second = compiled.run({"months_available": 8, "budget": "low"}).firings
+    assert (first.rule.id, first.matched, first.bindings, first.derived) == (
+        "sample",
+        (engine.MatchedFact("answer", "months_available", 8, 1),
+         engine.MatchedFact("answer", "budget", "low", 1)),
+        (("v_months_available", 8), ("v_budget", "low")),
+        ("cost_sensitive",),
+    )  # fmt: skip
+    derived_id = second.matched[0].id
+    assert (second.rule.id, second.matched, second.bindings) == (
+        "reader",
+        (engine.MatchedFact("derived", "cost_sensitive", True, derived_id),
+         engine.MatchedFact("answer", "budget", "low", 1)),
+        (),
+    )  # fmt: skip
+    assert derived_id > 1

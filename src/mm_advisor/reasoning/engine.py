@@ -222,7 +222,7 @@ def _compile_rule(rule: Rule, tests: dict, field: Mapping[str, int]) -> Any:
             )
     if answer_tests or answer_vars:
         checks = []
-        for fact in sorted({*answer_tests, *answer_vars}, key=field.__getitem__):
+        for fact in sorted({*answer_tests, *answer_vars}):  # one order: shared alpha nodes
             check = None
             if fact in answer_tests:
                 check = P(_FieldTest.of(tuple(answer_tests[fact]), fact, tests))
@@ -233,9 +233,8 @@ def _compile_rule(rule: Rule, tests: dict, field: Mapping[str, int]) -> Any:
         patterns.insert(0, AS.answers << Answers.from_iter(checks))
     if rule.conclude:
         patterns.append(NOT(Conclusion()))
-    return ExpertaRule(*patterns, salience=rule.salience)(
-        _Action(rule, tuple(reads), tuple(variables))
-    )
+    # No experta salience: the agenda's order is the strategy's, from the rule base.
+    return ExpertaRule(*patterns)(_Action(rule, tuple(reads), tuple(variables)))
 
 
 _COMPILED: dict[tuple, "CompiledRuleBase"] = {}
