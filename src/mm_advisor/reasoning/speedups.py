@@ -336,10 +336,10 @@ def prepare(matcher, fresh: Iterable[type] = ()) -> None:
     """Make a network built by experta faster, doing the same work.
 
     The bus and every feature-tester node get their lookup table (see _plan), the bus its
-    memory of where facts go (see _send). Each conflict-set node reports its news to the
-    matcher's `news` (see _changes), and each join or conflict-set node that starts to remember
-    a token to its `used` (see _matcher_reset); nodes of other kinds with a memory are reset
-    every time. And each beta node's input calls the node's own activation directly: experta's
+    memory of where facts go, but for facts of the `fresh` types (see _send). Each
+    conflict-set node reports its news to the matcher's `news` (see _changes), and each join or
+    conflict-set node that starts to remember a token to its `used` (see _matcher_reset); nodes
+    of other kinds with a memory are reset every time. And each beta node's input calls the node's own activation directly: experta's
     `activate` copies every token first, because its feature-tester nodes add bindings to a
     token in place; here `_walk` makes a new context for new bindings instead, and no other
     node changes a token once made."""
