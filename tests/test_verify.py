@@ -75,6 +75,20 @@ def test_a_replay_names_every_change_of_files_rules_order_and_scores(kb):
     assert (found.status, found.exit_code) == (verify.REASONING, 4)
 
 
+def test_a_trace_from_before_the_answers_were_one_fact_verifies_as_intact(kb):
+    """Before 0.5.0 each answer was a fact of its own, with its own id in `matched`; ids are the
+    engine's bookkeeping, never compared on replay, so such a trace still verifies."""
+    doc = copy.deepcopy(traced(kb))
+    order = list(kb.schema.facts)
+    for firing in doc["fired"]:
+        for m in firing["matched"]:
+            if m["kind"] == "answer":
+                assert m["id"] == 1  # today: one fact holds every answer
+                m["id"] = 1 + order.index(m["fact"])  # as 0.4.0 numbered them
+    found = verify.verify(resealed(doc), kb, Advisor(kb), "t.json")
+    assert (found.status, found.exit_code, found.order_changed) == (verify.REPRODUCED, 0, False)
+
+
 def test_answers_todays_rules_cannot_read_are_a_replay_error(kb):
     doc = copy.deepcopy(traced(kb))
     doc["answers"]["budget"]["value"] = "enormous"
