@@ -314,6 +314,34 @@ def test_every_sweep_is_the_brute_force_enumeration_merged(small, tmp_path):
     assert len(check._sweep(order, required)) < len(check._sweep(order))
 
 
+def test_a_cheaper_path_found_later_becomes_the_representative(tmp_path):
+    """x = p needs y = yes to satisfy t1 (two answers), x = q satisfies it alone (one), and p
+    comes first: the state is met first at two answers and later at one, which must replace
+    the representative (the small base never meets a state at a lower cost later)."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "facts").mkdir()
+    shutil.copytree(REPO / "sources", tmp_path / "sources")
+    (tmp_path / "facts" / "f.yaml").write_text(
+        "facts:\n"
+        "  - {name: x, type: choice, choices: [p, q], question: X?, help: x}\n"
+        "  - {name: y, type: yesno, question: Y?, help: y}\n"
+        "options:\n  o1: {label: One}\n  o2: {label: Two}\n"
+    )
+    (tmp_path / "rules" / "r.yaml").write_text(
+        "rules:\n"
+        + small_rule("t1", 10, "- any: [{fact: x, is: q}, {fact: y, is: yes}]", "{score: {o1: 1}}")
+        + small_rule("t2", 10, "- {fact: x, known: true}", "{score: {o2: 1}}")
+    )
+    kb = rulebase.load(Layout.of(tmp_path / "rules", tmp_path / "facts", tmp_path / "sources"))
+    check = checker.Checker(kb, [])
+    check._focus([])
+    order = check._order(check.facts)
+    assert (order, check.classes.values["x"]) == (["x", "y"], ("p", "q", None))
+    swept = check._sweep(order)
+    assert swept == brute_sweep(check, order)
+    assert swept[-1] == (0b11, (), 4, 1, (1, 2))  # both rules: x = q alone, not x = p, y = yes
+
+
 def test_an_answer_space_too_large_to_enumerate_is_one_line_not_a_wait(small, monkeypatch):
     """The enumeration holds at most `states` partial profiles; past it, the check stops with
     one line (a synthetic 500-rule base once kept `rules lint` working for minutes and 4 GB)."""
