@@ -20,6 +20,8 @@ from pathlib import Path
 from mm_advisor.knowledge import layout, rulebase, synthetic
 from mm_advisor.reasoning import engine, speedups
 
+TARGETS = {"shipped": 4, "2000": 10}
+
 
 def firings(compiled: engine.CompiledRuleBase, answers: dict) -> tuple:
     run = compiled.run(answers)
@@ -58,9 +60,13 @@ def main() -> None:
                     times[on].append(time.perf_counter() - start)
             speedups.speedups(True)
             before, after = (statistics.median(times[on]) for on in (False, True))
+            target, verdict = TARGETS.get(name), ""
+            if target is not None:
+                met = "met" if before / after >= target else "NOT met"
+                verdict = f"   (target >= {target}x: {met})"
             print(
                 f"{name:>8} {count:>9,} {'yes':>6} {before * 1000:>9.2f} ms {after * 1000:>9.2f} ms "
-                f"{before / after:>6.1f}x"
+                f"{before / after:>6.1f}x{verdict}"
             )
 
 
