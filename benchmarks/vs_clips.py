@@ -33,6 +33,7 @@ import contextlib
 import csv
 import ctypes
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -277,19 +278,37 @@ def spread(values: list[float], scale: float = 1.0, form: str = "{:.3f}") -> str
     return f"{mid} [{low}-{high}]"
 
 
-# Consultations per CLIPS environment. Through clipspy an environment slows down as facts are
-# asserted in it (on the shipped rules 0.085 ms a consultation at first, 0.25 ms after 20,000),
-# which is not CLIPS's own cost: a CLIPS program that meets it starts a fresh environment (about
-# 7 ms to build here), as these loops do, the time to build it counted.
-RENEW = 1_000
+def renewal(kb, facts: list) -> int:
+    """How many consultations a CLIPS environment should serve before a fresh one replaces it.
+
+    Through clipspy an environment slows down as facts are asserted in it (on the shipped rules
+    0.085 ms a consultation at first, 0.25 ms after 20,000), which is not CLIPS's own cost but
+    what a program embedding it must live with: it starts a fresh environment now and then.
+    Building one takes `b` seconds and each consultation adds `s` to the next one's time, so
+    serving N consultations per environment costs b/N + s*N/2 each on average, least at
+    N = sqrt(2b/s). Both are measured here: b by building one, s from the first and the last
+    500 of 2,000 consultations in it."""
+    start = time.perf_counter()
+    clips_kb = ClipsRuleBase(kb)
+    build = time.perf_counter() - start
+    times = []
+    for slots in (facts * 2)[:2000]:
+        start = time.perf_counter()
+        clips_kb.run(slots)
+        times.append(time.perf_counter() - start)
+    slope = (statistics.fmean(times[-500:]) - statistics.fmean(times[:500])) / 1500
+    return (
+        1_000_000 if slope <= 0 else max(100, min(1_000_000, round(math.sqrt(2 * build / slope))))
+    )
 
 
-def renewing(kb) -> Callable[[dict[str, Any]], Any]:
-    """`ClipsRuleBase(kb).run`, in a fresh environment every RENEW consultations."""
+def renewing(kb, every: int) -> Callable[[dict[str, Any]], Any]:
+    """`ClipsRuleBase(kb).run`, in a fresh environment every `every` consultations (the time to
+    build it counted wherever it falls)."""
     current: list = []
 
     def run(slots: dict[str, Any]) -> Any:
-        if not current or current[1] == RENEW:
+        if not current or current[1] == every:
             current[:] = [ClipsRuleBase(kb), 0]
         current[1] += 1
         return current[0].run(slots)
@@ -299,18 +318,19 @@ def renewing(kb) -> Callable[[dict[str, Any]], Any]:
 
 def timings(kb, experta, batch: int, rounds: int) -> dict:
     """Per consultation and per batch, each engine in turn within every round (interleaved),
-    its input made before the clock starts; CLIPS in a fresh environment every RENEW
-    consultations, the fast evaluator with an empty memo."""
+    its input made before the clock starts; CLIPS in a fresh environment each round and then
+    every `renewal` consultations, the fast evaluator with an empty memo."""
     profiles = synthetic.random_profiles(kb.schema, batch, seed=99)
     translated = ClipsRuleBase(kb)
     facts = [translated.fact(p) for p in profiles]
+    every = renewal(kb, facts)
     few = profiles[: max(50, batch // (len(kb.rules) // 10 + 1))]  # experta is slow at size
     engines = [
-        ("CLIPS", lambda: renewing(kb), facts, 1000),
+        ("CLIPS", lambda: renewing(kb, every), facts, 1000),
         ("experta", lambda: experta.run, few, 200),
         ("fast", lambda: Evaluator(kb).outcome, profiles, 1000),
     ]
-    seen: dict[str, list[float]] = {}
+    seen: dict[str, list[float]] = {"CLIPS renewal": [every]}
     for turn in range(rounds):
         for label, make, inputs, single in engines[turn % 3 :] + engines[: turn % 3]:
             seen.setdefault(f"{label} call", []).append(per_call(make(), inputs[:single]))
@@ -318,13 +338,13 @@ def timings(kb, experta, batch: int, rounds: int) -> dict:
     return seen
 
 
-def cohort_loop(kb, path: Path, out: Path) -> float:
+def cohort_loop(kb, path: Path, out: Path, every: int) -> float:
     """A CLIPS program's loop over a cohort file: parse each CSV row, assert it, run, decide,
-    write one JSON line, in a fresh environment every RENEW rows. Rows per second."""
+    write one JSON line, in a fresh environment every `every` rows. Rows per second."""
     from mm_advisor.reasoning.decision import decide
 
     cl = ClipsRuleBase(kb)  # its translation of each answer; `run` renews the environment
-    run = renewing(kb)
+    run = renewing(kb, every)
     specs = kb.schema.facts
     rules = {name: rule for name, rule in cl.names.items()}
     count = 0
@@ -404,6 +424,8 @@ def main() -> None:
                 + f"  {mid['experta call'] / mid['CLIPS call']:>12.1f}x {mid['CLIPS call'] / mid['fast call']:>9.1f}x faster"
             )  # fmt: skip
             rates.append((name, mid))
+        every = ", ".join(f"{mid['CLIPS renewal']:,.0f} on {name}" for name, mid in rates)
+        print(f"  (consultations per CLIPS environment, see `renewal`: {every})")
         for name, mid in rates:
             limit = 3 if name == "shipped" else 8
             ratio = mid["experta call"] / mid["CLIPS call"]
@@ -421,15 +443,20 @@ def main() -> None:
             sample = [str(Path(sys.executable).parent / "mm-advisor"), "sample", "--kb", str(TOP),
                       str(options.cohort), "--seed", "11", "--out", str(path)]  # fmt: skip
             subprocess.run(sample, check=True, capture_output=True)
+            translated = ClipsRuleBase(kb)
+            every = renewal(
+                kb, [translated.fact(p) for p in synthetic.random_profiles(kb.schema, 2000, seed=5)]
+            )
             seen = {}
             for _ in range(3):
-                seen.setdefault("CLIPS", []).append(cohort_loop(kb, path, out))
+                seen.setdefault("CLIPS", []).append(cohort_loop(kb, path, out, every))
                 for jobs in (1, 2):
                     seen.setdefault(f"batch --jobs {jobs}", []).append(
                         batch_command(path, out, jobs)
                     )
             print(f"A cohort file of {options.cohort:,} rows (CSV in, one JSON line per row out), "
-                  "rows/s, median [min-max] of 3 interleaved rounds:")  # fmt: skip
+                  f"rows/s, median [min-max] of 3 interleaved rounds (CLIPS in a fresh environment "
+                  f"every {every:,} rows):")  # fmt: skip
             for label, values in seen.items():
                 print(f"  {label:>16}  {spread(values, 1, '{:,.0f}')}")
             clips_rate = statistics.median(seen["CLIPS"])
