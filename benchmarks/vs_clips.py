@@ -32,6 +32,7 @@ import argparse
 import contextlib
 import csv
 import ctypes
+import itertools
 import json
 import math
 import os
@@ -292,7 +293,7 @@ def renewal(kb, facts: list) -> int:
     clips_kb = ClipsRuleBase(kb)
     build = time.perf_counter() - start
     times = []
-    for slots in (facts * 2)[:2000]:
+    for slots in itertools.islice(itertools.cycle(facts), 2000):
         start = time.perf_counter()
         clips_kb.run(slots)
         times.append(time.perf_counter() - start)
